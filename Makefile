@@ -1,0 +1,94 @@
+# Arbiter: build, run, test, benchmark. Everything is here; nothing hidden.
+#   make          build ./arbiter
+#   make run      install what is missing, build, serve on 127.0.0.1:8080 (./data/arbiter.db)
+#   make check    install what tests need, build, run every test (also under ASan+UBSan)
+#   make bench    benchmarks (not part of check)
+
+CC      ?= cc
+WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Werror
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -Ibuild
+LDLIBS  := -lcivetweb -lsqlite3 -ljansson -lsodium -lcmark -lpthread
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+DEB_BUILD := gcc make libc6-dev libcivetweb-dev libsqlite3-dev libjansson-dev libsodium-dev libcmark-dev
+DEB_TEST  := python3 sqlite3 curl
+
+SRC     := $(filter-out src/embed.c,$(wildcard src/*.c))
+OBJ     := $(patsubst src/%.c,build/%.o,$(SRC)) build/assets_data.o
+ASAN_OBJ:= $(patsubst src/%.c,build/asan/%.o,$(SRC)) build/asan/assets_data.o
+LIB_OBJ := $(filter-out build/main.o,$(OBJ))
+ASAN_LIB:= $(filter-out build/asan/main.o,$(ASAN_OBJ))
+ASSETS  := $(sort $(shell find web templates static schema -type f ! -name '.*' 2>/dev/null))
+UNIT    := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+
+.PHONY: all run check deps deps-test unit asan bench clean format
+all: arbiter
+
+# Install missing Debian packages (we are root on a fresh Debian machine;
+# otherwise sudo is used when present).
+define need_pkgs
+	@missing=""; for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+endef
+
+deps:
+	$(call need_pkgs,$(DEB_BUILD))
+
+deps-test: deps
+	$(call need_pkgs,$(DEB_TEST))
+
+build build/asan build/tests:
+	mkdir -p $@
+
+build/embed: src/embed.c | build
+	$(CC) -O1 -o $@ $<
+
+build/assets_data.c: build/embed $(ASSETS) | build
+	build/embed $@ $(ASSETS)
+
+build/%.o: src/%.c src/*.h | build
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+build/assets_data.o: build/assets_data.c src/assets.h
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+build/asan/%.o: src/%.c src/*.h | build/asan
+	$(CC) $(CFLAGS) -O1 $(SAN) -c -o $@ $<
+
+build/asan/assets_data.o: build/assets_data.c src/assets.h | build/asan
+	$(CC) $(CFLAGS) -O1 $(SAN) -c -o $@ $<
+
+arbiter: $(OBJ)
+	$(CC) $(CFLAGS) -o $@ $(OBJ) $(LDLIBS)
+
+build/asan/arbiter: $(ASAN_OBJ)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $(ASAN_OBJ) $(LDLIBS)
+
+build/tests/%: tests/unit/%.c tests/unit/unit.h $(LIB_OBJ) | build/tests
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB_OBJ) $(LDLIBS)
+
+build/tests/asan_%: tests/unit/%.c tests/unit/unit.h $(ASAN_LIB) | build/tests
+	$(CC) $(CFLAGS) -O1 $(SAN) -Itests/unit -o $@ $< $(ASAN_LIB) $(LDLIBS)
+
+run: deps arbiter
+	./arbiter serve --db data/arbiter.db --listen 127.0.0.1:8080
+
+unit: arbiter $(addprefix build/tests/,$(UNIT))
+asan: build/asan/arbiter $(addprefix build/tests/asan_,$(UNIT))
+
+# Unit tests and HTTP tests against the real binary, then all again under
+# ASan+UBSan; tests/run.py prints the summary line.
+check: deps-test
+	$(MAKE) --no-print-directory unit asan
+	python3 tests/run.py --unit build/tests --binary ./arbiter --asan-binary build/asan/arbiter
+
+format:
+	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h
+
+clean:
+	rm -rf build arbiter

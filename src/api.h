@@ -1,0 +1,34 @@
+/* api.h: the request handlers named in the route table (server.c). Each
+ * runs after the dispatcher has authenticated the caller, checked role,
+ * scope, CSRF and body, and answers with reply_* (server.h). */
+#ifndef ARBITER_API_H
+#define ARBITER_API_H
+
+#include "server.h"
+
+/* api_session.c */
+void api_session_create(struct req *r);
+void api_session_delete(struct req *r);
+void api_me(struct req *r);
+void api_me_password(struct req *r);
+
+/* api_users.c */
+void api_users_list(struct req *r);
+void api_users_create(struct req *r);
+void api_users_update(struct req *r);
+
+/* api_tokens.c */
+void api_tokens_list(struct req *r);
+void api_tokens_create(struct req *r);
+void api_tokens_delete(struct req *r);
+
+/* api_pages.c: HTML pages and the assets they load */
+void api_page_home(struct req *r);
+void api_page_login(struct req *r);
+void api_asset(struct req *r);
+
+/* JSON for a user (new reference); shared by the session and users APIs. */
+json_t *api_user_json(int64_t id, const char *name, enum role role, int disabled,
+                      int must_change_password, int64_t created_at);
+
+#endif

@@ -1,0 +1,29 @@
+/* app.h: the running application: its configuration (filled before the
+ * server starts, read-only afterwards) and the handles every request uses. */
+#ifndef ARBITER_APP_H
+#define ARBITER_APP_H
+
+#include "auth.h"
+#include "db.h"
+
+struct app_config {
+    const char *db_path;
+    const char *listen;        /* "127.0.0.1:8080" */
+    int threads;
+    const char *assets_dir;    /* NULL: the embedded assets */
+    int secure_cookies;        /* add Secure to the session cookie */
+    const char *origin;        /* public origin for CSRF checks; NULL: from Host */
+    const char *trusted_proxy; /* peer whose X-Forwarded-For is believed */
+    struct auth_config auth;
+};
+
+struct metrics;
+
+struct app {
+    struct app_config cfg;
+    struct db *db;
+    struct auth *auth;
+    struct metrics *metrics;
+};
+
+#endif

@@ -1,0 +1,367 @@
+/* db.c: connections, migrations and the group-commit writer (see db.h).
+ *
+ * Writes: request threads queue a db_write_fn and sleep. The writer thread
+ * takes everything queued, runs it in one BEGIN IMMEDIATE ... COMMIT with a
+ * savepoint per write (so one failing write does not spoil its batch), and
+ * wakes the writers only after COMMIT returned: with synchronous=FULL in WAL
+ * mode that means the WAL was fsync'd. Many concurrent requests thus share
+ * one fsync instead of paying one each.
+ *
+ * Reads: each thread gets its own connection (a pthread key), so reads
+ * never wait for the writer: WAL readers see the last committed snapshot. */
+#include "db.h"
+
+#include "assets.h"
+#include "util.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct db_op {
+    db_write_fn fn;
+    void *arg;
+    int rc;
+    int done;
+    struct db_op *next;
+};
+
+struct db {
+    char *path;
+    struct db_conn *writer;
+    pthread_key_t reader_key;
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv, done_cv;
+    pthread_t thread;
+    int running, stopping;
+    struct db_op *head, *tail;
+    struct db_stats stats; /* updated with __atomic builtins */
+};
+
+static void conn_close(struct db_conn *c)
+{
+    int i;
+    if (c == NULL)
+        return;
+    for (i = 0; i < SQL__COUNT; i++)
+        sqlite3_finalize(c->stmt[i]);
+    sqlite3_close(c->h);
+    free(c);
+}
+
+static int conn_open(const char *path, int reader, struct db_conn **out, char *err, size_t errn)
+{
+    struct db_conn *c = calloc(1, sizeof *c);
+    const char *pragmas = reader ? "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;"
+                                   " PRAGMA synchronous=FULL; PRAGMA query_only=1;"
+                                 : "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
+                                   " PRAGMA busy_timeout=5000; PRAGMA synchronous=FULL;";
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (reader ? 0 : SQLITE_OPEN_CREATE);
+    if (c == NULL)
+        return ERR_NOMEM;
+    if (sqlite3_open_v2(path, &c->h, flags, NULL) != SQLITE_OK ||
+        sqlite3_exec(c->h, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
+        if (err != NULL)
+            snprintf(err, errn, "cannot open database %s: %s", path,
+                     c->h != NULL ? sqlite3_errmsg(c->h) : "out of memory");
+        conn_close(c);
+        return ERR_DB;
+    }
+    *out = c;
+    return 0;
+}
+
+static void reader_destroy(void *p)
+{
+    conn_close(p);
+}
+
+static int user_version(sqlite3 *h)
+{
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+    if (sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* The number NNN of "schema/NNN_name.sql", or -1 for other assets. */
+static int migration_number(const char *path)
+{
+    int n = 0, digits = 0;
+    const char *p;
+    size_t len = strlen(path);
+    if (strncmp(path, "schema/", 7) != 0 || len < 4 || strcmp(path + len - 4, ".sql") != 0)
+        return -1;
+    for (p = path + 7; *p >= '0' && *p <= '9'; p++, digits++)
+        n = n * 10 + (*p - '0');
+    return (digits == 3 && *p == '_') ? n : -1;
+}
+
+int db_schema_latest(void)
+{
+    size_t i;
+    int latest = 0;
+    for (i = 0; i < assets_count; i++) {
+        int n = migration_number(assets_table[i].path);
+        if (n > latest)
+            latest = n;
+    }
+    return latest;
+}
+
+int db_schema_version(struct db *db)
+{
+    return user_version(db->writer->h);
+}
+
+int db_open(const char *path, struct db **out, char *err, size_t errn)
+{
+    struct db *db = calloc(1, sizeof *db);
+    int rc, v;
+    if (db == NULL)
+        return ERR_NOMEM;
+    db->path = strdup(path);
+    pthread_mutex_init(&db->mu, NULL);
+    pthread_cond_init(&db->work_cv, NULL);
+    pthread_cond_init(&db->done_cv, NULL);
+    pthread_key_create(&db->reader_key, reader_destroy);
+    rc = conn_open(path, 0, &db->writer, err, errn);
+    if (rc != 0) {
+        db_close(db);
+        return rc;
+    }
+    v = user_version(db->writer->h);
+    if (v > db_schema_latest()) {
+        snprintf(err, errn,
+                 "database %s has schema version %d, newer than this arbiter (%d): "
+                 "use a newer arbiter binary",
+                 path, v, db_schema_latest());
+        db_close(db);
+        return ERR_CONFLICT;
+    }
+    *out = db;
+    return 0;
+}
+
+int db_migrate(struct db *db, int *applied, char *err, size_t errn)
+{
+    int version = user_version(db->writer->h), next;
+    *applied = 0;
+    /* assets_table is sorted by path, hence by NNN. */
+    for (next = version + 1; next <= db_schema_latest(); next++) {
+        size_t i;
+        char *msg = NULL;
+        char setv[64];
+        for (i = 0; i < assets_count && migration_number(assets_table[i].path) != next; i++)
+            ;
+        if (i == assets_count) {
+            snprintf(err, errn, "migration %03d is missing", next);
+            return ERR_DB;
+        }
+        snprintf(setv, sizeof setv, "PRAGMA user_version=%d; COMMIT;", next);
+        if (sqlite3_exec(db->writer->h, "BEGIN IMMEDIATE;", NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(db->writer->h, (const char *)assets_table[i].data, NULL, NULL, &msg) !=
+                SQLITE_OK ||
+            sqlite3_exec(db->writer->h, setv, NULL, NULL, &msg) != SQLITE_OK) {
+            snprintf(err, errn, "migration %s failed: %s", assets_table[i].path,
+                     msg != NULL ? msg : "?");
+            sqlite3_free(msg);
+            sqlite3_exec(db->writer->h, "ROLLBACK", NULL, NULL, NULL);
+            return ERR_DB;
+        }
+        (*applied)++;
+    }
+    return 0;
+}
+
+sqlite3_stmt *db_stmt(struct db_conn *c, enum sql_id id)
+{
+    sqlite3_stmt *st = c->stmt[id];
+    if (st == NULL) {
+        if (sqlite3_prepare_v3(c->h, sql_text(id), -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+            SQLITE_OK) {
+            fprintf(stderr, "arbiter: prepare %d: %s\n", (int)id, sqlite3_errmsg(c->h));
+            return NULL;
+        }
+        c->stmt[id] = st;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+void db_done(sqlite3_stmt *st)
+{
+    if (st != NULL)
+        sqlite3_reset(st);
+}
+
+void db_col_text(sqlite3_stmt *st, int col, char *out, size_t n)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(out, n, "%s", t != NULL ? (const char *)t : "");
+}
+
+struct db_conn *db_reader(struct db *db)
+{
+    struct db_conn *c = pthread_getspecific(db->reader_key);
+    if (c == NULL) {
+        if (conn_open(db->path, 1, &c, NULL, 0) != 0)
+            return NULL;
+        pthread_setspecific(db->reader_key, c);
+    }
+    return c;
+}
+
+void db_reader_idle(struct db *db)
+{
+    struct db_conn *c = pthread_getspecific(db->reader_key);
+    int i;
+    if (c == NULL)
+        return;
+    for (i = 0; i < SQL__COUNT; i++)
+        if (c->stmt[i] != NULL)
+            sqlite3_reset(c->stmt[i]);
+}
+
+static int exec(struct db_conn *c, const char *sql)
+{
+    return sqlite3_exec(c->h, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : ERR_DB;
+}
+
+static void count_batch(struct db *db, uint64_t n, int failed)
+{
+    int b = n <= 1 ? 0 : n <= 4 ? 1 : n <= 16 ? 2 : n <= 64 ? 3 : n <= 256 ? 4 : 5;
+    __atomic_add_fetch(&db->stats.batches, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&db->stats.writes, n, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&db->stats.batch_hist[b], 1, __ATOMIC_RELAXED);
+    if (failed)
+        __atomic_add_fetch(&db->stats.failed_commits, 1, __ATOMIC_RELAXED);
+}
+
+/* Runs a list of ops in one transaction; sets each op's rc. */
+static void run_batch(struct db *db, struct db_op *ops)
+{
+    struct db_op *op;
+    uint64_t n = 0;
+    int failed = 0;
+    if (exec(db->writer, "BEGIN IMMEDIATE") != 0) {
+        for (op = ops; op != NULL; op = op->next, n++)
+            op->rc = ERR_DB;
+        count_batch(db, n, 1);
+        return;
+    }
+    for (op = ops; op != NULL; op = op->next, n++) {
+        if (exec(db->writer, "SAVEPOINT w") != 0) {
+            op->rc = ERR_DB;
+            continue;
+        }
+        op->rc = op->fn(db->writer, op->arg);
+        if (op->rc != 0)
+            exec(db->writer, "ROLLBACK TO w");
+        exec(db->writer, "RELEASE w");
+    }
+    if (exec(db->writer, "COMMIT") != 0) {
+        fprintf(stderr, "arbiter: commit failed: %s\n", sqlite3_errmsg(db->writer->h));
+        exec(db->writer, "ROLLBACK");
+        for (op = ops; op != NULL; op = op->next)
+            op->rc = ERR_DB;
+        failed = 1;
+    }
+    count_batch(db, n, failed);
+}
+
+static void *writer_main(void *arg)
+{
+    struct db *db = arg;
+    pthread_mutex_lock(&db->mu);
+    for (;;) {
+        struct db_op *batch, *op;
+        while (db->head == NULL && !db->stopping)
+            pthread_cond_wait(&db->work_cv, &db->mu);
+        if (db->head == NULL)
+            break; /* stopping and drained */
+        batch = db->head;
+        db->head = db->tail = NULL;
+        pthread_mutex_unlock(&db->mu);
+        run_batch(db, batch);
+        pthread_mutex_lock(&db->mu);
+        for (op = batch; op != NULL; op = op->next)
+            op->done = 1;
+        pthread_cond_broadcast(&db->done_cv);
+    }
+    pthread_mutex_unlock(&db->mu);
+    return NULL;
+}
+
+int db_writer_start(struct db *db)
+{
+    if (pthread_create(&db->thread, NULL, writer_main, db) != 0)
+        return ERR_DB;
+    db->running = 1;
+    return 0;
+}
+
+int db_write(struct db *db, db_write_fn fn, void *arg)
+{
+    struct db_op op = {fn, arg, 0, 0, NULL};
+    pthread_mutex_lock(&db->mu);
+    if (!db->running) {
+        /* No writer thread (the CLI, or start-up): run inline. */
+        run_batch(db, &op);
+        pthread_mutex_unlock(&db->mu);
+        return op.rc;
+    }
+    if (db->stopping) {
+        pthread_mutex_unlock(&db->mu);
+        return ERR_BUSY;
+    }
+    if (db->tail != NULL)
+        db->tail->next = &op;
+    else
+        db->head = &op;
+    db->tail = &op;
+    pthread_cond_signal(&db->work_cv);
+    while (!op.done)
+        pthread_cond_wait(&db->done_cv, &db->mu);
+    pthread_mutex_unlock(&db->mu);
+    return op.rc;
+}
+
+void db_stats_get(struct db *db, struct db_stats *out)
+{
+    int i;
+    out->batches = __atomic_load_n(&db->stats.batches, __ATOMIC_RELAXED);
+    out->writes = __atomic_load_n(&db->stats.writes, __ATOMIC_RELAXED);
+    out->failed_commits = __atomic_load_n(&db->stats.failed_commits, __ATOMIC_RELAXED);
+    for (i = 0; i < 6; i++)
+        out->batch_hist[i] = __atomic_load_n(&db->stats.batch_hist[i], __ATOMIC_RELAXED);
+}
+
+void db_close(struct db *db)
+{
+    if (db == NULL)
+        return;
+    if (db->running) {
+        pthread_mutex_lock(&db->mu);
+        db->stopping = 1;
+        pthread_cond_signal(&db->work_cv);
+        pthread_mutex_unlock(&db->mu);
+        pthread_join(db->thread, NULL);
+    }
+    conn_close(pthread_getspecific(db->reader_key));
+    pthread_setspecific(db->reader_key, NULL);
+    pthread_key_delete(db->reader_key);
+    if (db->writer != NULL)
+        sqlite3_exec(db->writer->h, "PRAGMA optimize", NULL, NULL, NULL);
+    conn_close(db->writer);
+    pthread_cond_destroy(&db->work_cv);
+    pthread_cond_destroy(&db->done_cv);
+    pthread_mutex_destroy(&db->mu);
+    free(db->path);
+    free(db);
+}

@@ -1,0 +1,75 @@
+/* db.h: the database. One SQLite file in WAL mode; a read connection per
+ * thread that reads; one writer thread that owns the only write connection
+ * and commits concurrent requests together (group commit) with
+ * synchronous=FULL, answering each only once its commit is on disk.
+ * db.c knows no HTTP and no concept rules. */
+#ifndef ARBITER_DB_H
+#define ARBITER_DB_H
+
+#include "sql.h"
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+
+/* A connection and its prepared statements; used by one thread at a time. */
+struct db_conn {
+    sqlite3 *h;
+    sqlite3_stmt *stmt[SQL__COUNT];
+};
+
+/* Opens (creating if missing) the database at path, sets WAL, foreign keys,
+ * busy_timeout and synchronous=FULL, and checks the schema version: a
+ * database newer than this binary is refused with a message in err.
+ * Returns 0 and *out (freed with db_close), or an error. */
+int db_open(const char *path, struct db **out, char *err, size_t errn);
+
+/* Applies pending schema/NNN_*.sql migrations in order, each in its own
+ * transaction, tracked by PRAGMA user_version. *applied counts them. */
+int db_migrate(struct db *db, int *applied, char *err, size_t errn);
+
+/* The schema version of the database, and the newest this binary knows. */
+int db_schema_version(struct db *db);
+int db_schema_latest(void);
+
+/* Starts the writer thread. Before it runs, db_write executes inline. */
+int db_writer_start(struct db *db);
+
+/* Stops the writer (after draining queued writes), closes the writer and the
+ * calling thread's reader, and frees db. db_close(NULL) does nothing. */
+void db_close(struct db *db);
+
+/* The calling thread's read connection, opened on first use and closed when
+ * the thread exits. Read-only (query_only). NULL on failure. */
+struct db_conn *db_reader(struct db *db);
+
+/* Resets every statement of the calling thread's reader, releasing any read
+ * snapshot a caller forgot; the dispatcher calls it after each request. */
+void db_reader_idle(struct db *db);
+
+/* A write: runs on the writer connection inside the batch's transaction,
+ * inside its own savepoint. Returning non-zero rolls back this write only. */
+typedef int (*db_write_fn)(struct db_conn *c, void *arg);
+
+/* Queues fn and waits until its batch is committed (fsync'd) or failed.
+ * Returns fn's result, or ERR_DB if the commit failed. Thread-safe. */
+int db_write(struct db *db, db_write_fn fn, void *arg);
+
+/* The prepared statement id on c, reset and with bindings cleared. Borrowed:
+ * finish with sqlite3_reset (db_done). NULL on prepare failure. */
+sqlite3_stmt *db_stmt(struct db_conn *c, enum sql_id id);
+void db_done(sqlite3_stmt *st);
+
+/* Counters for /metrics. */
+struct db_stats {
+    uint64_t batches, writes, failed_commits;
+    uint64_t batch_hist[6]; /* batch sizes: 1, 2-4, 5-16, 17-64, 65-256, more */
+};
+void db_stats_get(struct db *db, struct db_stats *out);
+
+/* Reads one column as a NUL-terminated string copy into out (truncated). */
+void db_col_text(sqlite3_stmt *st, int col, char *out, size_t n);
+
+#endif

@@ -1,0 +1,530 @@
+/* main.c: the arbiter command line. `serve` runs the server; `user`,
+ * `token` and `migrate` administer the same database from scripts or a
+ * terminal, through the same concept functions the API uses. Every
+ * subcommand takes --db PATH. */
+#include "app.h"
+#include "auth.h"
+#include "db.h"
+#include "server.h"
+#include "users.h"
+#include "util.h"
+
+#include <civetweb.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define DEFAULT_DB "data/arbiter.db"
+
+static const char usage[] =
+    "usage: arbiter COMMAND [OPTIONS]\n"
+    "\n"
+    "commands:\n"
+    "  serve                      run the server (applies pending migrations first)\n"
+    "  migrate                    apply pending schema migrations and exit\n"
+    "  user add NAME --role ROLE  create a user; the password is read from standard\n"
+    "                             input when it is not a terminal, else prompted for\n"
+    "  user list                  list users\n"
+    "  user passwd NAME           set a user's password (read as for `user add`)\n"
+    "  user disable NAME          disable a user and end their sessions\n"
+    "  user enable NAME           enable a disabled user\n"
+    "  token create NAME --scope SCOPE [--scope SCOPE] [--user USER] [--expires-days N]\n"
+    "                             create an API token (scopes: export, write) for USER\n"
+    "                             (default: the first admin); prints the token alone\n"
+    "  token list [--user USER]   list API tokens\n"
+    "  token revoke ID            revoke an API token\n"
+    "\n"
+    "options for every command:\n"
+    "  --db PATH                  the database (default " DEFAULT_DB ")\n"
+    "\n"
+    "options for serve:\n"
+    "  --listen ADDR:PORT         where to listen (default 127.0.0.1:8080)\n"
+    "  --threads N                worker threads (default 32)\n"
+    "  --assets DIR               serve web/, templates/, static/ from DIR (development)\n"
+    "  --secure-cookies           mark the session cookie Secure (behind a TLS proxy)\n"
+    "  --origin URL               the public origin, e.g. https://arbiter.example.com\n"
+    "  --trusted-proxy ADDR       believe X-Forwarded-For from this peer address\n"
+    "  --session-idle SECONDS     idle session timeout (default 1800)\n"
+    "  --session-max SECONDS      absolute session lifetime (default 43200)\n"
+    "  --pwhash-ops N             Argon2id passes (default 2)\n"
+    "  --pwhash-mem MIB           Argon2id memory in MiB (default 64)\n"
+    "  --throttle-account N       failed logins per account per window (default 5)\n"
+    "  --throttle-addr N          failed logins per client address per window (default 20)\n"
+    "  --throttle-window SECONDS  the throttling window (default 900)\n";
+
+struct cli {
+    struct app_config cfg;
+    const char *role, *user, *scope_csv;
+    unsigned scopes;
+    long expires_days;
+    char *pos[4];
+    int npos;
+};
+
+enum {
+    OPT_DB = 256, OPT_LISTEN, OPT_THREADS, OPT_ASSETS, OPT_SECURE, OPT_ORIGIN, OPT_PROXY,
+    OPT_IDLE, OPT_MAX, OPT_OPS, OPT_MEM, OPT_T_ACCOUNT, OPT_T_ADDR, OPT_T_WINDOW, OPT_ROLE,
+    OPT_USER, OPT_SCOPE, OPT_EXPIRES, OPT_HELP
+};
+
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || end == s || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Parses argv (after the command words) into c. 0, 1 for --help, -1. */
+static int parse_args(int argc, char **argv, struct cli *c)
+{
+    static const struct option opts[] = {
+        {"db", required_argument, 0, OPT_DB},
+        {"listen", required_argument, 0, OPT_LISTEN},
+        {"threads", required_argument, 0, OPT_THREADS},
+        {"assets", required_argument, 0, OPT_ASSETS},
+        {"secure-cookies", no_argument, 0, OPT_SECURE},
+        {"origin", required_argument, 0, OPT_ORIGIN},
+        {"trusted-proxy", required_argument, 0, OPT_PROXY},
+        {"session-idle", required_argument, 0, OPT_IDLE},
+        {"session-max", required_argument, 0, OPT_MAX},
+        {"pwhash-ops", required_argument, 0, OPT_OPS},
+        {"pwhash-mem", required_argument, 0, OPT_MEM},
+        {"throttle-account", required_argument, 0, OPT_T_ACCOUNT},
+        {"throttle-addr", required_argument, 0, OPT_T_ADDR},
+        {"throttle-window", required_argument, 0, OPT_T_WINDOW},
+        {"role", required_argument, 0, OPT_ROLE},
+        {"user", required_argument, 0, OPT_USER},
+        {"scope", required_argument, 0, OPT_SCOPE},
+        {"expires-days", required_argument, 0, OPT_EXPIRES},
+        {"help", no_argument, 0, OPT_HELP},
+        {0, 0, 0, 0},
+    };
+    int o;
+    long v;
+    optind = 1;
+    opterr = 0;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        const char *bad = NULL;
+        switch (o) {
+        case OPT_DB: c->cfg.db_path = optarg; break;
+        case OPT_LISTEN: c->cfg.listen = optarg; break;
+        case OPT_THREADS:
+            if (parse_long(optarg, 1, 512, &v) == 0) c->cfg.threads = (int)v; else bad = "--threads";
+            break;
+        case OPT_ASSETS: c->cfg.assets_dir = optarg; break;
+        case OPT_SECURE: c->cfg.secure_cookies = 1; break;
+        case OPT_ORIGIN: c->cfg.origin = optarg; break;
+        case OPT_PROXY: c->cfg.trusted_proxy = optarg; break;
+        case OPT_IDLE:
+            if (parse_long(optarg, 1, 365L * 86400, &v) == 0) c->cfg.auth.idle_timeout = v; else bad = "--session-idle";
+            break;
+        case OPT_MAX:
+            if (parse_long(optarg, 1, 365L * 86400, &v) == 0) c->cfg.auth.absolute_timeout = v; else bad = "--session-max";
+            break;
+        case OPT_OPS:
+            if (parse_long(optarg, 1, 100, &v) == 0) c->cfg.auth.pw_opslimit = (unsigned long long)v; else bad = "--pwhash-ops";
+            break;
+        case OPT_MEM:
+            if (parse_long(optarg, 8, 4096, &v) == 0) c->cfg.auth.pw_memlimit = (size_t)v << 20; else bad = "--pwhash-mem";
+            break;
+        case OPT_T_ACCOUNT:
+            if (parse_long(optarg, 1, 1000000, &v) == 0) c->cfg.auth.throttle_account = (int)v; else bad = "--throttle-account";
+            break;
+        case OPT_T_ADDR:
+            if (parse_long(optarg, 1, 1000000, &v) == 0) c->cfg.auth.throttle_addr = (int)v; else bad = "--throttle-addr";
+            break;
+        case OPT_T_WINDOW:
+            if (parse_long(optarg, 1, 86400L * 30, &v) == 0) c->cfg.auth.throttle_window = v; else bad = "--throttle-window";
+            break;
+        case OPT_ROLE: c->role = optarg; break;
+        case OPT_USER: c->user = optarg; break;
+        case OPT_SCOPE: {
+            unsigned s;
+            if (auth_scopes_parse(optarg, &s) == 0) c->scopes |= s; else bad = "--scope (export or write)";
+            break;
+        }
+        case OPT_EXPIRES:
+            if (parse_long(optarg, 1, 3650, &v) == 0) c->expires_days = v; else bad = "--expires-days (1-3650)";
+            break;
+        case OPT_HELP:
+        case 'h': return 1;
+        default:
+            fprintf(stderr, "arbiter: unknown or incomplete option %s\n", argv[optind - 1]);
+            return -1;
+        }
+        if (bad != NULL) {
+            fprintf(stderr, "arbiter: bad value for %s: %s\n", bad, optarg);
+            return -1;
+        }
+    }
+    for (; optind < argc; optind++) {
+        if (c->npos == (int)(sizeof c->pos / sizeof c->pos[0])) {
+            fprintf(stderr, "arbiter: too many arguments\n");
+            return -1;
+        }
+        c->pos[c->npos++] = argv[optind];
+    }
+    return 0;
+}
+
+/* Creates the database's folder when missing (one level, as for ./data). */
+static void make_parent_dir(const char *path)
+{
+    char dir[4096];
+    char *slash;
+    snprintf(dir, sizeof dir, "%s", path);
+    slash = strrchr(dir, '/');
+    if (slash == NULL || slash == dir)
+        return;
+    *slash = '\0';
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+        fprintf(stderr, "arbiter: cannot create %s: %s\n", dir, strerror(errno));
+}
+
+/* Opens and migrates the database and loads the auth key. */
+static int open_all(struct app *app, int quiet)
+{
+    char err[512] = "";
+    int applied = 0, rc;
+    make_parent_dir(app->cfg.db_path);
+    rc = db_open(app->cfg.db_path, &app->db, err, sizeof err);
+    if (rc == 0)
+        rc = db_migrate(app->db, &applied, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "arbiter: %s\n", err[0] != '\0' ? err : "cannot open the database");
+        return rc;
+    }
+    if (applied > 0 && !quiet)
+        fprintf(stderr, "arbiter: applied %d migration(s); schema version %d\n", applied,
+                db_schema_version(app->db));
+    rc = auth_new(app->db, &app->cfg.auth, &app->auth);
+    if (rc != 0)
+        fprintf(stderr, "arbiter: cannot initialise authentication (%d)\n", rc);
+    return rc;
+}
+
+static void close_all(struct app *app)
+{
+    db_close(app->db);
+    auth_free(app->auth);
+    app->db = NULL;
+    app->auth = NULL;
+}
+
+/* Reads a password: one line of standard input when it is not a terminal,
+ * else prompted twice without echo. 0 or -1. */
+static int read_password(char *out, size_t n)
+{
+    if (!isatty(STDIN_FILENO)) {
+        size_t len;
+        if (fgets(out, (int)n, stdin) == NULL)
+            return -1;
+        len = strcspn(out, "\r\n");
+        out[len] = '\0';
+        return 0;
+    }
+    {
+        struct termios old, quiet;
+        char again[256];
+        int rc = -1;
+        tcgetattr(STDIN_FILENO, &old);
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+        fprintf(stderr, "password: ");
+        if (fgets(out, (int)n, stdin) != NULL) {
+            fprintf(stderr, "\nagain: ");
+            if (fgets(again, sizeof again, stdin) != NULL) {
+                out[strcspn(out, "\r\n")] = '\0';
+                again[strcspn(again, "\r\n")] = '\0';
+                rc = strcmp(out, again) == 0 ? 0 : -1;
+                if (rc != 0)
+                    fprintf(stderr, "\narbiter: the passwords differ");
+            }
+        }
+        fprintf(stderr, "\n");
+        tcsetattr(STDIN_FILENO, TCSANOW, &old);
+        sodium_memzero(again, sizeof again);
+        return rc;
+    }
+}
+
+/* Makes the first admin on an empty database; prints its one-time password. */
+static int first_admin(struct app *app)
+{
+    unsigned char raw[15];
+    char pw[32];
+    const char *why = NULL;
+    int64_t n = 0, id;
+    int rc = user_count(app->db, &n);
+    if (rc != 0 || n > 0)
+        return rc;
+    randombytes_buf(raw, sizeof raw);
+    util_b64url(raw, sizeof raw, pw, sizeof pw);
+    rc = user_create(app->auth, "admin", ROLE_ADMIN, pw, 1, 0, "cli", &id, &why);
+    if (rc != 0) {
+        fprintf(stderr, "arbiter: cannot create the first admin: %s\n", why ? why : "error");
+        return rc;
+    }
+    printf("\n  First run: created the account \"admin\".\n"
+           "  One-time password: %s\n"
+           "  (shown only now; you will choose a new one at first login)\n\n",
+           pw);
+    fflush(stdout);
+    sodium_memzero(pw, sizeof pw);
+    return 0;
+}
+
+static int cmd_serve(struct app *app)
+{
+    sigset_t sigs;
+    int rc;
+    /* Block the stop signals in every thread; server_run waits for them. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if ((rc = open_all(app, 0)) != 0 || (rc = first_admin(app)) != 0 ||
+        (rc = db_writer_start(app->db)) != 0)
+        goto out;
+    printf("  Arbiter is at http://%s/\n", app->cfg.listen);
+    fflush(stdout);
+    mg_init_library(0);
+    rc = server_run(app, &sigs);
+    mg_exit_library();
+out:
+    close_all(app);
+    if (rc == 0)
+        fprintf(stderr, "arbiter: stopped cleanly\n");
+    return rc == 0 ? 0 : 1;
+}
+
+static int find_user(struct app *app, const char *name, struct user *u)
+{
+    struct db_conn *c = db_reader(app->db);
+    if (c == NULL || user_get_by_name(c, name, u) != 0) {
+        fprintf(stderr, "arbiter: no user named %s\n", name);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_user(struct app *app, struct cli *c)
+{
+    const char *sub = c->npos > 0 ? c->pos[0] : "";
+    const char *why = NULL;
+    char pw[256];
+    struct user u;
+    int rc;
+    if (strcmp(sub, "list") == 0) {
+        struct user *v = NULL;
+        size_t n = 0, i;
+        if (user_list(app->db, &v, &n) != 0)
+            return 1;
+        printf("%-6s %-24s %-8s %s\n", "ID", "NAME", "ROLE", "STATE");
+        for (i = 0; i < n; i++)
+            printf("%-6lld %-24s %-8s %s\n", (long long)v[i].id, v[i].name,
+                   auth_role_name(v[i].role), v[i].disabled ? "disabled" : "active");
+        free(v);
+        return 0;
+    }
+    if (c->npos != 2) {
+        fprintf(stderr, "arbiter: usage: arbiter user add|passwd|disable|enable NAME\n");
+        return 2;
+    }
+    if (strcmp(sub, "add") == 0) {
+        enum role role;
+        if (c->role == NULL || auth_role_parse(c->role, &role) != 0) {
+            fprintf(stderr, "arbiter: --role must be admin, lead or labeler\n");
+            return 2;
+        }
+        if (read_password(pw, sizeof pw) != 0)
+            return 1;
+        rc = user_create(app->auth, c->pos[1], role, pw, 0, 0, "cli", NULL, &why);
+    } else if (strcmp(sub, "passwd") == 0 || strcmp(sub, "disable") == 0 ||
+               strcmp(sub, "enable") == 0) {
+        struct user_patch patch = {0};
+        if (find_user(app, c->pos[1], &u) != 0)
+            return 1;
+        if (strcmp(sub, "passwd") == 0) {
+            if (read_password(pw, sizeof pw) != 0)
+                return 1;
+            patch.password = pw;
+        } else {
+            patch.has_disabled = 1;
+            patch.disabled = strcmp(sub, "disable") == 0;
+        }
+        rc = user_update(app->auth, u.id, &patch, 0, "cli", &why);
+    } else {
+        fprintf(stderr, "arbiter: unknown user command %s\n", sub);
+        return 2;
+    }
+    sodium_memzero(pw, sizeof pw);
+    if (rc != 0) {
+        fprintf(stderr, "arbiter: %s\n", why != NULL ? why : "failed");
+        return 1;
+    }
+    return 0;
+}
+
+/* The owner for `token create`: --user, else the first active admin. */
+static int token_owner(struct app *app, const char *name, struct user *u)
+{
+    struct user *v = NULL;
+    size_t n = 0, i;
+    if (name != NULL)
+        return find_user(app, name, u);
+    if (user_list(app->db, &v, &n) != 0)
+        return -1;
+    for (i = 0; i < n && (v[i].role != ROLE_ADMIN || v[i].disabled); i++)
+        ;
+    if (i < n)
+        *u = v[i];
+    free(v);
+    if (i == n)
+        fprintf(stderr, "arbiter: no active admin; pass --user\n");
+    return i < n ? 0 : -1;
+}
+
+static int cmd_token(struct app *app, struct cli *c)
+{
+    const char *sub = c->npos > 0 ? c->pos[0] : "";
+    struct user u;
+    if (strcmp(sub, "create") == 0 && c->npos == 2) {
+        struct auth_token_info info;
+        char secret[AUTH_TOKEN_LEN];
+        int64_t expires = c->expires_days > 0 ? util_now() + c->expires_days * 86400 : 0;
+        if (c->scopes == 0) {
+            fprintf(stderr, "arbiter: --scope export and/or --scope write is required\n");
+            return 2;
+        }
+        if (token_owner(app, c->user, &u) != 0)
+            return 1;
+        if (u.role < ROLE_LEAD) {
+            fprintf(stderr, "arbiter: tokens belong to admins and leads; %s is a %s\n", u.name,
+                    auth_role_name(u.role));
+            return 1;
+        }
+        if (auth_token_create(app->auth, u.id, c->pos[1], c->scopes, expires, 0, "cli", &info,
+                              secret) != 0) {
+            fprintf(stderr, "arbiter: cannot create the token (name 1-128 characters)\n");
+            return 1;
+        }
+        printf("%s\n", secret);
+        return 0;
+    }
+    if (strcmp(sub, "list") == 0 && c->npos == 1) {
+        struct auth_token_info *v = NULL;
+        size_t n = 0, i;
+        int64_t owner = -1;
+        if (c->user != NULL) {
+            if (find_user(app, c->user, &u) != 0)
+                return 1;
+            owner = u.id;
+        }
+        if (auth_token_list(app->auth, owner, &v, &n) != 0)
+            return 1;
+        printf("%-6s %-24s %-16s %-13s %-20s %s\n", "ID", "NAME", "USER", "SCOPES", "EXPIRES",
+               "STATE");
+        for (i = 0; i < n; i++) {
+            char scopes[32], exp[32] = "never";
+            auth_scopes_format(v[i].scopes, scopes, sizeof scopes);
+            if (v[i].expires_at > 0)
+                util_time_iso(v[i].expires_at, exp, sizeof exp);
+            printf("%-6lld %-24s %-16s %-13s %-20s %s\n", (long long)v[i].id, v[i].name,
+                   v[i].user, scopes, exp, v[i].revoked_at > 0 ? "revoked" : "active");
+        }
+        free(v);
+        return 0;
+    }
+    if (strcmp(sub, "revoke") == 0 && c->npos == 2) {
+        long id;
+        int rc;
+        if (parse_long(c->pos[1], 1, 0x7fffffffL, &id) != 0) {
+            fprintf(stderr, "arbiter: token ids are positive integers\n");
+            return 2;
+        }
+        rc = auth_token_revoke(app->auth, id, -1, 0, "cli");
+        if (rc != 0) {
+            fprintf(stderr, "arbiter: %s\n", rc == ERR_NOT_FOUND   ? "no such token"
+                                             : rc == ERR_CONFLICT ? "already revoked"
+                                                                  : "failed");
+            return 1;
+        }
+        return 0;
+    }
+    fprintf(stderr, "arbiter: usage: arbiter token create NAME --scope S | list | revoke ID\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli c;
+    struct app app;
+    const char *cmd = argc > 1 ? argv[1] : "";
+    int words = 2, rc;
+    memset(&c, 0, sizeof c);
+    memset(&app, 0, sizeof app);
+    c.cfg.db_path = DEFAULT_DB;
+    c.cfg.listen = "127.0.0.1:8080";
+    c.cfg.threads = 32;
+    auth_config_default(&c.cfg.auth);
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "user") != 0 &&
+        strcmp(cmd, "token") != 0) {
+        fprintf(stderr, "%s%s", cmd[0] != '\0' ? "arbiter: unknown command\n" : "", usage);
+        return 2;
+    }
+    rc = parse_args(argc - words + 1, argv + words - 1, &c);
+    if (rc != 0) {
+        if (rc > 0)
+            fputs(usage, stdout);
+        return rc > 0 ? 0 : 2;
+    }
+    /* Start-up order: SQLite, libsodium, jansson's hash seed, then the
+     * database; the server last. */
+    sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+    if (sodium_init() < 0) {
+        fprintf(stderr, "arbiter: libsodium failed to initialise\n");
+        return 1;
+    }
+    json_object_seed(0);
+    app.cfg = c.cfg;
+    if (strcmp(cmd, "serve") == 0) {
+        if (c.npos > 0) {
+            fprintf(stderr, "arbiter: serve takes no arguments\n");
+            return 2;
+        }
+        return cmd_serve(&app);
+    }
+    if (open_all(&app, strcmp(cmd, "migrate") != 0) != 0) {
+        close_all(&app);
+        return 1;
+    }
+    if (strcmp(cmd, "migrate") == 0) {
+        printf("schema version %d\n", db_schema_version(app.db));
+        rc = 0;
+    } else if (strcmp(cmd, "user") == 0) {
+        rc = cmd_user(&app, &c);
+    } else {
+        rc = cmd_token(&app, &c);
+    }
+    close_all(&app);
+    return rc;
+}

@@ -1,0 +1,630 @@
+/* server.c: routes, the dispatcher and responses (see server.h).
+ *
+ * Every request goes through dispatch(): match a route, authenticate
+ * (Bearer token or session cookie), check role and token scope, check CSRF
+ * for cookie-authenticated writes, check the body's size and content type
+ * and parse JSON bodies strictly, and only then call the handler. The
+ * table below is the whole access policy of the API. */
+#include "server.h"
+
+#include "api.h"
+#include "metrics.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+enum body_kind { BODY_NONE, BODY_JSON, BODY_JSONL };
+
+enum {
+    R_PAGE = 1,           /* anonymous callers are redirected to /login */
+    R_TOKEN_ANY_ROLE = 2, /* a token of any owner's role passes */
+    R_MUST_CHANGE_OK = 4, /* allowed while the user must change their password */
+    R_LOGIN = 8,          /* the login itself: no session yet, origin still checked */
+};
+
+struct route {
+    const char *method;
+    const char *pattern; /* "{id}" matches a positive integer segment */
+    void (*handler)(struct req *r);
+    enum role min_role;  /* ROLE_NONE: anyone */
+    unsigned scopes;     /* token scopes accepted (any of); 0: no tokens */
+    size_t body_limit;   /* bytes; 0 with BODY_NONE */
+    enum body_kind body;
+    int flags;
+};
+
+static void handle_healthz(struct req *r);
+static void handle_metrics(struct req *r);
+
+#define KB 1024
+#define ANY_SCOPE (SCOPE_EXPORT | SCOPE_WRITE)
+
+static const struct route routes[] = {
+    {"POST", "/api/v1/session", api_session_create, ROLE_NONE, 0, 4 * KB, BODY_JSON, R_LOGIN},
+    {"DELETE", "/api/v1/session", api_session_delete, ROLE_LABELER, 0, 0, BODY_NONE, R_MUST_CHANGE_OK},
+    {"GET", "/api/v1/me", api_me, ROLE_LABELER, ANY_SCOPE, 0, BODY_NONE, R_MUST_CHANGE_OK},
+    {"POST", "/api/v1/me/password", api_me_password, ROLE_LABELER, 0, 4 * KB, BODY_JSON, R_MUST_CHANGE_OK},
+    {"GET", "/api/v1/users", api_users_list, ROLE_ADMIN, 0, 0, BODY_NONE, 0},
+    {"POST", "/api/v1/users", api_users_create, ROLE_ADMIN, 0, 4 * KB, BODY_JSON, 0},
+    {"PATCH", "/api/v1/users/{id}", api_users_update, ROLE_ADMIN, 0, 4 * KB, BODY_JSON, 0},
+    {"GET", "/api/v1/tokens", api_tokens_list, ROLE_LEAD, 0, 0, BODY_NONE, 0},
+    {"POST", "/api/v1/tokens", api_tokens_create, ROLE_LEAD, 0, 4 * KB, BODY_JSON, 0},
+    {"DELETE", "/api/v1/tokens/{id}", api_tokens_delete, ROLE_LEAD, 0, 0, BODY_NONE, 0},
+    {"GET", "/healthz", handle_healthz, ROLE_NONE, 0, 0, BODY_NONE, 0},
+    {"GET", "/metrics", handle_metrics, ROLE_ADMIN, ANY_SCOPE, 0, BODY_NONE, R_TOKEN_ANY_ROLE},
+    {"GET", "/", api_page_home, ROLE_LABELER, 0, 0, BODY_NONE, R_PAGE | R_MUST_CHANGE_OK},
+    {"GET", "/login", api_page_login, ROLE_NONE, 0, 0, BODY_NONE, 0},
+};
+#define N_ROUTES (sizeof routes / sizeof routes[0])
+
+static const char security_headers[] =
+    "Content-Security-Policy: default-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'\r\n"
+    "X-Content-Type-Options: nosniff\r\n"
+    "Referrer-Policy: no-referrer\r\n"
+    "X-Frame-Options: DENY\r\n"
+    "Cross-Origin-Opener-Policy: same-origin\r\n";
+
+/* ---- responses ---- */
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 503: return "Service Unavailable";
+    default: return "Internal Server Error";
+    }
+}
+
+static const char *status_code_name(int status)
+{
+    switch (status) {
+    case 400: return "bad_request";
+    case 401: return "unauthorized";
+    case 403: return "forbidden";
+    case 404: return "not_found";
+    case 405: return "method_not_allowed";
+    case 409: return "conflict";
+    case 413: return "payload_too_large";
+    case 415: return "unsupported_media_type";
+    case 422: return "invalid";
+    case 429: return "too_many_requests";
+    case 503: return "unavailable";
+    default: return "internal";
+    }
+}
+
+/* Keep-alive as CivetWeb decides it: HTTP/1.1 unless "Connection: close",
+ * HTTP/1.0 only with "Connection: keep-alive". */
+static int keep_alive(struct req *r)
+{
+    const char *c = mg_get_header(r->conn, "Connection");
+    if (c != NULL)
+        return strcasestr(c, "keep-alive") != NULL;
+    return r->ri->http_version != NULL && strcmp(r->ri->http_version, "1.1") == 0;
+}
+
+void reply(struct req *r, int status, const char *ctype, const void *body, size_t len,
+           const char *extra_headers)
+{
+    struct buf b = {0};
+    int head = strcmp(r->ri->request_method, "HEAD") == 0;
+    if (r->status != 0)
+        return; /* a handler answers once */
+    r->status = status;
+    buf_printf(&b, "HTTP/1.1 %d %s\r\n", status, status_text(status));
+    if (ctype != NULL)
+        buf_printf(&b, "Content-Type: %s\r\n", ctype);
+    buf_printf(&b, "Content-Length: %zu\r\nConnection: %s\r\n", len,
+               keep_alive(r) ? "keep-alive" : "close");
+    buf_puts(&b, security_headers);
+    if (extra_headers == NULL || strstr(extra_headers, "Cache-Control:") == NULL)
+        buf_puts(&b, "Cache-Control: no-store\r\n");
+    if (extra_headers != NULL)
+        buf_puts(&b, extra_headers);
+    buf_puts(&b, "\r\n");
+    if (!head && len > 0)
+        buf_append(&b, body, len);
+    if (b.data != NULL)
+        mg_write(r->conn, b.data, b.len);
+    buf_free(&b);
+}
+
+void reply_json_h(struct req *r, int status, json_t *body, const char *extra_headers)
+{
+    static const char oom[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+    char *s = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (s == NULL) {
+        reply(r, 500, "application/json", oom, sizeof oom - 1, NULL);
+        return;
+    }
+    reply(r, status, "application/json", s, strlen(s), extra_headers);
+    free(s);
+}
+
+void reply_json(struct req *r, int status, json_t *body)
+{
+    reply_json_h(r, status, body, NULL);
+}
+
+void reply_error_h(struct req *r, int status, const char *code, const char *message,
+                   const char *field, const char *extra)
+{
+    json_t *e = json_pack("{ssss}", "code", code != NULL ? code : status_code_name(status),
+                          "message", message);
+    if (field != NULL)
+        json_object_set_new(e, "field", json_string(field));
+    reply_json_h(r, status, json_pack("{so}", "error", e), extra);
+}
+
+void reply_error(struct req *r, int status, const char *code, const char *message,
+                 const char *field)
+{
+    reply_error_h(r, status, code, message, field, NULL);
+}
+
+int server_status_of(int err)
+{
+    switch (err) {
+    case ERR_OK: return 200;
+    case ERR_INVALID: return 422;
+    case ERR_BAD_REQUEST: return 400;
+    case ERR_NOT_FOUND: return 404;
+    case ERR_CONFLICT: return 409;
+    case ERR_FORBIDDEN: return 403;
+    case ERR_UNAUTHORIZED: return 401;
+    case ERR_BUSY: return 503;
+    case ERR_THROTTLED: return 429;
+    case ERR_TOO_LARGE: return 413;
+    default: return 500;
+    }
+}
+
+void reply_err(struct req *r, int err, const char *message, const char *field)
+{
+    int status = server_status_of(err);
+    if (message == NULL)
+        message = status == 500 ? "internal error" : status == 503 ? "server busy, retry" : status_text(status);
+    reply_error(r, status, NULL, message, field);
+}
+
+/* ---- JSON body helpers ---- */
+
+int body_only(struct req *r, const char *const *allowed)
+{
+    const char *bad = util_json_unknown_key(r->body, allowed);
+    if (bad == NULL)
+        return 0;
+    reply_error(r, 422, "unknown_field", "unknown field", bad);
+    return -1;
+}
+
+int body_string(struct req *r, const char *key, int required, const char **out)
+{
+    json_t *v = json_object_get(r->body, key);
+    *out = NULL;
+    if (v == NULL || json_is_null(v)) {
+        if (!required)
+            return 0;
+        reply_error(r, 422, "missing_field", "is required", key);
+        return -1;
+    }
+    if (!json_is_string(v)) {
+        reply_error(r, 422, "wrong_type", "must be a string", key);
+        return -1;
+    }
+    if (strlen(json_string_value(v)) != json_string_length(v)) {
+        reply_error(r, 422, "invalid", "must not contain NUL characters", key);
+        return -1;
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+int body_bool(struct req *r, const char *key, int *out, int *present)
+{
+    json_t *v = json_object_get(r->body, key);
+    *present = v != NULL;
+    if (v == NULL)
+        return 0;
+    if (!json_is_boolean(v)) {
+        reply_error(r, 422, "wrong_type", "must be true or false", key);
+        return -1;
+    }
+    *out = json_is_true(v);
+    return 0;
+}
+
+int body_int(struct req *r, const char *key, json_int_t *out, int *present)
+{
+    json_t *v = json_object_get(r->body, key);
+    *present = v != NULL && !json_is_null(v);
+    if (!*present)
+        return 0;
+    if (!json_is_integer(v)) {
+        reply_error(r, 422, "wrong_type", "must be an integer", key);
+        return -1;
+    }
+    *out = json_integer_value(v);
+    return 0;
+}
+
+const char *req_header(struct req *r, const char *name)
+{
+    return mg_get_header(r->conn, name);
+}
+
+/* ---- built-in handlers ---- */
+
+static void handle_healthz(struct req *r)
+{
+    struct db_conn *c = db_reader(r->app->db);
+    int ok = c != NULL && sqlite3_exec(c->h, "SELECT 1", NULL, NULL, NULL) == SQLITE_OK;
+    if (ok)
+        reply_json(r, 200, json_pack("{ss}", "status", "ok"));
+    else
+        reply_error(r, 503, NULL, "database unavailable", NULL);
+}
+
+static void handle_metrics(struct req *r)
+{
+    struct buf b = {0};
+    struct db_stats st;
+    db_stats_get(r->app->db, &st);
+    if (metrics_render(r->app->metrics, &st, &b) != 0) {
+        buf_free(&b);
+        reply_err(r, ERR_NOMEM, NULL, NULL);
+        return;
+    }
+    reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len, NULL);
+    buf_free(&b);
+}
+
+/* ---- dispatch ---- */
+
+/* Matches path against pattern, filling ids; 1 on a match. */
+static int match(const char *pattern, const char *path, int64_t *ids)
+{
+    int n = 0;
+    while (*pattern != '\0' && *path != '\0') {
+        if (strncmp(pattern, "{id}", 4) == 0) {
+            int64_t v = 0;
+            int digits = 0;
+            for (; *path >= '0' && *path <= '9' && digits < 18; path++, digits++)
+                v = v * 10 + (*path - '0');
+            if (digits == 0 || v == 0 || (*path != '/' && *path != '\0'))
+                return 0;
+            ids[n++] = v;
+            pattern += 4;
+            continue;
+        }
+        if (*pattern != *path)
+            return 0;
+        pattern++;
+        path++;
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+static void client_addr(struct req *r)
+{
+    const char *proxy = r->app->cfg.trusted_proxy;
+    const char *xff = mg_get_header(r->conn, "X-Forwarded-For");
+    snprintf(r->addr, sizeof r->addr, "%s", r->ri->remote_addr);
+    if (proxy != NULL && xff != NULL && strcmp(proxy, r->ri->remote_addr) == 0) {
+        /* The last hop is the one our proxy added. */
+        const char *last = strrchr(xff, ',');
+        last = last != NULL ? last + 1 : xff;
+        while (*last == ' ')
+            last++;
+        snprintf(r->addr, sizeof r->addr, "%s", last);
+    }
+}
+
+/* The session cookie's value, copied into out; 1 when present. */
+static int session_cookie(struct req *r, char *out, size_t n)
+{
+    const char *cookie = mg_get_header(r->conn, "Cookie");
+    return cookie != NULL && mg_get_cookie(cookie, "arbiter_session", out, n) > 0;
+}
+
+/* Authenticates; 0, or replies (401) and returns -1. A bad credential is
+ * an error even on public routes, so clients learn it at once. */
+static int authenticate(struct req *r)
+{
+    const char *authz = mg_get_header(r->conn, "Authorization");
+    char cookie[AUTH_TOKEN_LEN * 2];
+    if (authz != NULL) {
+        if (strncasecmp(authz, "Bearer ", 7) != 0) {
+            reply_error_h(r, 401, NULL, "only Bearer tokens are accepted", NULL,
+                                "WWW-Authenticate: Bearer\r\n");
+            return -1;
+        }
+        if (auth_token_check(r->app->auth, authz + 7, &r->who) != 0) {
+            reply_error_h(r, 401, NULL, "invalid, expired or revoked token", NULL,
+                                "WWW-Authenticate: Bearer\r\n");
+            return -1;
+        }
+        return 0;
+    }
+    if (session_cookie(r, cookie, sizeof cookie) &&
+        auth_session_check(r->app->auth, cookie, &r->who) != 0) {
+        memset(&r->who, 0, sizeof r->who);
+        if (r->route->flags & (R_PAGE | R_LOGIN))
+            return 0; /* pages redirect; a login replaces the stale session */
+        if (r->route->min_role == ROLE_NONE)
+            return 0;
+        reply_error(r, 401, "session_expired", "session expired or logged out", NULL);
+        return -1;
+    }
+    return 0;
+}
+
+static int same_origin(struct req *r)
+{
+    const char *site = mg_get_header(r->conn, "Sec-Fetch-Site");
+    const char *origin = mg_get_header(r->conn, "Origin");
+    const char *host = mg_get_header(r->conn, "Host");
+    char expect[300];
+    if (site == NULL && origin == NULL)
+        return -1; /* neither: unknown */
+    if (site != NULL && strcmp(site, "same-origin") != 0)
+        return 0;
+    if (origin != NULL) {
+        if (r->app->cfg.origin != NULL)
+            snprintf(expect, sizeof expect, "%s", r->app->cfg.origin);
+        else
+            snprintf(expect, sizeof expect, "%s://%s", r->ri->is_ssl ? "https" : "http",
+                     host != NULL ? host : "");
+        if (strcmp(origin, expect) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Checks role, scope and CSRF; 0, or replies and returns -1. */
+static int authorize(struct req *r)
+{
+    const struct route *rt = r->route;
+    const char *method = r->ri->request_method;
+    int unsafe = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+    if (rt->flags & R_LOGIN) {
+        if (same_origin(r) == 0) {
+            reply_error(r, 403, "csrf", "cross-site request refused", NULL);
+            return -1;
+        }
+        return 0;
+    }
+    if (rt->min_role == ROLE_NONE)
+        return 0;
+    if (r->who.kind == AUTH_ANON) {
+        if (rt->flags & R_PAGE) {
+            reply(r, 302, NULL, NULL, 0, "Location: /login\r\n");
+            return -1;
+        }
+        reply_error(r, 401, NULL, "log in or send a Bearer token", NULL);
+        return -1;
+    }
+    if (r->who.kind == AUTH_TOKEN) {
+        if ((rt->scopes & r->who.scopes) == 0) {
+            reply_error(r, 403, "scope", rt->scopes == 0 ? "not available to API tokens"
+                                                        : "the token lacks the scope for this",
+                        NULL);
+            return -1;
+        }
+        if (rt->flags & R_TOKEN_ANY_ROLE)
+            return 0;
+    }
+    if (r->who.role < rt->min_role) {
+        reply_error(r, 403, NULL, "your role may not do this", NULL);
+        return -1;
+    }
+    if (r->who.must_change_password && !(rt->flags & R_MUST_CHANGE_OK)) {
+        reply_error(r, 403, "password_change_required", "change your password first", NULL);
+        return -1;
+    }
+    if (unsafe && r->who.kind == AUTH_SESSION) {
+        const char *t = mg_get_header(r->conn, "X-CSRF-Token");
+        if (t == NULL || !util_str_eq_ct(t, r->who.csrf) || same_origin(r) != 1) {
+            reply_error(r, 403, "csrf", "missing or wrong X-CSRF-Token or cross-site origin",
+                        NULL);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int content_type_is(const char *ct, const char *want)
+{
+    size_t n = strlen(want);
+    return ct != NULL && strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';');
+}
+
+/* Checks and reads the body; 0, or replies and returns -1. */
+static int read_body(struct req *r)
+{
+    const struct route *rt = r->route;
+    long long declared = r->ri->content_length;
+    const char *ct = mg_get_header(r->conn, "Content-Type");
+    struct buf b = {0};
+    json_error_t jerr;
+    char chunk[4096];
+    int n;
+    if (declared > (long long)rt->body_limit) {
+        reply_error(r, 413, NULL, rt->body_limit == 0 ? "this request takes no body"
+                                                       : "request body too large",
+                    NULL);
+        return -1;
+    }
+    if (rt->body == BODY_NONE)
+        return 0;
+    if (!content_type_is(ct, rt->body == BODY_JSON ? "application/json" : "application/x-ndjson") &&
+        !(rt->body == BODY_JSONL && content_type_is(ct, "application/jsonl"))) {
+        reply_error(r, 415, NULL,
+                    rt->body == BODY_JSON ? "send Content-Type: application/json"
+                                          : "send Content-Type: application/x-ndjson",
+                    NULL);
+        return -1;
+    }
+    if (rt->body == BODY_JSONL)
+        return 0; /* streamed by the handler */
+    while ((n = mg_read(r->conn, chunk, sizeof chunk)) > 0) {
+        if (b.len + (size_t)n > rt->body_limit) {
+            buf_free(&b);
+            reply_error(r, 413, NULL, "request body too large", NULL);
+            return -1;
+        }
+        buf_append(&b, chunk, (size_t)n);
+    }
+    r->body = json_loadb(b.data != NULL ? b.data : "", b.len, JSON_REJECT_DUPLICATES, &jerr);
+    buf_free(&b);
+    if (r->body == NULL) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "malformed JSON at line %d column %d: %s", jerr.line,
+                 jerr.column, jerr.text);
+        reply_error(r, 400, "malformed_json", msg, NULL);
+        return -1;
+    }
+    if (!json_is_object(r->body)) {
+        reply_error(r, 400, "malformed_json", "the body must be a JSON object", NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* Finds the route; sets r->route or answers 404/405. Unmatched GETs outside
+ * /api/ may be assets. Returns the route index, N_ROUTES for "other". */
+static size_t route_request(struct req *r)
+{
+    const char *path = r->ri->local_uri;
+    char allow[128] = "";
+    size_t i;
+    for (i = 0; i < N_ROUTES; i++) {
+        int64_t ids[2] = {0, 0};
+        if (!match(routes[i].pattern, path, ids))
+            continue;
+        if (strcmp(routes[i].method, r->ri->request_method) == 0 ||
+            (strcmp(r->ri->request_method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0 &&
+             (routes[i].flags & R_PAGE) == 0 && routes[i].min_role == ROLE_NONE)) {
+            r->route = &routes[i];
+            memcpy(r->id, ids, sizeof ids);
+            return i;
+        }
+        snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s",
+                 allow[0] != '\0' ? ", " : "", routes[i].method);
+    }
+    if (allow[0] != '\0') {
+        char hdr[160];
+        snprintf(hdr, sizeof hdr, "Allow: %s\r\n", allow);
+        reply_error_h(r, 405, NULL, "method not allowed", NULL, hdr);
+    } else if ((strcmp(r->ri->request_method, "GET") == 0 ||
+                strcmp(r->ri->request_method, "HEAD") == 0) &&
+               (strncmp(path, "/static/", 8) == 0 || strncmp(path, "/web/", 5) == 0)) {
+        api_asset(r);
+    } else {
+        reply_error(r, 404, NULL, "no such resource", NULL);
+    }
+    return N_ROUTES;
+}
+
+static int dispatch(struct mg_connection *conn, void *cbdata)
+{
+    struct req r;
+    struct timespec t0, t1;
+    size_t idx;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    memset(&r, 0, sizeof r);
+    r.conn = conn;
+    r.ri = mg_get_request_info(conn);
+    r.app = cbdata;
+    client_addr(&r);
+    idx = route_request(&r);
+    if (r.route != NULL && authenticate(&r) == 0 && authorize(&r) == 0 && read_body(&r) == 0)
+        r.route->handler(&r);
+    if (r.status == 0)
+        reply_err(&r, ERR_DB, NULL, NULL);
+    json_decref(r.body);
+    db_reader_idle(r.app->db);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    metrics_observe(r.app->metrics, idx, r.status,
+                    (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+    return r.status;
+}
+
+static int log_message(const struct mg_connection *conn, const char *message)
+{
+    (void)conn;
+    fprintf(stderr, "arbiter: %s\n", message);
+    return 1;
+}
+
+int server_run(struct app *app, const sigset_t *signals)
+{
+    char threads[16];
+    const char *options[] = {
+        "listening_ports", app->cfg.listen,
+        "num_threads", threads,
+        "enable_keep_alive", "yes",
+        "keep_alive_timeout_ms", "30000",
+        "request_timeout_ms", "30000",
+        "tcp_nodelay", "1",
+        "enable_directory_listing", "no",
+        "access_control_allow_origin", "",
+        "cgi_pattern", "",
+        "ssi_pattern", "",
+        "additional_header",
+        "Content-Security-Policy: default-src 'self'; frame-ancestors 'none'\r\n"
+        "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nX-Frame-Options: DENY",
+        NULL, NULL,
+    };
+    struct mg_callbacks cb;
+    struct mg_context *ctx;
+    char names[N_ROUTES][64];
+    const char *name_ptr[N_ROUTES];
+    size_t i;
+    int sig;
+    /* Metrics label each route "METHOD pattern", as in the table. */
+    for (i = 0; i < N_ROUTES; i++) {
+        snprintf(names[i], sizeof names[i], "%s %s", routes[i].method, routes[i].pattern);
+        name_ptr[i] = names[i];
+    }
+    snprintf(threads, sizeof threads, "%d", app->cfg.threads);
+    app->metrics = metrics_new(N_ROUTES, name_ptr);
+    if (app->metrics == NULL)
+        return ERR_NOMEM;
+    memset(&cb, 0, sizeof cb);
+    cb.log_message = log_message;
+    ctx = mg_start(&cb, app, options);
+    if (ctx == NULL) {
+        fprintf(stderr, "arbiter: cannot listen on %s\n", app->cfg.listen);
+        metrics_free(app->metrics);
+        app->metrics = NULL;
+        return ERR_BUSY;
+    }
+    mg_set_request_handler(ctx, "/", dispatch, app);
+    fprintf(stderr, "arbiter: serving on http://%s/\n", app->cfg.listen);
+    sigwait(signals, &sig);
+    fprintf(stderr, "arbiter: %s received, finishing requests\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    mg_stop(ctx); /* waits for in-flight requests */
+    metrics_free(app->metrics);
+    app->metrics = NULL;
+    return 0;
+}

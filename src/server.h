@@ -1,0 +1,67 @@
+/* server.h: HTTP. The route table, the one dispatcher that enforces
+ * authentication, role, token scope, CSRF, body limits and content types
+ * before any handler runs, and the response helpers handlers use. Only
+ * server.c and api_*.c include civetweb.h. */
+#ifndef ARBITER_SERVER_H
+#define ARBITER_SERVER_H
+
+#include "app.h"
+#include "util.h"
+
+#include <civetweb.h>
+#include <jansson.h>
+#include <signal.h>
+
+struct route;
+
+/* One request as handlers see it. Everything is borrowed from the
+ * dispatcher and valid until the handler returns. */
+struct req {
+    struct mg_connection *conn;
+    const struct mg_request_info *ri;
+    struct app *app;
+    const struct route *route;
+    int64_t id[2];        /* the {id} segments of the path, in order */
+    struct principal who; /* kind AUTH_ANON when not logged in */
+    json_t *body;         /* the parsed JSON object for JSON routes */
+    char addr[64];        /* the client address */
+    int status;           /* the status sent; 0 until a reply */
+};
+
+/* Sends a whole response in one write, with the security headers.
+ * extra_headers: "Name: value\r\n" lines or NULL. */
+void reply(struct req *r, int status, const char *ctype, const void *body, size_t len,
+           const char *extra_headers);
+
+/* Sends body (stolen) as JSON; the _h form adds extra header lines. */
+void reply_json(struct req *r, int status, json_t *body);
+void reply_json_h(struct req *r, int status, json_t *body, const char *extra_headers);
+
+/* Sends {"error": {"code", "message", "field"?}}. code NULL: the default
+ * code of status (e.g. 422: "invalid"). */
+void reply_error(struct req *r, int status, const char *code, const char *message,
+                 const char *field);
+void reply_error_h(struct req *r, int status, const char *code, const char *message,
+                   const char *field, const char *extra_headers);
+
+/* Maps an enum err to its status and sends it. */
+void reply_err(struct req *r, int err, const char *message, const char *field);
+
+/* The HTTP status an enum err becomes. */
+int server_status_of(int err);
+
+/* Strict reading of the JSON body. Each returns 0, or replies 422 naming
+ * the field and returns -1. */
+int body_only(struct req *r, const char *const *allowed);
+int body_string(struct req *r, const char *key, int required, const char **out);
+int body_bool(struct req *r, const char *key, int *out, int *present);
+int body_int(struct req *r, const char *key, json_int_t *out, int *present);
+
+/* A request header, or NULL. */
+const char *req_header(struct req *r, const char *name);
+
+/* Runs the server until SIGINT or SIGTERM (blocked by the caller), then
+ * stops accepting, lets in-flight requests finish and returns. 0 or error. */
+int server_run(struct app *app, const sigset_t *signals);
+
+#endif

@@ -1,0 +1,163 @@
+/* util.c: the helpers declared in util.h. Everything here is thread-safe
+ * and allocation is explicit: buffers grow on the heap, nothing is global. */
+#include "util.h"
+
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int64_t util_now(void)
+{
+    return (int64_t)time(NULL);
+}
+
+void util_time_iso(int64_t t, char *out, size_t n)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+json_t *util_json_time(int64_t t)
+{
+    char s[32];
+    if (t <= 0)
+        return json_null();
+    util_time_iso(t, s, sizeof s);
+    return json_string(s);
+}
+
+int util_parse_iso(const char *s, int64_t *t)
+{
+    struct tm tm;
+    const char *end;
+    memset(&tm, 0, sizeof tm);
+    end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (end == NULL || *end != '\0')
+        return -1;
+    *t = (int64_t)timegm(&tm);
+    return 0;
+}
+
+size_t util_b64_len(size_t n)
+{
+    return sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+void util_b64url(const uint8_t *bin, size_t n, char *out, size_t out_n)
+{
+    sodium_bin2base64(out, out_n, bin, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+int util_str_eq_ct(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la != lb)
+        return 0;
+    return sodium_memcmp(a, b, la) == 0;
+}
+
+size_t util_utf8_len(const char *s)
+{
+    size_t n = 0;
+    for (; *s != '\0'; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+const char *util_json_unknown_key(json_t *obj, const char *const *allowed)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        const char *const *a;
+        (void)v;
+        for (a = allowed; *a != NULL; a++)
+            if (strcmp(*a, key) == 0)
+                break;
+        if (*a == NULL)
+            return key;
+    }
+    return NULL;
+}
+
+int buf_append(struct buf *b, const void *p, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        char *d;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        d = realloc(b->data, cap);
+        if (d == NULL)
+            return ERR_NOMEM;
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int buf_puts(struct buf *b, const char *s)
+{
+    return buf_append(b, s, strlen(s));
+}
+
+int buf_printf(struct buf *b, const char *fmt, ...)
+{
+    char small[512];
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return ERR_INVALID;
+    if ((size_t)n < sizeof small)
+        return buf_append(b, small, (size_t)n);
+    {
+        char *big = malloc((size_t)n + 1);
+        int rc;
+        if (big == NULL)
+            return ERR_NOMEM;
+        va_start(ap, fmt);
+        vsnprintf(big, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        rc = buf_append(b, big, (size_t)n);
+        free(big);
+        return rc;
+    }
+}
+
+void buf_free(struct buf *b)
+{
+    if (b == NULL)
+        return;
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+int buf_html_escape(struct buf *b, const char *s)
+{
+    int rc = 0;
+    for (; *s != '\0' && rc == 0; s++) {
+        switch (*s) {
+        case '&': rc = buf_puts(b, "&amp;"); break;
+        case '<': rc = buf_puts(b, "&lt;"); break;
+        case '>': rc = buf_puts(b, "&gt;"); break;
+        case '"': rc = buf_puts(b, "&quot;"); break;
+        case '\'': rc = buf_puts(b, "&#39;"); break;
+        default: rc = buf_append(b, s, 1);
+        }
+    }
+    return rc;
+}

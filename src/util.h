@@ -1,0 +1,69 @@
+/* util.h: small helpers shared by every module: the error convention, time,
+ * random tokens, base64url, strict JSON object checks and a growable buffer.
+ * Nothing here knows about HTTP, the database or any concept. */
+#ifndef ARBITER_UTIL_H
+#define ARBITER_UTIL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The one error convention: 0 on success, one of these on failure.
+ * server.c maps them to HTTP statuses (server_status_of). */
+enum err {
+    ERR_OK = 0,
+    ERR_INVALID = -1,     /* input failed validation (422) */
+    ERR_BAD_REQUEST = -2, /* malformed request (400) */
+    ERR_NOT_FOUND = -3,   /* 404 */
+    ERR_CONFLICT = -4,    /* state forbids it (409) */
+    ERR_FORBIDDEN = -5,   /* 403 */
+    ERR_UNAUTHORIZED = -6,/* 401 */
+    ERR_BUSY = -7,        /* overloaded, retry later (503) */
+    ERR_DB = -8,          /* database failure (500) */
+    ERR_NOMEM = -9,       /* 500 */
+    ERR_THROTTLED = -10,  /* too many attempts (429) */
+    ERR_TOO_LARGE = -11,  /* 413 */
+};
+
+/* Seconds since the Unix epoch. */
+int64_t util_now(void);
+
+/* Formats t as RFC 3339 UTC ("2026-11-22T10:40:00Z") into out (>= 21 bytes). */
+void util_time_iso(int64_t t, char *out, size_t n);
+
+/* A JSON string of t in RFC 3339, or JSON null when t <= 0. New reference. */
+json_t *util_json_time(int64_t t);
+
+/* Parses RFC 3339 "YYYY-MM-DDTHH:MM:SSZ"; returns 0 and sets *t, or -1. */
+int util_parse_iso(const char *s, int64_t *t);
+
+/* Writes the base64url (no padding) encoding of bin into out; out must hold
+ * util_b64_len(n) bytes. */
+size_t util_b64_len(size_t n);
+void util_b64url(const uint8_t *bin, size_t n, char *out, size_t out_n);
+
+/* Constant-time comparison of two NUL-terminated strings; 1 when equal. */
+int util_str_eq_ct(const char *a, const char *b);
+
+/* Number of Unicode code points in a UTF-8 string (jansson already
+ * guarantees valid UTF-8 for strings it parsed). */
+size_t util_utf8_len(const char *s);
+
+/* Checks that every key of obj is in allowed (NULL-terminated). Returns NULL
+ * when all are known, else the first unknown key (borrowed from obj). */
+const char *util_json_unknown_key(json_t *obj, const char *const *allowed);
+
+/* A growable byte buffer. buf_free(NULL) does nothing. */
+struct buf {
+    char *data;
+    size_t len, cap;
+};
+int buf_append(struct buf *b, const void *p, size_t n);
+int buf_puts(struct buf *b, const char *s);
+int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_free(struct buf *b);
+
+/* Appends s to b with the HTML special characters escaped. */
+int buf_html_escape(struct buf *b, const char *s);
+
+#endif
