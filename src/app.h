@@ -24,6 +24,11 @@ struct app {
     struct db *db;
     struct auth *auth;
     struct metrics *metrics;
+    /* Shutdown: CivetWeb's mg_stop aborts responses being written, so the
+     * server first drains: new requests get 503 while those in flight
+     * finish. Both are accessed with __atomic builtins only. */
+    int draining;
+    int inflight;
 };
 
 #endif

@@ -300,8 +300,7 @@ static void handle_metrics(struct req *r)
 
 /* ---- dispatch ---- */
 
-/* Matches path against pattern, filling ids; 1 on a match. */
-static int match(const char *pattern, const char *path, int64_t *ids)
+int server_match(const char *pattern, const char *path, int64_t *ids)
 {
     int n = 0;
     while (*pattern != '\0' && *path != '\0') {
@@ -519,7 +518,7 @@ static size_t route_request(struct req *r)
     size_t i;
     for (i = 0; i < N_ROUTES; i++) {
         int64_t ids[2] = {0, 0};
-        if (!match(routes[i].pattern, path, ids))
+        if (!server_match(routes[i].pattern, path, ids))
             continue;
         if (strcmp(routes[i].method, r->ri->request_method) == 0 ||
             (strcmp(r->ri->request_method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0 &&
@@ -555,9 +554,12 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
     r.conn = conn;
     r.ri = mg_get_request_info(conn);
     r.app = cbdata;
+    __atomic_add_fetch(&r.app->inflight, 1, __ATOMIC_SEQ_CST);
     client_addr(&r);
     idx = route_request(&r);
-    if (r.route != NULL && authenticate(&r) == 0 && authorize(&r) == 0 && read_body(&r) == 0)
+    if (__atomic_load_n(&r.app->draining, __ATOMIC_SEQ_CST) && r.status == 0)
+        reply_error_h(&r, 503, NULL, "the server is shutting down", NULL, "Retry-After: 5\r\n");
+    if (r.status == 0 && r.route != NULL && authenticate(&r) == 0 && authorize(&r) == 0 && read_body(&r) == 0)
         r.route->handler(&r);
     if (r.status == 0)
         reply_err(&r, ERR_DB, NULL, NULL);
@@ -566,6 +568,7 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     metrics_observe(r.app->metrics, idx, r.status,
                     (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+    __atomic_sub_fetch(&r.app->inflight, 1, __ATOMIC_SEQ_CST);
     return r.status;
 }
 
@@ -623,7 +626,14 @@ int server_run(struct app *app, const sigset_t *signals)
     fprintf(stderr, "arbiter: serving on http://%s/\n", app->cfg.listen);
     sigwait(signals, &sig);
     fprintf(stderr, "arbiter: %s received, finishing requests\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    mg_stop(ctx); /* waits for in-flight requests */
+    /* Drain: refuse new requests, let those in flight answer (30 s at most),
+     * then stop CivetWeb, which joins its threads. */
+    __atomic_store_n(&app->draining, 1, __ATOMIC_SEQ_CST);
+    for (i = 0; i < 3000 && __atomic_load_n(&app->inflight, __ATOMIC_SEQ_CST) > 0; i++) {
+        struct timespec ms10 = {0, 10 * 1000 * 1000};
+        nanosleep(&ms10, NULL);
+    }
+    mg_stop(ctx);
     metrics_free(app->metrics);
     app->metrics = NULL;
     return 0;

@@ -57,6 +57,10 @@ int body_string(struct req *r, const char *key, int required, const char **out);
 int body_bool(struct req *r, const char *key, int *out, int *present);
 int body_int(struct req *r, const char *key, json_int_t *out, int *present);
 
+/* Matches path against a route pattern ("{id}" takes a positive integer
+ * segment), filling ids; 1 on a match. Pure; exposed for tests. */
+int server_match(const char *pattern, const char *path, int64_t *ids);
+
 /* A request header, or NULL. */
 const char *req_header(struct req *r, const char *name);
 

@@ -1,0 +1,31 @@
+/* test_server.c: the route pattern matcher of src/server.c and the error
+ * to status mapping. */
+#include "server.h"
+#include "unit.h"
+
+int main(void)
+{
+    int64_t ids[2] = {0, 0};
+    CHECK(server_match("/api/v1/users", "/api/v1/users", ids));
+    CHECK(!server_match("/api/v1/users", "/api/v1/users/", ids));
+    CHECK(!server_match("/api/v1/users", "/api/v1/user", ids));
+    CHECK(server_match("/api/v1/users/{id}", "/api/v1/users/42", ids) && ids[0] == 42);
+    CHECK(server_match("/api/v1/jobs/{id}/x/{id}", "/api/v1/jobs/7/x/9", ids) && ids[0] == 7 &&
+          ids[1] == 9);
+    CHECK(!server_match("/api/v1/users/{id}", "/api/v1/users/0", ids));
+    CHECK(!server_match("/api/v1/users/{id}", "/api/v1/users/-1", ids));
+    CHECK(!server_match("/api/v1/users/{id}", "/api/v1/users/4x", ids));
+    CHECK(!server_match("/api/v1/users/{id}", "/api/v1/users/", ids));
+    CHECK(!server_match("/api/v1/users/{id}", "/api/v1/users/1234567890123456789", ids));
+    CHECK(server_status_of(ERR_INVALID) == 422);
+    CHECK(server_status_of(ERR_BAD_REQUEST) == 400);
+    CHECK(server_status_of(ERR_NOT_FOUND) == 404);
+    CHECK(server_status_of(ERR_CONFLICT) == 409);
+    CHECK(server_status_of(ERR_FORBIDDEN) == 403);
+    CHECK(server_status_of(ERR_UNAUTHORIZED) == 401);
+    CHECK(server_status_of(ERR_THROTTLED) == 429);
+    CHECK(server_status_of(ERR_TOO_LARGE) == 413);
+    CHECK(server_status_of(ERR_BUSY) == 503);
+    CHECK(server_status_of(ERR_DB) == 500);
+    return unit_done("test_server");
+}
