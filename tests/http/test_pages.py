@@ -72,3 +72,25 @@ def test_assets_from_disk_with_assets_flag():
     st, _, body = s.client().raw("GET", "/static/app.css")
     with open(os.path.join(root, "static", "app.css"), "rb") as f:
         assert st == 200 and body == f.read()
+
+
+def test_civetweb_errors_carry_security_headers():
+    import socket
+    s = Server(users=())
+    for req in (b"GARBAGE\r\n\r\n", b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\n\r\n"):
+        sock = socket.create_connection(("127.0.0.1", s.port))
+        sock.sendall(req)
+        sock.settimeout(10)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        sock.close()
+        head = data.decode(errors="replace").lower()
+        assert head.startswith("http/1.") and " 400 " in head.split("\r\n")[0], head[:80]
+        for v in ("content-security-policy: default-src 'self'", "x-content-type-options: nosniff",
+                  "referrer-policy: no-referrer", "x-frame-options: deny"):
+            assert v in head, (v, head)
+    assert s.client().get("/healthz")[0] == 200
