@@ -95,6 +95,25 @@ class Server:
         return self.proc.returncode
 
 
+def raw_exchange(port, request, before=None):
+    """Sends raw bytes on a new connection (calling before(), if given, once
+    they are sent) and returns the bytes received up to the end of the
+    response head."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall(request)
+    if before:
+        before()
+    sock.settimeout(30)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    return data
+
+
 def stop_all():
     """Stops every server; returns problems (non-zero exit, sanitizer report)."""
     problems = []

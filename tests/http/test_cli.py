@@ -3,7 +3,6 @@ run, and clean shutdown."""
 import os
 import re
 import signal
-import socket
 import sqlite3
 import tempfile
 import time
@@ -135,20 +134,14 @@ def test_clean_shutdown_finishes_in_flight_request():
     s = Server()
     # Send a login (an Argon2id verification: tens of milliseconds) and stop
     # the server while it is being answered.
-    sock = socket.create_connection(("127.0.0.1", s.port))
     body = b'{"username": "lab", "password": "labeler password"}'
-    sock.sendall(b"POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                 b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-    time.sleep(0.01)
-    s.proc.send_signal(signal.SIGTERM)
-    data = b""
-    sock.settimeout(30)
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    sock.close()
+    request = (b"POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+    def stop_soon():
+        time.sleep(0.01)
+        s.proc.send_signal(signal.SIGTERM)
+    data = harness.raw_exchange(s.port, request, stop_soon)
     assert data.startswith(b"HTTP/1.1 200"), data[:200]
     assert s.proc.wait(timeout=30) == 0
     assert "stopped cleanly" in s.output()

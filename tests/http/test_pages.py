@@ -1,6 +1,6 @@
 """The login page, the landing page, assets, and the security headers on
 every kind of response."""
-from harness import Server
+from harness import Server, raw_exchange
 
 SECURITY = {
     "content-security-policy": "default-src 'self'",
@@ -75,19 +75,9 @@ def test_assets_from_disk_with_assets_flag():
 
 
 def test_civetweb_errors_carry_security_headers():
-    import socket
     s = Server(users=())
     for req in (b"GARBAGE\r\n\r\n", b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\n\r\n"):
-        sock = socket.create_connection(("127.0.0.1", s.port))
-        sock.sendall(req)
-        sock.settimeout(10)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-        sock.close()
+        data = raw_exchange(s.port, req)
         head = data.decode(errors="replace").lower()
         assert head.startswith("http/1.") and " 400 " in head.split("\r\n")[0], head[:80]
         for v in ("content-security-policy: default-src 'self'", "x-content-type-options: nosniff",

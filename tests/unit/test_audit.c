@@ -47,10 +47,6 @@ int main(void)
     CHECK(sqlite3_step(st) == SQLITE_DONE); /* the failed write left nothing */
     sqlite3_finalize(st);
     db_close(db);
-    for (i = 0; i < 3; i++) {
-        char f[300];
-        snprintf(f, sizeof f, "%s%s", path, i == 0 ? "" : i == 1 ? "-wal" : "-shm");
-        unlink(f);
-    }
+    unit_rm_db(path);
     return unit_done("test_audit");
 }

@@ -169,10 +169,6 @@ int main(void)
         CHECK(cfg.idle_timeout == 1800 && cfg.absolute_timeout == 43200);
         CHECK(cfg.pw_opslimit == crypto_pwhash_OPSLIMIT_INTERACTIVE);
     }
-    for (i = 0; i < 3; i++) {
-        char f[300];
-        snprintf(f, sizeof f, "%s%s", path, i == 0 ? "" : i == 1 ? "-wal" : "-shm");
-        unlink(f);
-    }
+    unit_rm_db(path);
     return unit_done("test_auth");
 }

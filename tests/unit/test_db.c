@@ -128,10 +128,6 @@ int main(void)
     CHECK(db_open(path, &db, err, sizeof err) == ERR_CONFLICT && db == NULL);
     CHECK(strstr(err, "newer than this arbiter") != NULL);
 
-    for (i = 0; i < 3; i++) {
-        char p[300];
-        snprintf(p, sizeof p, "%s%s", path, i == 0 ? "" : i == 1 ? "-wal" : "-shm");
-        unlink(p);
-    }
+    unit_rm_db(path);
     return unit_done("test_db");
 }

@@ -21,6 +21,18 @@ static int unit_passed, unit_failed;
 
 #define CHECK_STR(a, b) CHECK(strcmp((a), (b)) == 0)
 
+/* Removes a test database and its WAL and shared-memory files. */
+static inline void unit_rm_db(const char *path)
+{
+    static const char *const suffix[] = {"", "-wal", "-shm"};
+    int i;
+    for (i = 0; i < 3; i++) {
+        char f[512];
+        snprintf(f, sizeof f, "%s%s", path, suffix[i]);
+        remove(f);
+    }
+}
+
 static inline int unit_done(const char *name)
 {
     printf("%s: %d passed, %d failed\n", name, unit_passed, unit_failed);
