@@ -475,7 +475,7 @@ int main(int argc, char **argv)
     struct cli c;
     struct app app;
     const char *cmd = argc > 1 ? argv[1] : "";
-    int words = 2, rc;
+    int rc;
     memset(&c, 0, sizeof c);
     memset(&app, 0, sizeof app);
     c.cfg.db_path = DEFAULT_DB;
@@ -491,7 +491,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s%s", cmd[0] != '\0' ? "arbiter: unknown command\n" : "", usage);
         return 2;
     }
-    rc = parse_args(argc - words + 1, argv + words - 1, &c);
+    /* Options and arguments after the command word (getopt starts at 1). */
+    rc = parse_args(argc - 1, argv + 1, &c);
     if (rc != 0) {
         if (rc > 0)
             fputs(usage, stdout);
