@@ -27,7 +27,7 @@ int main(void)
 {
     struct db *db = NULL;
     char err[256], path[128];
-    int applied, i;
+    int applied;
     sqlite3_stmt *st = NULL;
     snprintf(path, sizeof path, "/tmp/arbiter-test-audit-%d.db", (int)getpid());
     unlink(path);
