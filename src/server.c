@@ -267,11 +267,6 @@ int body_int(struct req *r, const char *key, json_int_t *out, int *present)
     return 0;
 }
 
-const char *req_header(struct req *r, const char *name)
-{
-    return mg_get_header(r->conn, name);
-}
-
 /* ---- built-in handlers ---- */
 
 static void handle_healthz(struct req *r)

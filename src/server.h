@@ -61,9 +61,6 @@ int body_int(struct req *r, const char *key, json_int_t *out, int *present);
  * segment), filling ids; 1 on a match. Pure; exposed for tests. */
 int server_match(const char *pattern, const char *path, int64_t *ids);
 
-/* A request header, or NULL. */
-const char *req_header(struct req *r, const char *name);
-
 /* Runs the server until SIGINT or SIGTERM (blocked by the caller), then
  * stops accepting, lets in-flight requests finish and returns. 0 or error. */
 int server_run(struct app *app, const sigset_t *signals);
