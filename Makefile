@@ -8,10 +8,10 @@ CC      ?= cc
 WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Werror
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -Ibuild
-LDLIBS  := -lcivetweb -lsqlite3 -ljansson -lsodium -lpthread
+LDLIBS  := -lcivetweb -lsqlite3 -ljansson -lsodium -lcmark -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-DEB_BUILD := gcc make libc6-dev libcivetweb-dev libsqlite3-dev libjansson-dev libsodium-dev
+DEB_BUILD := gcc make libc6-dev libcivetweb-dev libsqlite3-dev libjansson-dev libsodium-dev libcmark-dev
 DEB_TEST  := python3 sqlite3 curl
 
 SRC     := $(filter-out src/embed.c,$(wildcard src/*.c))

@@ -22,6 +22,25 @@ void api_tokens_list(struct req *r);
 void api_tokens_create(struct req *r);
 void api_tokens_delete(struct req *r);
 
+/* api_jobs.c */
+void api_jobs_list(struct req *r);
+void api_jobs_create(struct req *r);
+void api_jobs_get(struct req *r);
+void api_jobs_update(struct req *r);
+void api_jobs_members_get(struct req *r);
+void api_jobs_members_put(struct req *r);
+void api_items_import(struct req *r);
+void api_items_list(struct req *r);
+void api_jobs_stats(struct req *r);
+
+/* api_tasks.c */
+void api_tasks_next(struct req *r);
+void api_tasks_get(struct req *r);
+void api_tasks_judgment(struct req *r);
+void api_tasks_skip(struct req *r);
+void api_judgments_get(struct req *r);
+void api_judgments_revise(struct req *r);
+
 /* api_pages.c: HTML pages and the assets they load */
 void api_page_home(struct req *r);
 void api_page_login(struct req *r);

@@ -53,6 +53,21 @@ static const struct route routes[] = {
     {"GET", "/api/v1/tokens", api_tokens_list, ROLE_LEAD, 0, 0, BODY_NONE, 0},
     {"POST", "/api/v1/tokens", api_tokens_create, ROLE_LEAD, 0, 4 * KB, BODY_JSON, 0},
     {"DELETE", "/api/v1/tokens/{id}", api_tokens_delete, ROLE_LEAD, 0, 0, BODY_NONE, 0},
+    {"GET", "/api/v1/jobs", api_jobs_list, ROLE_LABELER, SCOPE_EXPORT, 0, BODY_NONE, 0},
+    {"POST", "/api/v1/jobs", api_jobs_create, ROLE_LEAD, SCOPE_WRITE, 512 * KB, BODY_JSON, 0},
+    {"GET", "/api/v1/jobs/{id}", api_jobs_get, ROLE_LABELER, SCOPE_EXPORT, 0, BODY_NONE, 0},
+    {"PATCH", "/api/v1/jobs/{id}", api_jobs_update, ROLE_LEAD, SCOPE_WRITE, 512 * KB, BODY_JSON, 0},
+    {"GET", "/api/v1/jobs/{id}/members", api_jobs_members_get, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
+    {"PUT", "/api/v1/jobs/{id}/members", api_jobs_members_put, ROLE_LEAD, SCOPE_WRITE, 1024 * KB, BODY_JSON, 0},
+    {"POST", "/api/v1/jobs/{id}/items", api_items_import, ROLE_LEAD, SCOPE_WRITE, (size_t)1 << 30, BODY_JSONL, 0},
+    {"GET", "/api/v1/jobs/{id}/items", api_items_list, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
+    {"GET", "/api/v1/jobs/{id}/stats", api_jobs_stats, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
+    {"POST", "/api/v1/jobs/{id}/tasks/next", api_tasks_next, ROLE_LABELER, 0, 0, BODY_NONE, 0},
+    {"GET", "/api/v1/tasks/{id}", api_tasks_get, ROLE_LABELER, 0, 0, BODY_NONE, 0},
+    {"POST", "/api/v1/tasks/{id}/judgment", api_tasks_judgment, ROLE_LABELER, 0, 2048 * KB, BODY_JSON, 0},
+    {"POST", "/api/v1/tasks/{id}/skip", api_tasks_skip, ROLE_LABELER, 0, 8 * KB, BODY_JSON, 0},
+    {"GET", "/api/v1/judgments/{id}", api_judgments_get, ROLE_LABELER, 0, 0, BODY_NONE, 0},
+    {"PUT", "/api/v1/judgments/{id}", api_judgments_revise, ROLE_LABELER, 0, 2048 * KB, BODY_JSON, 0},
     {"GET", "/healthz", handle_healthz, ROLE_NONE, 0, 0, BODY_NONE, 0},
     {"GET", "/metrics", handle_metrics, ROLE_ADMIN, ANY_SCOPE, 0, BODY_NONE, R_TOKEN_ANY_ROLE},
     {"GET", "/", api_page_home, ROLE_LABELER, 0, 0, BODY_NONE, R_PAGE | R_MUST_CHANGE_OK},
@@ -173,6 +188,17 @@ void reply_error_h(struct req *r, int status, const char *code, const char *mess
     if (field != NULL)
         json_object_set_new(e, "field", json_string(field));
     reply_json_h(r, status, json_pack("{so}", "error", e), extra);
+}
+
+void reply_error_with(struct req *r, int status, const char *code, const char *message,
+                      const char *field, const char *key, json_t *value)
+{
+    json_t *e = json_pack("{ssss}", "code", code != NULL ? code : status_code_name(status),
+                          "message", message);
+    if (field != NULL)
+        json_object_set_new(e, "field", json_string(field));
+    json_object_set_new(e, key, value != NULL ? value : json_array());
+    reply_json(r, status, json_pack("{so}", "error", e));
 }
 
 void reply_error(struct req *r, int status, const char *code, const char *message,

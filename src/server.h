@@ -44,6 +44,11 @@ void reply_error(struct req *r, int status, const char *code, const char *messag
 void reply_error_h(struct req *r, int status, const char *code, const char *message,
                    const char *field, const char *extra_headers);
 
+/* Sends an error with one more member in the error object: key: value
+ * (stolen), e.g. "problems": [{"field", "message"}, ...]. */
+void reply_error_with(struct req *r, int status, const char *code, const char *message,
+                      const char *field, const char *key, json_t *value);
+
 /* Maps an enum err to its status and sends it. */
 void reply_err(struct req *r, int err, const char *message, const char *field);
 

@@ -3,6 +3,12 @@
 #include "sql.h"
 
 #define USER_COLS "id, name, role, password_hash, disabled, must_change_password, created_at, updated_at"
+#define JOB_COLS "j.id, j.owner_id, u.name, j.name, j.instructions, j.questions, j.questions_rev," \
+    " j.overlap, j.lease_seconds, j.randomize_order, j.status, j.created_at, j.updated_at"
+#define TASK_COLS "t.id, t.job_id, t.item_id, t.labeler_id, t.state, t.shown, t.leased_at," \
+    " t.expires_at, t.finished_at, t.skip_reason, i.ext_id, i.data"
+#define JUDGMENT_COLS "g.id, g.task_id, g.job_id, g.item_id, g.labeler_id, g.answers, g.revision," \
+    " g.created_at, g.updated_at, t.shown, t.leased_at, i.ext_id, i.data, u.name"
 #define TOKEN_COLS "t.id, t.user_id, u.name, t.name, t.scopes, t.created_at, t.expires_at, t.last_used_at, t.revoked_at"
 
 static const char *const text[SQL__COUNT] = {
@@ -44,6 +50,86 @@ static const char *const text[SQL__COUNT] = {
                                  " WHERE action = 'login_failed' AND client_addr = ?1 AND at > ?2",
     [SQL_SECRET_GET] = "SELECT value FROM secrets WHERE name = ?1",
     [SQL_SECRET_PUT] = "INSERT OR IGNORE INTO secrets (name, value) VALUES (?1, ?2)",
+    [SQL_JOB_INSERT] = "INSERT INTO jobs (owner_id, name, instructions, questions, overlap,"
+                       " lease_seconds, randomize_order, status, created_at, updated_at)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'draft', ?8, ?8)",
+    [SQL_JOB_BY_ID] = "SELECT " JOB_COLS " FROM jobs j JOIN users u ON u.id = j.owner_id WHERE j.id = ?1",
+    [SQL_JOB_UPDATE] = "UPDATE jobs SET name = ?2, instructions = ?3, questions = ?4,"
+                       " questions_rev = ?5, overlap = ?6, lease_seconds = ?7,"
+                       " randomize_order = ?8, status = ?9, updated_at = ?10 WHERE id = ?1",
+    [SQL_JOB_LIST_ALL] = "SELECT id FROM jobs ORDER BY id",
+    [SQL_JOB_LIST_FOR] = "SELECT id FROM jobs WHERE owner_id = ?1 AND ?2"
+                         " UNION SELECT job_id FROM job_members WHERE user_id = ?1 ORDER BY 1",
+    [SQL_JOB_ITEM_COUNTS] = "SELECT count(*), coalesce(sum(judged >= ?2), 0) FROM items WHERE job_id = ?1",
+    [SQL_JOB_JUDGMENT_COUNT] = "SELECT count(*) FROM judgments WHERE job_id = ?1",
+    [SQL_JOB_MY_COUNT] = "SELECT count(*) FROM tasks WHERE job_id = ?1 AND labeler_id = ?2"
+                         " AND state = 'judged'",
+    [SQL_JOB_ITEMS_MISFIT] = "SELECT ext_id FROM items WHERE job_id = ?1"
+                             " AND (n_responses < ?2 OR n_responses > ?3) LIMIT 1",
+    [SQL_JOB_ITEMS_WITHOUT_RESPONSE] = "SELECT ext_id FROM items WHERE job_id = ?1 AND NOT EXISTS"
+                                       " (SELECT 1 FROM json_each(data, '$.responses') r"
+                                       " WHERE json_extract(r.value, '$.id') = ?2) LIMIT 1",
+    [SQL_MEMBER_IS] = "SELECT 1 FROM job_members WHERE job_id = ?1 AND user_id = ?2",
+    [SQL_MEMBER_DELETE_ALL] = "DELETE FROM job_members WHERE job_id = ?1",
+    [SQL_MEMBER_INSERT] = "INSERT OR IGNORE INTO job_members (job_id, user_id, added_at) VALUES (?1, ?2, ?3)",
+    [SQL_MEMBER_LIST] = "SELECT u.id, u.name, u.role FROM job_members m JOIN users u ON u.id = m.user_id"
+                        " WHERE m.job_id = ?1 ORDER BY u.name",
+    [SQL_ITEM_EXISTS] = "SELECT 1 FROM items WHERE job_id = ?1 AND ext_id = ?2",
+    [SQL_ITEM_INSERT] = "INSERT INTO items (job_id, ext_id, data, n_responses, created_at)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [SQL_ITEM_BY_ID] = "SELECT id, job_id, ext_id, data, n_responses, claims, judged FROM items WHERE id = ?1",
+    [SQL_ITEM_PAGE] = "SELECT id, job_id, ext_id, data, n_responses, claims, judged FROM items"
+                      " WHERE job_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+    [SQL_JOB_LEASE_INFO] = "SELECT status, overlap, lease_seconds, randomize_order, questions_rev"
+                           " FROM jobs WHERE id = ?1",
+    [SQL_TASK_STATE] = "SELECT state, labeler_id, item_id, job_id FROM tasks WHERE id = ?1",
+    [SQL_TASK_LIVE_FOR] = "SELECT id FROM tasks WHERE job_id = ?1 AND labeler_id = ?2"
+                          " AND state = 'leased' AND expires_at > ?3 ORDER BY id DESC LIMIT 1",
+    [SQL_TASK_EXPIRED] = "SELECT id, item_id FROM tasks WHERE job_id = ?1 AND state = 'leased'"
+                         " AND expires_at <= ?2",
+    [SQL_TASK_EXPIRE] = "UPDATE tasks SET state = 'expired' WHERE id = ?1 AND state = 'leased'",
+    /* The pool, closest to completion first; never an item this labeler
+     * judged, skipped or holds. Walks items_pool from claims = overlap-1. */
+    [SQL_TASK_PICK] = "SELECT i.id, i.n_responses FROM items i WHERE i.job_id = ?1 AND i.claims < ?2"
+                      " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.item_id = i.id"
+                      " AND t.labeler_id = ?3 AND t.state != 'expired')"
+                      " ORDER BY i.claims DESC, i.id LIMIT 1",
+    [SQL_TASK_INSERT] = "INSERT INTO tasks (job_id, item_id, labeler_id, state, shown, leased_at,"
+                        " expires_at) VALUES (?1, ?2, ?3, 'leased', ?4, ?5, ?6)",
+    [SQL_TASK_BY_ID] = "SELECT " TASK_COLS " FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = ?1",
+    [SQL_TASK_FINISH] = "UPDATE tasks SET state = ?2, finished_at = ?3, skip_reason = ?4 WHERE id = ?1",
+    [SQL_ITEM_CLAIM] = "UPDATE items SET claims = claims + ?2, judged = judged + ?3 WHERE id = ?1",
+    [SQL_ITEM_COUNTS] = "SELECT claims, judged FROM items WHERE id = ?1",
+    [SQL_JUDGMENT_NEXT_SEQ] = "SELECT coalesce(max(seq), 0) + 1 FROM judgments",
+    [SQL_JUDGMENT_INSERT] = "INSERT INTO judgments (task_id, job_id, item_id, labeler_id, answers,"
+                            " revision, created_at, updated_at, seq) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7)",
+    [SQL_JUDGMENT_BY_ID] = "SELECT " JUDGMENT_COLS " FROM judgments g JOIN tasks t ON t.id = g.task_id"
+                           " JOIN items i ON i.id = g.item_id JOIN users u ON u.id = g.labeler_id WHERE g.id = ?1",
+    [SQL_JUDGMENT_BY_TASK] = "SELECT " JUDGMENT_COLS " FROM judgments g JOIN tasks t ON t.id = g.task_id"
+                             " JOIN items i ON i.id = g.item_id JOIN users u ON u.id = g.labeler_id"
+                             " WHERE g.task_id = ?1",
+    [SQL_JUDGMENT_REVISE] = "UPDATE judgments SET answers = ?2, revision = revision + 1, updated_at = ?3,"
+                            " seq = ?4 WHERE id = ?1",
+    [SQL_VERSION_INSERT] = "INSERT INTO judgment_versions (judgment_id, revision, answers, submitted_at)"
+                           " VALUES (?1, ?2, ?3, ?4)",
+    [SQL_VERSION_LIST] = "SELECT revision, answers, submitted_at FROM judgment_versions"
+                         " WHERE judgment_id = ?1 ORDER BY revision",
+    /* Items: total, complete, in progress (a judgment or a live lease),
+     * untouched. ?2 overlap, ?3 now (ms). */
+    [SQL_STATS_ITEMS] = "WITH live AS (SELECT DISTINCT item_id FROM tasks WHERE job_id = ?1"
+                        " AND state = 'leased' AND expires_at > ?3)"
+                        " SELECT count(*), coalesce(sum(judged >= ?2), 0),"
+                        " coalesce(sum(judged < ?2 AND (judged > 0 OR id IN live)), 0)"
+                        " FROM items WHERE job_id = ?1",
+    [SQL_STATS_TASKS] = "SELECT coalesce(sum(state = 'judged'), 0), coalesce(sum(state = 'skipped'), 0),"
+                        " coalesce(sum(state = 'leased' AND expires_at > ?2), 0)"
+                        " FROM tasks WHERE job_id = ?1",
+    [SQL_STATS_DURATIONS] = "SELECT t.labeler_id, u.name, t.state, t.finished_at - t.leased_at"
+                            " FROM tasks t JOIN users u ON u.id = t.labeler_id"
+                            " WHERE t.job_id = ?1 AND t.state IN ('judged', 'skipped')"
+                            " ORDER BY t.labeler_id, t.state, 4",
+    [SQL_STATS_RECENT] = "SELECT (?2 - created_at) / 60000, count(*) FROM judgments"
+                         " WHERE job_id = ?1 AND created_at > ?2 - 3600000 GROUP BY 1",
 };
 
 const char *sql_text(enum sql_id id)

@@ -14,6 +14,26 @@ int64_t util_now(void)
     return (int64_t)time(NULL);
 }
 
+int64_t util_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+json_t *util_json_time_ms(int64_t ms)
+{
+    char s[40];
+    size_t len;
+    if (ms <= 0)
+        return json_null();
+    util_time_iso(ms / 1000, s, sizeof s);
+    len = strlen(s);
+    /* "...:SSZ" -> "...:SS.mmmZ" */
+    snprintf(s + len - 1, sizeof s - (len - 1), ".%03dZ", (int)(ms % 1000));
+    return json_string(s);
+}
+
 void util_time_iso(int64_t t, char *out, size_t n)
 {
     time_t tt = (time_t)t;

@@ -28,6 +28,11 @@ enum err {
 /* Seconds since the Unix epoch. */
 int64_t util_now(void);
 
+/* Milliseconds since the Unix epoch; and such a time as an RFC 3339 JSON
+ * string with milliseconds ("2026-11-22T10:40:00.123Z"), null when <= 0. */
+int64_t util_now_ms(void);
+json_t *util_json_time_ms(int64_t ms);
+
 /* Formats t as RFC 3339 UTC ("2026-11-22T10:40:00Z") into out (>= 21 bytes). */
 void util_time_iso(int64_t t, char *out, size_t n);
 

@@ -1,0 +1,144 @@
+/* api_tasks.c: the labeling loop over HTTP: lease the next task, read a
+ * task, submit a judgment (retry-safe), skip, read and revise a judgment.
+ * A task or judgment of someone else answers 404, never 403, so ids leak
+ * nothing. */
+#include "api.h"
+
+#include "judgments.h"
+#include "tasks.h"
+
+#include <stdio.h>
+
+/* Answers with task id as its labeler sees it (and its judgment, if any). */
+static void reply_task(struct req *r, int status, int64_t id)
+{
+    struct db_conn *c = db_reader(r->app->db);
+    struct task t;
+    json_t *o, *g = NULL;
+    int rc = c != NULL ? task_load(c, id, &t) : ERR_DB;
+    if (rc == 0 && t.labeler_id != r->who.user_id) {
+        task_clear(&t);
+        rc = ERR_NOT_FOUND;
+    }
+    if (rc != 0) {
+        reply_err(r, rc, rc == ERR_NOT_FOUND ? "no such task" : NULL, NULL);
+        return;
+    }
+    o = json_pack("{so}", "task", task_json(&t));
+    if (t.state == TASK_JUDGED && judgment_json(c, id, 1, &r->who, 0, &g) == 0)
+        json_object_set_new(o, "judgment", g);
+    task_clear(&t);
+    reply_json(r, status, o);
+}
+
+void api_tasks_next(struct req *r)
+{
+    int64_t id = 0;
+    const char *why = NULL;
+    int rc = task_lease(r->app->db, r->id[0], &r->who, &id, &why);
+    if (rc != 0)
+        reply_err(r, rc, rc == ERR_NOT_FOUND ? "no such job" : why, NULL);
+    else if (id == 0)
+        reply(r, 204, NULL, NULL, 0, NULL);
+    else
+        reply_task(r, 200, id);
+}
+
+void api_tasks_get(struct req *r)
+{
+    reply_task(r, 200, r->id[0]);
+}
+
+static void reply_judgment(struct req *r, int status, int64_t id)
+{
+    struct db_conn *c = db_reader(r->app->db);
+    json_t *o = NULL;
+    int rc = c != NULL ? judgment_json(c, id, 0, &r->who, 1, &o) : ERR_DB;
+    if (rc != 0)
+        reply_err(r, rc, rc == ERR_NOT_FOUND ? "no such judgment" : NULL, NULL);
+    else
+        reply_json(r, status, json_pack("{so}", "judgment", o));
+}
+
+/* Sends the answer of a submit or revision that failed. */
+static void reply_judgment_error(struct req *r, int rc, struct problems *pr, const char *why,
+                                 const char *not_found)
+{
+    if (rc == ERR_INVALID && pr->count > 0) {
+        char msg[160];
+        json_t *first = json_array_get(pr->list, 0);
+        snprintf(msg, sizeof msg, "%s: %s", json_string_value(json_object_get(first, "field")),
+                 json_string_value(json_object_get(first, "message")));
+        reply_error_with(r, 422, "invalid", msg, json_string_value(json_object_get(first, "field")),
+                         "problems", pr->list);
+        pr->list = NULL;
+    } else {
+        reply_err(r, rc, rc == ERR_NOT_FOUND ? not_found : why, NULL);
+    }
+}
+
+void api_tasks_judgment(struct req *r)
+{
+    static const char *const allowed[] = {"answers", NULL};
+    struct problems pr = {0};
+    const char *why = NULL;
+    int64_t id = 0;
+    int created = 0, rc;
+    json_t *answers = json_object_get(r->body, "answers");
+    if (body_only(r, allowed))
+        return;
+    if (answers == NULL) {
+        reply_error(r, 422, "missing_field", "is required", "answers");
+        return;
+    }
+    rc = judgment_submit(r->app->db, r->id[0], &r->who, answers, &pr, &why, &id, &created);
+    if (rc != 0)
+        reply_judgment_error(r, rc, &pr, why, "no such task");
+    else
+        reply_judgment(r, created ? 201 : 200, id);
+    json_decref(pr.list);
+}
+
+void api_tasks_skip(struct req *r)
+{
+    static const char *const allowed[] = {"reason", NULL};
+    const char *reason = NULL, *why = NULL;
+    int rc;
+    if (body_only(r, allowed) || body_string(r, "reason", 0, &reason))
+        return;
+    if (reason != NULL && util_utf8_len(reason) > 1000) {
+        reply_error(r, 422, NULL, "at most 1000 characters", "reason");
+        return;
+    }
+    rc = task_skip(r->app->db, r->id[0], &r->who, reason, &why);
+    if (rc != 0)
+        reply_err(r, rc, rc == ERR_NOT_FOUND ? "no such task" : why, NULL);
+    else
+        reply_task(r, 200, r->id[0]);
+}
+
+void api_judgments_get(struct req *r)
+{
+    reply_judgment(r, 200, r->id[0]);
+}
+
+void api_judgments_revise(struct req *r)
+{
+    static const char *const allowed[] = {"answers", NULL};
+    struct problems pr = {0};
+    const char *why = NULL;
+    json_t *answers = json_object_get(r->body, "answers");
+    int rc;
+    if (body_only(r, allowed))
+        return;
+    if (answers == NULL) {
+        reply_error(r, 422, "missing_field", "is required", "answers");
+        return;
+    }
+    rc = judgment_revise(r->app->db, r->id[0], &r->who, answers, &pr, &why);
+    if (rc != 0)
+        reply_judgment_error(r, rc, &pr, why, "no such judgment");
+    else
+        reply_judgment(r, 200, r->id[0]);
+    json_decref(pr.list);
+}

@@ -1,0 +1,643 @@
+/* items.c: import lines, the streamed all-or-nothing import, and reading
+ * items back (see items.h).
+ *
+ * The import never holds the body in memory: lines are parsed one at a
+ * time as they arrive and their normalised form goes to an anonymous
+ * temporary file. What stays in memory is a hash set of the ids seen (to
+ * refuse duplicates) and the first ITEM_ERRORS_MAX errors. Only when every
+ * line is good does one writer transaction insert the file's items, so a
+ * failed import changes nothing and never blocks the writer while the body
+ * is still arriving over the network. */
+#include "items.h"
+
+#include "audit.h"
+#include "valid.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- one line ---- */
+
+static int id_valid(const char *s)
+{
+    const unsigned char *p;
+    if (*s == '\0' || util_utf8_len(s) > ITEM_ID_MAX)
+        return 0;
+    for (p = (const unsigned char *)s; *p != '\0'; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return 0;
+    return 1;
+}
+
+static int resp_id_valid(const char *s)
+{
+    size_t n = strlen(s), i;
+    if (n == 0 || n > 64 || strcmp(s, "tie") == 0 || strcmp(s, "both_bad") == 0)
+        return 0;
+    for (i = 0; i < n; i++) {
+        char ch = s[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '-' || ch == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+/* A non-empty string field copied into the item, or a problem. */
+static void copy_text(json_t *from, const char *key, int required, json_t *to,
+                      const char *to_key, const char *base, struct problems *pr)
+{
+    const char *s = valid_str(from, base, key, required, 1000000, pr);
+    char f[256];
+    if (s == NULL)
+        return;
+    if (required && s[strspn(s, " \t\r\n")] == '\0') {
+        valid_path(f, sizeof f, base, key);
+        problems_add(pr, f, "must not be empty");
+        return;
+    }
+    json_object_set_new(to, to_key, json_string(s));
+}
+
+static void parse_messages(json_t *msgs, json_t *item, struct problems *pr)
+{
+    static const char *const keys[] = {"role", "content", NULL};
+    json_t *out, *m;
+    size_t i, n = json_is_array(msgs) ? json_array_size(msgs) : 0;
+    if (n == 0 || n > 500) {
+        problems_add(pr, "messages", "must be a list of 1 to 500 {role, content} messages");
+        return;
+    }
+    out = json_array();
+    json_array_foreach(msgs, i, m) {
+        char base[32], f[64];
+        const char *role, *content;
+        snprintf(base, sizeof base, "messages[%zu]", i);
+        if (!json_is_object(m)) {
+            problems_add(pr, base, "must be {\"role\", \"content\"}");
+            continue;
+        }
+        valid_keys(m, base, keys, pr);
+        role = valid_str(m, base, "role", 1, 16, pr);
+        content = valid_str(m, base, "content", 1, 1000000, pr);
+        valid_path(f, sizeof f, base, "role");
+        if (role != NULL && strcmp(role, "system") != 0 && strcmp(role, "user") != 0 &&
+            strcmp(role, "assistant") != 0) {
+            problems_add(pr, f, "must be system, user or assistant");
+            role = NULL;
+        }
+        if (i == n - 1 && role != NULL && strcmp(role, "user") != 0)
+            problems_add(pr, f, "the last message must be from the user");
+        if (role != NULL && content != NULL)
+            json_array_append_new(out, json_pack("{ssss}", "role", role, "content", content));
+    }
+    json_object_set_new(item, "messages", out);
+}
+
+/* responses: native [{id?, model?, text}] or Bedrock [{response, modelIdentifier?}]. */
+static void parse_responses(json_t *arr, int bedrock, const char *key, json_t *item,
+                            struct problems *pr)
+{
+    static const char *const native_keys[] = {"id", "model", "text", NULL};
+    static const char *const bedrock_keys[] = {"response", "modelIdentifier", NULL};
+    json_t *out, *r;
+    size_t i, j, n = json_is_array(arr) ? json_array_size(arr) : 0;
+    if (n == 0 || n > ITEM_RESPONSES_MAX) {
+        problems_add(pr, key, n == 0 && arr == NULL ? "is required"
+                                                    : "must be a list of 1 to 20 responses");
+        return;
+    }
+    out = json_array();
+    json_array_foreach(arr, i, r) {
+        char base[48], f[64], idx[24];
+        const char *id = NULL, *model, *text;
+        json_t *idv;
+        snprintf(base, sizeof base, "%s[%zu]", key, i);
+        snprintf(idx, sizeof idx, "%zu", i);
+        if (!json_is_object(r)) {
+            problems_add(pr, base, "must be an object");
+            continue;
+        }
+        valid_keys(r, base, bedrock ? bedrock_keys : native_keys, pr);
+        idv = bedrock ? NULL : json_object_get(r, "id");
+        valid_path(f, sizeof f, base, "id");
+        if (idv == NULL || json_is_null(idv))
+            id = idx; /* the id defaults to the index */
+        else if (json_is_string(idv) && resp_id_valid(json_string_value(idv)))
+            id = json_string_value(idv);
+        else
+            problems_add(pr, f, "must be 1-64 letters, digits, '_', '-' or '.' (not \"tie\" or \"both_bad\")");
+        for (j = 0; id != NULL && j < json_array_size(out); j++)
+            if (strcmp(json_string_value(json_object_get(json_array_get(out, j), "id")), id) == 0) {
+                problems_add(pr, f, "repeats the response id \"%s\"", id);
+                id = NULL;
+            }
+        model = valid_str(r, base, bedrock ? "modelIdentifier" : "model", 0, 200, pr);
+        text = valid_str(r, base, bedrock ? "response" : "text", 1, 1000000, pr);
+        if (id != NULL && text != NULL) {
+            json_t *o = json_pack("{ss}", "id", id);
+            if (model != NULL)
+                json_object_set_new(o, "model", json_string(model));
+            json_object_set_new(o, "text", json_string(text));
+            json_array_append_new(out, o);
+        }
+    }
+    json_object_set_new(item, "responses", out);
+}
+
+/* Does the item fit the questions (response counts, prefill ids)? */
+static void check_fit(const struct job_config *cfg, json_t *item, struct problems *pr)
+{
+    const char *ids[ITEM_RESPONSES_MAX];
+    int n = item_response_ids(item, ids), i, k;
+    for (i = 0; i < cfg->n_questions; i++) {
+        const struct question *q = &cfg->questions[i];
+        if (q->type == Q_PAIRWISE && n != 2)
+            problems_add(pr, "responses", "question \"%s\" is pairwise: exactly 2 responses needed, not %d",
+                         q->name, n);
+        else if (q->type == Q_RANK && n < 2)
+            problems_add(pr, "responses", "question \"%s\" is a ranking: at least 2 responses needed",
+                         q->name);
+        if (q->type == Q_TEXT && q->prefill == PREFILL_RESPONSE) {
+            for (k = 0; k < n && strcmp(ids[k], q->prefill_id) != 0; k++)
+                ;
+            if (k == n)
+                problems_add(pr, "responses", "question \"%s\" prefills response \"%s\", which is missing",
+                             q->name, q->prefill_id);
+        }
+    }
+}
+
+/* A stable id for a line without one: "h-" and 16 hex digits of its hash,
+ * so importing the same line twice is refused as a duplicate. */
+static void hash_id(const char *line, size_t len, char out[ITEM_ID_MAX + 1])
+{
+    unsigned char h[8];
+    crypto_generichash(h, sizeof h, (const unsigned char *)line, len, NULL, 0);
+    snprintf(out, ITEM_ID_MAX + 1, "h-");
+    sodium_bin2hex(out + 2, ITEM_ID_MAX - 1, h, sizeof h);
+}
+
+int item_parse_line(const struct job_config *cfg, const char *line, size_t len,
+                    struct buf *out, char ext_id[ITEM_ID_MAX + 1], int *n_responses,
+                    struct problems *pr)
+{
+    static const char *const native_keys[] = {"id", "prompt", "messages", "responses",
+                                              "reference", "metadata", "gold", NULL};
+    static const char *const bedrock_keys[] = {"prompt", "referenceResponse", "category",
+                                               "modelResponses", NULL};
+    json_error_t jerr;
+    json_t *in = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr), *item = NULL, *v;
+    int bedrock, before = pr->count, rc = ERR_INVALID;
+    char *text = NULL;
+    if (in == NULL) {
+        problems_add(pr, "", "malformed JSON at column %d: %s", jerr.column, jerr.text);
+        return ERR_INVALID;
+    }
+    if (!json_is_object(in)) {
+        problems_add(pr, "", "must be a JSON object");
+        goto out;
+    }
+    bedrock = json_object_get(in, "responses") == NULL &&
+              (json_object_get(in, "modelResponses") != NULL ||
+               json_object_get(in, "referenceResponse") != NULL ||
+               json_object_get(in, "category") != NULL);
+    item = json_object();
+    valid_keys(in, "", bedrock ? bedrock_keys : native_keys, pr);
+    /* id */
+    v = bedrock ? NULL : json_object_get(in, "id");
+    if (v == NULL || json_is_null(v)) {
+        hash_id(line, len, ext_id);
+    } else if (json_is_integer(v)) {
+        snprintf(ext_id, ITEM_ID_MAX + 1, "%lld", (long long)json_integer_value(v));
+    } else if (json_is_string(v) && id_valid(json_string_value(v)) &&
+               strlen(json_string_value(v)) == json_string_length(v)) {
+        snprintf(ext_id, ITEM_ID_MAX + 1, "%s", json_string_value(v));
+    } else {
+        problems_add(pr, "id", "must be a string of 1 to %d characters without control characters",
+                     ITEM_ID_MAX);
+        ext_id[0] = '\0';
+    }
+    json_object_set_new(item, "id", json_string(ext_id));
+    /* prompt or messages */
+    if (!bedrock && json_object_get(in, "messages") != NULL) {
+        if (json_object_get(in, "prompt") != NULL)
+            problems_add(pr, "prompt", "give either prompt or messages, not both");
+        parse_messages(json_object_get(in, "messages"), item, pr);
+    } else {
+        if (json_object_get(in, "prompt") == NULL)
+            problems_add(pr, "prompt", "is required (or messages, for a chat)");
+        else
+            copy_text(in, "prompt", 1, item, "prompt", "", pr);
+    }
+    parse_responses(json_object_get(in, bedrock ? "modelResponses" : "responses"), bedrock,
+                    bedrock ? "modelResponses" : "responses", item, pr);
+    copy_text(in, bedrock ? "referenceResponse" : "reference", 0, item, "reference", "", pr);
+    if (bedrock) {
+        const char *cat = valid_str(in, "", "category", 0, 200, pr);
+        if (cat != NULL)
+            json_object_set_new(item, "metadata", json_pack("{ss}", "category", cat));
+        json_object_set_new(item, "source", json_string("bedrock"));
+    } else if ((v = json_object_get(in, "metadata")) != NULL && !json_is_null(v)) {
+        if (!json_is_object(v))
+            problems_add(pr, "metadata", "must be an object");
+        else
+            json_object_set(item, "metadata", v);
+    }
+    if (pr->count == before)
+        check_fit(cfg, item, pr);
+    if (!bedrock && (v = json_object_get(in, "gold")) != NULL && !json_is_null(v) &&
+        pr->count == before) {
+        const char *ids[ITEM_RESPONSES_MAX];
+        int n = item_response_ids(item, ids);
+        if (job_answers_check(cfg, v, ids, n, 1, "gold", pr) == 0)
+            json_object_set(item, "gold", v);
+    }
+    if (pr->count > before)
+        goto out;
+    *n_responses = (int)json_array_size(json_object_get(item, "responses"));
+    text = json_dumps(item, JSON_COMPACT);
+    if (text == NULL || buf_puts(out, text) != 0) {
+        rc = ERR_NOMEM;
+        goto out;
+    }
+    rc = 0;
+out:
+    free(text);
+    json_decref(item);
+    json_decref(in);
+    return rc;
+}
+
+int item_response_ids(json_t *data, const char **ids)
+{
+    json_t *r;
+    size_t i;
+    int n = 0;
+    json_array_foreach(json_object_get(data, "responses"), i, r) {
+        if (n == ITEM_RESPONSES_MAX)
+            break;
+        ids[n++] = json_string_value(json_object_get(r, "id"));
+    }
+    return n;
+}
+
+/* ---- a set of ids seen in this import ---- */
+
+struct idset {
+    char **slot;
+    size_t cap, len;
+};
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s != '\0'; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* Adds s; 1 when it was already there, 0 when added, -1 out of memory. */
+static int idset_add(struct idset *set, const char *s)
+{
+    size_t i;
+    if (set->len * 2 >= set->cap) {
+        struct idset bigger = {NULL, set->cap ? set->cap * 2 : 1024, 0};
+        bigger.slot = calloc(bigger.cap, sizeof *bigger.slot);
+        if (bigger.slot == NULL)
+            return -1;
+        for (i = 0; i < set->cap; i++)
+            if (set->slot[i] != NULL) {
+                size_t k = fnv1a(set->slot[i]) & (bigger.cap - 1);
+                while (bigger.slot[k] != NULL)
+                    k = (k + 1) & (bigger.cap - 1);
+                bigger.slot[k] = set->slot[i];
+                bigger.len++;
+            }
+        free(set->slot);
+        *set = bigger;
+    }
+    for (i = fnv1a(s) & (set->cap - 1); set->slot[i] != NULL; i = (i + 1) & (set->cap - 1))
+        if (strcmp(set->slot[i], s) == 0)
+            return 1;
+    if ((set->slot[i] = strdup(s)) == NULL)
+        return -1;
+    set->len++;
+    return 0;
+}
+
+static void idset_free(struct idset *set)
+{
+    size_t i;
+    for (i = 0; i < set->cap; i++)
+        free(set->slot[i]);
+    free(set->slot);
+}
+
+/* ---- the import ---- */
+
+struct import {
+    struct db *db;
+    int64_t job_id, questions_rev;
+    struct job job;
+    struct import_result *res;
+    struct idset seen;
+    FILE *staged;  /* "<n_responses>\t<ext_id>\t<json>\n" per good line */
+    struct buf norm;
+    int64_t actor;
+    const char *addr;
+};
+
+static void line_error(struct import *im, int64_t lineno, struct problems *pr)
+{
+    json_t *p;
+    size_t i;
+    im->res->bad_lines++;
+    json_array_foreach(pr->list, i, p) {
+        if (json_array_size(im->res->errors) >= ITEM_ERRORS_MAX)
+            break;
+        json_array_append_new(im->res->errors,
+                              json_pack("{sIsOsO}", "line", (json_int_t)lineno, "field",
+                                        json_object_get(p, "field"), "message",
+                                        json_object_get(p, "message")));
+    }
+}
+
+static int exists_in_job(struct db_conn *c, int64_t job_id, const char *ext_id)
+{
+    sqlite3_stmt *st = db_stmt(c, SQL_ITEM_EXISTS);
+    int yes;
+    if (st == NULL)
+        return 0;
+    sqlite3_bind_int64(st, 1, job_id);
+    sqlite3_bind_text(st, 2, ext_id, -1, SQLITE_STATIC);
+    yes = sqlite3_step(st) == SQLITE_ROW;
+    db_done(st);
+    return yes;
+}
+
+static int one_line(struct import *im, struct db_conn *c, char *line, size_t len, int64_t lineno)
+{
+    struct problems pr = {0};
+    char ext_id[ITEM_ID_MAX + 1] = "";
+    int n = 0, rc;
+    while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+        len--;
+    if (lineno == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+        line += 3; /* a UTF-8 byte order mark */
+        len -= 3;
+    }
+    if (strspn(line, " \t") >= len)
+        return 0; /* blank lines are allowed */
+    im->res->lines++;
+    im->norm.len = 0;
+    rc = item_parse_line(&im->job.cfg, line, len, &im->norm, ext_id, &n, &pr);
+    if (rc == 0) {
+        int dup = idset_add(&im->seen, ext_id);
+        if (dup < 0)
+            rc = ERR_NOMEM;
+        else if (dup > 0)
+            problems_add(&pr, "id", "repeats the id \"%s\" of an earlier line", ext_id);
+        else if (exists_in_job(c, im->job_id, ext_id))
+            problems_add(&pr, "id", "the job already has an item \"%s\"", ext_id);
+    }
+    if (pr.count > 0)
+        line_error(im, lineno, &pr);
+    else if (rc == 0 && im->res->bad_lines == 0)
+        fprintf(im->staged, "%d\t%s\t%.*s\n", n, ext_id, (int)im->norm.len, im->norm.data);
+    json_decref(pr.list);
+    return rc == ERR_NOMEM ? rc : 0;
+}
+
+struct insert_op {
+    struct import *im;
+};
+
+static int insert_write(struct db_conn *c, void *arg)
+{
+    struct import *im = ((struct insert_op *)arg)->im;
+    struct job now;
+    char *line = NULL, subject[32];
+    size_t cap = 0;
+    ssize_t len;
+    int64_t t = util_now();
+    int rc = job_load(c, im->job_id, &now);
+    json_t *detail;
+    if (rc != 0)
+        return rc;
+    if (now.status == JOB_CLOSED || now.questions_rev != im->questions_rev) {
+        im->res->why = now.status == JOB_CLOSED ? "the job is closed"
+                                                : "the job's questions changed during the import";
+        job_free_fields(&now);
+        return ERR_CONFLICT;
+    }
+    job_free_fields(&now);
+    rewind(im->staged);
+    while ((len = getline(&line, &cap, im->staged)) > 0) {
+        char *tab1 = strchr(line, '\t'), *tab2 = tab1 != NULL ? strchr(tab1 + 1, '\t') : NULL;
+        sqlite3_stmt *st = db_stmt(c, SQL_ITEM_INSERT);
+        int step;
+        if (tab2 == NULL || st == NULL) {
+            rc = ERR_DB;
+            break;
+        }
+        line[len - 1] = '\0';
+        *tab1 = *tab2 = '\0';
+        sqlite3_bind_int64(st, 1, im->job_id);
+        sqlite3_bind_text(st, 2, tab1 + 1, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, tab2 + 1, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 4, atoi(line));
+        sqlite3_bind_int64(st, 5, t);
+        step = sqlite3_step(st);
+        db_done(st);
+        if (step == SQLITE_CONSTRAINT) {
+            im->res->why = "another import added one of these ids meanwhile";
+            rc = ERR_CONFLICT;
+            break;
+        }
+        if (step != SQLITE_DONE) {
+            rc = ERR_DB;
+            break;
+        }
+        im->res->imported++;
+    }
+    free(line);
+    if (rc != 0) {
+        im->res->imported = 0;
+        return rc;
+    }
+    snprintf(subject, sizeof subject, "job:%lld", (long long)im->job_id);
+    detail = json_pack("{sI}", "items", (json_int_t)im->res->imported);
+    rc = audit_add(c, im->actor, "items_import", subject, im->addr, detail);
+    json_decref(detail);
+    return rc;
+}
+
+int items_import(struct db *db, int64_t job_id, item_read_fn rd, void *ctx, int64_t actor_id,
+                 const char *addr, struct import_result *res)
+{
+    struct import im;
+    struct db_conn *c = db_reader(db);
+    struct buf line = {0};
+    char *chunk = NULL;
+    int64_t lineno = 0;
+    int rc, skipping = 0;
+    long n;
+    memset(res, 0, sizeof *res);
+    memset(&im, 0, sizeof im);
+    im.db = db;
+    im.job_id = job_id;
+    im.res = res;
+    im.actor = actor_id;
+    im.addr = addr;
+    res->errors = json_array();
+    if (c == NULL)
+        return ERR_DB;
+    if ((rc = job_load(c, job_id, &im.job)) != 0)
+        return rc;
+    db_reader_idle(db);
+    im.questions_rev = im.job.questions_rev;
+    if (im.job.status == JOB_CLOSED) {
+        res->why = "the job is closed";
+        rc = ERR_CONFLICT;
+        goto out;
+    }
+    im.staged = tmpfile();
+    chunk = malloc(65536);
+    if (im.staged == NULL || chunk == NULL) {
+        rc = ERR_NOMEM;
+        goto out;
+    }
+    while ((n = rd(ctx, chunk, 65536)) > 0) {
+        char *p = chunk, *end = chunk + n;
+        while (p < end) {
+            char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t take = (size_t)((nl != NULL ? nl : end) - p);
+            if (!skipping && line.len + take > ITEM_LINE_MAX) {
+                struct problems pr = {0};
+                problems_add(&pr, "", "the line is longer than %d bytes", ITEM_LINE_MAX);
+                res->lines++;
+                line_error(&im, lineno + 1, &pr);
+                json_decref(pr.list);
+                skipping = 1;
+                line.len = 0;
+            }
+            if (!skipping && buf_append(&line, p, take) != 0) {
+                rc = ERR_NOMEM;
+                goto out;
+            }
+            p += take;
+            if (nl != NULL) {
+                lineno++;
+                p++;
+                if (!skipping && (rc = one_line(&im, c, line.data != NULL ? line.data : "",
+                                                line.len, lineno)) != 0)
+                    goto out;
+                skipping = 0;
+                line.len = 0;
+            }
+        }
+        db_reader_idle(db);
+    }
+    if (n < 0) {
+        res->why = "the request body could not be read";
+        rc = ERR_BAD_REQUEST;
+        goto out;
+    }
+    if (!skipping && line.len > 0 && (rc = one_line(&im, c, line.data, line.len, ++lineno)) != 0)
+        goto out;
+    db_reader_idle(db);
+    if (res->bad_lines > 0) {
+        rc = ERR_INVALID;
+        goto out;
+    }
+    if (res->lines == 0) {
+        struct problems pr = {0};
+        problems_add(&pr, "", "the file has no items");
+        line_error(&im, 0, &pr);
+        json_decref(pr.list);
+        rc = ERR_INVALID;
+        goto out;
+    }
+    {
+        struct insert_op op = {&im};
+        fflush(im.staged);
+        rc = db_write(db, insert_write, &op);
+    }
+out:
+    if (im.staged != NULL)
+        fclose(im.staged);
+    free(chunk);
+    buf_free(&line);
+    buf_free(&im.norm);
+    idset_free(&im.seen);
+    job_free_fields(&im.job);
+    return rc;
+}
+
+/* ---- reading ---- */
+
+static void read_item(sqlite3_stmt *st, struct item *out)
+{
+    out->id = sqlite3_column_int64(st, 0);
+    out->job_id = sqlite3_column_int64(st, 1);
+    db_col_text(st, 2, out->ext_id, sizeof out->ext_id);
+    out->data = json_loadb((const char *)sqlite3_column_blob(st, 3),
+                           (size_t)sqlite3_column_bytes(st, 3), 0, NULL);
+    out->n_responses = sqlite3_column_int(st, 4);
+    out->claims = sqlite3_column_int(st, 5);
+    out->judged = sqlite3_column_int(st, 6);
+}
+
+int item_load(struct db_conn *c, int64_t id, struct item *out)
+{
+    sqlite3_stmt *st = db_stmt(c, SQL_ITEM_BY_ID);
+    int rc;
+    memset(out, 0, sizeof *out);
+    if (st == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        read_item(st, out);
+    db_done(st);
+    if (rc == SQLITE_ROW && out->data == NULL)
+        return ERR_DB;
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_DB;
+}
+
+void item_clear(struct item *it)
+{
+    json_decref(it->data);
+    it->data = NULL;
+}
+
+json_t *items_page(struct db_conn *c, int64_t job_id, int64_t after, int limit, int overlap)
+{
+    sqlite3_stmt *st = db_stmt(c, SQL_ITEM_PAGE);
+    json_t *arr, *o;
+    int64_t last = 0;
+    int rows = 0;
+    if (st == NULL)
+        return NULL;
+    arr = json_array();
+    sqlite3_bind_int64(st, 1, job_id);
+    sqlite3_bind_int64(st, 2, after);
+    sqlite3_bind_int(st, 3, limit);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        struct item it;
+        read_item(st, &it);
+        last = it.id;
+        rows++;
+        json_array_append_new(arr, json_pack("{sIsosisisb}", "key", (json_int_t)it.id, "item",
+                                             it.data != NULL ? it.data : json_null(), "judgments",
+                                             it.judged, "claims", it.claims, "complete",
+                                             it.judged >= overlap));
+    }
+    db_done(st);
+    o = json_pack("{so}", "items", arr);
+    json_object_set_new(o, "next_after", rows == limit ? json_integer(last) : json_null());
+    return o;
+}

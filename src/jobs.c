@@ -1,0 +1,1088 @@
+/* jobs.c: jobs, questions and answers (see jobs.h). Configurations are
+ * validated field by field with every problem collected, so a lead fixes
+ * a job in one round trip; answers are checked exactly against the
+ * questions. Changes run inside one writer transaction each, re-reading the
+ * job there so concurrent changes cannot interleave. */
+#include "jobs.h"
+
+#include "audit.h"
+#include "valid.h"
+#include "users.h"
+#include "util.h"
+
+#include <cmark.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const status_names[] = {"draft", "open", "paused", "closed"};
+static const char *const qtype_names[] = {"pairwise", "rank", "rating", "text", "labels"};
+
+const char *job_status_name(enum job_status s)
+{
+    return status_names[s];
+}
+
+int job_status_parse(const char *s, enum job_status *out)
+{
+    int i;
+    for (i = 0; i < 4; i++)
+        if (strcmp(s, status_names[i]) == 0) {
+            *out = (enum job_status)i;
+            return 0;
+        }
+    return ERR_INVALID;
+}
+
+const char *job_qtype_name(enum qtype t)
+{
+    return qtype_names[t];
+}
+
+static int name_valid(const char *s)
+{
+    size_t n = strlen(s), i;
+    if (n == 0 || n > QUESTION_NAME_MAX)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+            return 0;
+    return 1;
+}
+
+/* ---- questions ---- */
+
+static void question_clear(struct question *q)
+{
+    int i;
+    free(q->help);
+    json_decref(q->scale_labels);
+    for (i = 0; i < q->n_options; i++)
+        free(q->options[i]);
+    free(q->options);
+    memset(q, 0, sizeof *q);
+}
+
+static void parse_scale(json_t *o, const char *base, struct question *q, struct problems *pr)
+{
+    static const char *const keys[] = {"min", "max", "labels", NULL};
+    json_t *scale = json_object_get(o, "scale");
+    char f[256];
+    valid_path(f, sizeof f, base, "scale");
+    if (json_is_string(scale) && strcmp(json_string_value(scale), "thumbs") == 0) {
+        q->thumbs = 1;
+        return;
+    }
+    if (!json_is_object(scale)) {
+        problems_add(pr, f, scale == NULL ? "is required: \"thumbs\" or {\"min\", \"max\"}"
+                                          : "must be \"thumbs\" or {\"min\", \"max\", \"labels\"}");
+        return;
+    }
+    valid_keys(scale, f, keys, pr);
+    q->min = q->max = 0;
+    if (json_object_get(scale, "min") == NULL || json_object_get(scale, "max") == NULL) {
+        problems_add(pr, f, "needs both min and max");
+        return;
+    }
+    valid_int(scale, f, "min", -1000, 1000, &q->min, pr);
+    valid_int(scale, f, "max", -1000, 1000, &q->max, pr);
+    if (q->max <= q->min) {
+        char g[300];
+        valid_path(g, sizeof g, f, "max");
+        problems_add(pr, g, "must be greater than min");
+    } else if (q->max - q->min > 100) {
+        problems_add(pr, f, "at most 101 points");
+    }
+    {
+        json_t *labels = json_object_get(scale, "labels"), *v;
+        const char *key;
+        char g[300];
+        valid_path(g, sizeof g, f, "labels");
+        if (labels == NULL || json_is_null(labels))
+            return;
+        if (!json_is_object(labels)) {
+            problems_add(pr, g, "must be an object such as {\"1\": \"poor\", \"5\": \"great\"}");
+            return;
+        }
+        json_object_foreach(labels, key, v) {
+            char h[400], *end;
+            long k = strtol(key, &end, 10);
+            valid_path(h, sizeof h, g, key);
+            if (*key == '\0' || *end != '\0' || k < q->min || k > q->max)
+                problems_add(pr, h, "must be a point of the scale (%d to %d)", q->min, q->max);
+            else if (!json_is_string(v) || util_utf8_len(json_string_value(v)) > 200)
+                problems_add(pr, h, "must be a string of at most 200 characters");
+        }
+        q->scale_labels = json_incref(labels);
+    }
+}
+
+static void parse_question(json_t *o, int idx, struct question *q, struct problems *pr)
+{
+    static const char *const common[] = {"name", "type", "required", "help", NULL};
+    static const char *const k_pair[] = {"name", "type", "required", "help", "allow_tie",
+                                         "allow_both_bad", "strength", NULL};
+    static const char *const k_rank[] = {"name", "type", "required", "help", "allow_ties", NULL};
+    static const char *const k_rating[] = {"name", "type", "required", "help", "scale",
+                                           "per_response", NULL};
+    static const char *const k_text[] = {"name", "type", "required", "help", "prefill",
+                                         "min_chars", "max_chars", NULL};
+    static const char *const k_labels[] = {"name", "type", "required", "help", "options",
+                                           "multiple", NULL};
+    char base[64], f[256];
+    const char *name, *type, *help;
+    int t;
+    snprintf(base, sizeof base, "questions[%d]", idx);
+    memset(q, 0, sizeof *q);
+    q->required = 1;
+    if (!json_is_object(o)) {
+        problems_add(pr, base, "must be an object");
+        return;
+    }
+    name = valid_str(o, base, "name", 1, QUESTION_NAME_MAX, pr);
+    valid_path(f, sizeof f, base, "name");
+    if (name != NULL && !name_valid(name))
+        problems_add(pr, f, "must be 1-64 letters, digits, '_' or '-'");
+    else if (name != NULL)
+        snprintf(q->name, sizeof q->name, "%s", name);
+    type = valid_str(o, base, "type", 1, 32, pr);
+    for (t = 0; type != NULL && t < 5 && strcmp(type, qtype_names[t]) != 0; t++)
+        ;
+    if (type == NULL || t == 5) {
+        if (type != NULL) {
+            valid_path(f, sizeof f, base, "type");
+            problems_add(pr, f, "must be pairwise, rank, rating, text or labels");
+        }
+        valid_keys(o, base, common, pr);
+        return;
+    }
+    q->type = (enum qtype)t;
+    valid_bool(o, base, "required", &q->required, pr);
+    help = valid_str(o, base, "help", 0, 2000, pr);
+    if (help != NULL)
+        q->help = strdup(help);
+    switch (q->type) {
+    case Q_PAIRWISE: {
+        json_t *s = json_object_get(o, "strength");
+        valid_keys(o, base, k_pair, pr);
+        valid_bool(o, base, "allow_tie", &q->allow_tie, pr);
+        valid_bool(o, base, "allow_both_bad", &q->allow_both_bad, pr);
+        if (json_is_false(s) || json_is_null(s) || s == NULL) {
+            q->strength = 0;
+        } else if (!json_is_integer(s) || json_integer_value(s) < 1 || json_integer_value(s) > 3) {
+            valid_path(f, sizeof f, base, "strength");
+            problems_add(pr, f, "must be 1, 2 or 3 (the strongest level), or false");
+        } else {
+            q->strength = (int)json_integer_value(s);
+        }
+        break;
+    }
+    case Q_RANK:
+        valid_keys(o, base, k_rank, pr);
+        valid_bool(o, base, "allow_ties", &q->allow_ties, pr);
+        break;
+    case Q_RATING:
+        valid_keys(o, base, k_rating, pr);
+        q->per_response = 1;
+        valid_bool(o, base, "per_response", &q->per_response, pr);
+        parse_scale(o, base, q, pr);
+        break;
+    case Q_TEXT: {
+        const char *prefill = valid_str(o, base, "prefill", 0, 80, pr);
+        valid_keys(o, base, k_text, pr);
+        q->max_chars = 20000;
+        valid_int(o, base, "min_chars", 0, 100000, &q->min_chars, pr);
+        valid_int(o, base, "max_chars", 1, 100000, &q->max_chars, pr);
+        if (q->max_chars < q->min_chars) {
+            valid_path(f, sizeof f, base, "max_chars");
+            problems_add(pr, f, "must be at least min_chars");
+        }
+        valid_path(f, sizeof f, base, "prefill");
+        if (prefill == NULL || strcmp(prefill, "none") == 0) {
+            q->prefill = PREFILL_NONE;
+        } else if (strcmp(prefill, "best") == 0) {
+            q->prefill = PREFILL_BEST;
+        } else if (strncmp(prefill, "response:", 9) == 0 && name_valid(prefill + 9)) {
+            q->prefill = PREFILL_RESPONSE;
+            snprintf(q->prefill_id, sizeof q->prefill_id, "%s", prefill + 9);
+        } else {
+            problems_add(pr, f, "must be \"response:<id>\", \"best\" or \"none\"");
+        }
+        break;
+    }
+    case Q_LABELS: {
+        json_t *opts = json_object_get(o, "options"), *v;
+        size_t i, j;
+        valid_keys(o, base, k_labels, pr);
+        valid_bool(o, base, "multiple", &q->multiple, pr);
+        valid_path(f, sizeof f, base, "options");
+        if (!json_is_array(opts) || json_array_size(opts) == 0 ||
+            json_array_size(opts) > LABELS_MAX) {
+            problems_add(pr, f, "must be a list of 1 to %d labels", LABELS_MAX);
+            break;
+        }
+        q->options = calloc(json_array_size(opts), sizeof *q->options);
+        json_array_foreach(opts, i, v) {
+            char g[300];
+            snprintf(g, sizeof g, "%s[%zu]", f, i);
+            if (!json_is_string(v) || json_string_length(v) == 0 ||
+                util_utf8_len(json_string_value(v)) > 64 ||
+                strlen(json_string_value(v)) != json_string_length(v)) {
+                problems_add(pr, g, "must be a label of 1 to 64 characters");
+                continue;
+            }
+            for (j = 0; j < (size_t)q->n_options; j++)
+                if (strcmp(q->options[j], json_string_value(v)) == 0)
+                    break;
+            if (j < (size_t)q->n_options)
+                problems_add(pr, g, "repeats the label \"%s\"", json_string_value(v));
+            else if (q->options != NULL)
+                q->options[q->n_options++] = strdup(json_string_value(v));
+        }
+        break;
+    }
+    }
+}
+
+int job_questions_parse(json_t *arr, struct job_config *cfg, struct problems *pr)
+{
+    size_t i, j;
+    int before = pr->count;
+    json_t *v;
+    if (!json_is_array(arr) || json_array_size(arr) == 0 ||
+        json_array_size(arr) > JOB_QUESTIONS_MAX) {
+        problems_add(pr, "questions", "must be a list of 1 to %d questions", JOB_QUESTIONS_MAX);
+        return ERR_INVALID;
+    }
+    cfg->questions = calloc(json_array_size(arr), sizeof *cfg->questions);
+    if (cfg->questions == NULL)
+        return ERR_NOMEM;
+    json_array_foreach(arr, i, v) {
+        struct question *q = &cfg->questions[cfg->n_questions++];
+        parse_question(v, (int)i, q, pr);
+        for (j = 0; j < i && q->name[0] != '\0'; j++)
+            if (strcmp(cfg->questions[j].name, q->name) == 0) {
+                char f[64];
+                snprintf(f, sizeof f, "questions[%zu].name", i);
+                problems_add(pr, f, "repeats the name of questions[%zu]", j);
+            }
+    }
+    return pr->count > before ? ERR_INVALID : 0;
+}
+
+void job_config_clear(struct job_config *cfg)
+{
+    int i;
+    free(cfg->name);
+    free(cfg->instructions);
+    for (i = 0; i < cfg->n_questions; i++)
+        question_clear(&cfg->questions[i]);
+    free(cfg->questions);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+void job_free_fields(struct job *j)
+{
+    if (j != NULL)
+        job_config_clear(&j->cfg);
+}
+
+/* The scalar settings shared by create and update; absent fields keep cfg's. */
+static void parse_settings(json_t *obj, struct job_config *cfg, struct problems *pr)
+{
+    const char *s;
+    if ((s = valid_str(obj, "", "name", 0, JOB_NAME_MAX, pr)) != NULL) {
+        if (s[strspn(s, " \t\r\n")] == '\0')
+            problems_add(pr, "name", "must not be blank");
+        free(cfg->name);
+        cfg->name = strdup(s);
+    }
+    if ((s = valid_str(obj, "", "instructions", 0, JOB_INSTRUCTIONS_MAX, pr)) != NULL) {
+        free(cfg->instructions);
+        cfg->instructions = strdup(s);
+    }
+    valid_int(obj, "", "overlap", 1, JOB_OVERLAP_MAX, &cfg->overlap, pr);
+    valid_int(obj, "", "lease_seconds", JOB_LEASE_MIN, JOB_LEASE_MAX, &cfg->lease_seconds, pr);
+    valid_bool(obj, "", "randomize_order", &cfg->randomize_order, pr);
+}
+
+int job_config_parse(json_t *obj, struct job_config *cfg, struct problems *pr)
+{
+    static const char *const keys[] = {"name", "instructions", "questions", "overlap",
+                                       "lease_seconds", "randomize_order", NULL};
+    memset(cfg, 0, sizeof *cfg);
+    cfg->overlap = 1;
+    cfg->lease_seconds = 600;
+    cfg->randomize_order = 1;
+    valid_keys(obj, "", keys, pr);
+    if (json_object_get(obj, "name") == NULL)
+        problems_add(pr, "name", "is required");
+    parse_settings(obj, cfg, pr);
+    if (cfg->instructions == NULL)
+        cfg->instructions = strdup("");
+    if (json_object_get(obj, "questions") == NULL)
+        problems_add(pr, "questions", "is required");
+    else
+        job_questions_parse(json_object_get(obj, "questions"), cfg, pr);
+    return pr->count > 0 ? ERR_INVALID : 0;
+}
+
+json_t *job_questions_json(const struct job_config *cfg)
+{
+    json_t *arr = json_array();
+    int i, k;
+    for (i = 0; i < cfg->n_questions; i++) {
+        const struct question *q = &cfg->questions[i];
+        json_t *o = json_pack("{sssssb}", "name", q->name, "type", qtype_names[q->type],
+                              "required", q->required);
+        if (q->help != NULL)
+            json_object_set_new(o, "help", json_string(q->help));
+        switch (q->type) {
+        case Q_PAIRWISE:
+            json_object_set_new(o, "allow_tie", json_boolean(q->allow_tie));
+            json_object_set_new(o, "allow_both_bad", json_boolean(q->allow_both_bad));
+            json_object_set_new(o, "strength", q->strength > 0 ? json_integer(q->strength)
+                                                               : json_false());
+            break;
+        case Q_RANK:
+            json_object_set_new(o, "allow_ties", json_boolean(q->allow_ties));
+            break;
+        case Q_RATING:
+            if (q->thumbs) {
+                json_object_set_new(o, "scale", json_string("thumbs"));
+            } else {
+                json_t *scale = json_pack("{sisi}", "min", q->min, "max", q->max);
+                if (q->scale_labels != NULL)
+                    json_object_set(scale, "labels", q->scale_labels);
+                json_object_set_new(o, "scale", scale);
+            }
+            json_object_set_new(o, "per_response", json_boolean(q->per_response));
+            break;
+        case Q_TEXT:
+            if (q->prefill == PREFILL_RESPONSE) {
+                char p[80];
+                snprintf(p, sizeof p, "response:%s", q->prefill_id);
+                json_object_set_new(o, "prefill", json_string(p));
+            } else {
+                json_object_set_new(o, "prefill",
+                                    json_string(q->prefill == PREFILL_BEST ? "best" : "none"));
+            }
+            json_object_set_new(o, "min_chars", json_integer(q->min_chars));
+            json_object_set_new(o, "max_chars", json_integer(q->max_chars));
+            break;
+        case Q_LABELS: {
+            json_t *opts = json_array();
+            for (k = 0; k < q->n_options; k++)
+                json_array_append_new(opts, json_string(q->options[k]));
+            json_object_set_new(o, "options", opts);
+            json_object_set_new(o, "multiple", json_boolean(q->multiple));
+            break;
+        }
+        }
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+/* ---- answers ---- */
+
+static int resp_index(const char *const *ids, int n, const char *id)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        if (strcmp(ids[i], id) == 0)
+            return i;
+    return -1;
+}
+
+/* Rank: a permutation of the response ids, flat or (allow_ties) grouped. */
+static void check_rank(const struct question *q, json_t *v, const char *f,
+                       const char *const *ids, int n, struct problems *pr)
+{
+    int seen[64] = {0}, count = 0, grouped = 0;
+    size_t i, j;
+    json_t *e, *g;
+    if (!json_is_array(v) || json_array_size(v) == 0) {
+        problems_add(pr, f, "must be a list of response ids, best first");
+        return;
+    }
+    json_array_foreach(v, i, e) {
+        size_t m = json_is_array(e) ? json_array_size(e) : 1;
+        if (json_is_array(e))
+            grouped = 1;
+        if (json_is_array(e) && !q->allow_ties) {
+            problems_add(pr, f, "ties are not allowed in this ranking");
+            return;
+        }
+        if (json_is_array(e) && m == 0) {
+            problems_add(pr, f, "a tie group must not be empty");
+            return;
+        }
+        for (j = 0; j < m; j++) {
+            int k;
+            g = json_is_array(e) ? json_array_get(e, j) : e;
+            if (!json_is_string(g)) {
+                problems_add(pr, f, "must hold response ids (strings)");
+                return;
+            }
+            k = resp_index(ids, n, json_string_value(g));
+            if (k < 0) {
+                problems_add(pr, f, "\"%s\" is not a response of this item", json_string_value(g));
+                return;
+            }
+            if (seen[k]++) {
+                problems_add(pr, f, "ranks \"%s\" twice: not a permutation", json_string_value(g));
+                return;
+            }
+            count++;
+        }
+    }
+    (void)grouped;
+    if (count != n)
+        problems_add(pr, f, "ranks %d of the %d responses: not a permutation", count, n);
+}
+
+static void check_score(const struct question *q, json_t *v, const char *f,
+                        struct problems *pr)
+{
+    if (q->thumbs) {
+        if (!json_is_boolean(v))
+            problems_add(pr, f, "must be true (thumbs up) or false (thumbs down)");
+        return;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < q->min || json_integer_value(v) > q->max)
+        problems_add(pr, f, "must be an integer from %d to %d", q->min, q->max);
+}
+
+static void check_answer(const struct question *q, json_t *v, const char *f,
+                         const char *const *ids, int n, struct problems *pr)
+{
+    char g[300];
+    switch (q->type) {
+    case Q_PAIRWISE: {
+        static const char *const keys[] = {"winner", "strength", NULL};
+        const char *w;
+        json_t *s;
+        int is_resp;
+        if (!json_is_object(v)) {
+            problems_add(pr, f, "must be {\"winner\": ...}");
+            return;
+        }
+        valid_keys(v, f, keys, pr);
+        w = valid_str(v, f, "winner", 1, 64, pr);
+        if (w == NULL)
+            return;
+        valid_path(g, sizeof g, f, "winner");
+        is_resp = resp_index(ids, n, w) >= 0;
+        if (!is_resp && !(q->allow_tie && strcmp(w, "tie") == 0) &&
+            !(q->allow_both_bad && strcmp(w, "both_bad") == 0)) {
+            problems_add(pr, g, "must be the id of one of the two responses%s%s",
+                         q->allow_tie ? " or \"tie\"" : "",
+                         q->allow_both_bad ? " or \"both_bad\"" : "");
+            return;
+        }
+        s = json_object_get(v, "strength");
+        valid_path(g, sizeof g, f, "strength");
+        if (q->strength == 0 || !is_resp) {
+            if (s != NULL && !json_is_null(s))
+                problems_add(pr, g, q->strength == 0 ? "this question asks no strength"
+                                                     : "only a winner has a strength");
+        } else if (s == NULL || json_is_null(s)) {
+            problems_add(pr, g, "is required (1 to %d)", q->strength);
+        } else if (!json_is_integer(s) || json_integer_value(s) < 1 ||
+                   json_integer_value(s) > q->strength) {
+            problems_add(pr, g, "must be an integer from 1 to %d", q->strength);
+        }
+        return;
+    }
+    case Q_RANK:
+        check_rank(q, v, f, ids, n, pr);
+        return;
+    case Q_RATING:
+        if (q->per_response) {
+            const char *key;
+            json_t *e;
+            int i;
+            if (!json_is_object(v)) {
+                problems_add(pr, f, "must be an object with a score per response id");
+                return;
+            }
+            json_object_foreach(v, key, e) {
+                valid_path(g, sizeof g, f, key);
+                if (resp_index(ids, n, key) < 0)
+                    problems_add(pr, g, "is not a response of this item");
+                else
+                    check_score(q, e, g, pr);
+            }
+            for (i = 0; i < n; i++)
+                if (json_object_get(v, ids[i]) == NULL) {
+                    valid_path(g, sizeof g, f, ids[i]);
+                    problems_add(pr, g, "is required: every response is rated");
+                }
+        } else {
+            check_score(q, v, f, pr);
+        }
+        return;
+    case Q_TEXT: {
+        size_t len;
+        if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+            problems_add(pr, f, "must be a string");
+            return;
+        }
+        len = util_utf8_len(json_string_value(v));
+        if (len < (size_t)q->min_chars || len > (size_t)q->max_chars)
+            problems_add(pr, f, "must have %d to %d characters (has %zu)", q->min_chars,
+                         q->max_chars, len);
+        else if (q->required && json_string_value(v)[strspn(json_string_value(v), " \t\r\n")] == '\0')
+            problems_add(pr, f, "must not be blank");
+        return;
+    }
+    case Q_LABELS: {
+        size_t i, j;
+        json_t *e;
+        if (!json_is_array(v)) {
+            problems_add(pr, f, "must be a list of labels");
+            return;
+        }
+        if (!q->multiple && json_array_size(v) != 1) {
+            problems_add(pr, f, "takes exactly one label");
+            return;
+        }
+        json_array_foreach(v, i, e) {
+            int k;
+            for (k = 0; json_is_string(e) && k < q->n_options; k++)
+                if (strcmp(q->options[k], json_string_value(e)) == 0)
+                    break;
+            if (!json_is_string(e) || k == q->n_options) {
+                problems_add(pr, f, "holds a label that is not an option");
+                return;
+            }
+            for (j = 0; j < i; j++)
+                if (json_equal(json_array_get(v, j), e)) {
+                    problems_add(pr, f, "repeats the label \"%s\"", json_string_value(e));
+                    return;
+                }
+        }
+        return;
+    }
+    }
+}
+
+int job_answers_check(const struct job_config *cfg, json_t *answers, const char *const *resp_ids,
+                      int n_resp, int partial, const char *prefix, struct problems *pr)
+{
+    const char *key;
+    json_t *v;
+    int before = pr->count, i;
+    char f[256];
+    if (!json_is_object(answers)) {
+        problems_add(pr, prefix, "must be an object of answers by question name");
+        return ERR_INVALID;
+    }
+    json_object_foreach(answers, key, v) {
+        for (i = 0; i < cfg->n_questions && strcmp(cfg->questions[i].name, key) != 0; i++)
+            ;
+        if (i == cfg->n_questions) {
+            valid_path(f, sizeof f, prefix, key);
+            problems_add(pr, f, "is not a question of this job");
+        }
+    }
+    for (i = 0; i < cfg->n_questions; i++) {
+        const struct question *q = &cfg->questions[i];
+        valid_path(f, sizeof f, prefix, q->name);
+        v = json_object_get(answers, q->name);
+        if (v == NULL || json_is_null(v)) {
+            if (q->required && !partial)
+                problems_add(pr, f, "is required");
+            continue;
+        }
+        check_answer(q, v, f, resp_ids, n_resp, pr);
+    }
+    return pr->count > before ? ERR_INVALID : 0;
+}
+
+/* ---- storage ---- */
+
+int job_load(struct db_conn *c, int64_t id, struct job *out)
+{
+    sqlite3_stmt *st = db_stmt(c, SQL_JOB_BY_ID);
+    struct problems pr = {0};
+    json_t *qs = NULL;
+    char status[16];
+    int rc;
+    memset(out, 0, sizeof *out);
+    if (st == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        db_done(st);
+        return rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_DB;
+    }
+    out->id = sqlite3_column_int64(st, 0);
+    out->owner_id = sqlite3_column_int64(st, 1);
+    db_col_text(st, 2, out->owner, sizeof out->owner);
+    out->cfg.name = strdup((const char *)sqlite3_column_text(st, 3));
+    out->cfg.instructions = strdup((const char *)sqlite3_column_text(st, 4));
+    qs = json_loadb((const char *)sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5),
+                    0, NULL);
+    out->questions_rev = sqlite3_column_int64(st, 6);
+    out->cfg.overlap = sqlite3_column_int(st, 7);
+    out->cfg.lease_seconds = sqlite3_column_int(st, 8);
+    out->cfg.randomize_order = sqlite3_column_int(st, 9);
+    db_col_text(st, 10, status, sizeof status);
+    job_status_parse(status, &out->status);
+    out->created_at = sqlite3_column_int64(st, 11);
+    out->updated_at = sqlite3_column_int64(st, 12);
+    db_done(st);
+    /* Stored questions were validated when written. */
+    rc = qs != NULL ? job_questions_parse(qs, &out->cfg, &pr) : ERR_DB;
+    json_decref(qs);
+    json_decref(pr.list);
+    if (rc != 0 || out->cfg.name == NULL || out->cfg.instructions == NULL) {
+        job_config_clear(&out->cfg);
+        return ERR_DB;
+    }
+    return 0;
+}
+
+int job_can_manage(const struct job *j, const struct principal *p)
+{
+    return p->role == ROLE_ADMIN || (p->role >= ROLE_LEAD && p->user_id == j->owner_id);
+}
+
+int job_is_member(struct db_conn *c, int64_t job_id, int64_t user_id)
+{
+    sqlite3_stmt *st = db_stmt(c, SQL_MEMBER_IS);
+    int yes;
+    if (st == NULL)
+        return 0;
+    sqlite3_bind_int64(st, 1, job_id);
+    sqlite3_bind_int64(st, 2, user_id);
+    yes = sqlite3_step(st) == SQLITE_ROW;
+    db_done(st);
+    return yes;
+}
+
+static int step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : ERR_DB;
+    db_done(st);
+    return rc;
+}
+
+struct create_op {
+    const struct job_config *cfg;
+    int64_t owner, actor, id;
+    const char *addr;
+};
+
+static int create_write(struct db_conn *c, void *arg)
+{
+    struct create_op *op = arg;
+    sqlite3_stmt *st = db_stmt(c, SQL_JOB_INSERT);
+    json_t *qs = job_questions_json(op->cfg);
+    char *text = json_dumps(qs, JSON_COMPACT);
+    int rc = ERR_DB;
+    json_decref(qs);
+    if (st != NULL && text != NULL) {
+        sqlite3_bind_int64(st, 1, op->owner);
+        sqlite3_bind_text(st, 2, op->cfg->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, op->cfg->instructions, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 5, op->cfg->overlap);
+        sqlite3_bind_int(st, 6, op->cfg->lease_seconds);
+        sqlite3_bind_int(st, 7, op->cfg->randomize_order);
+        sqlite3_bind_int64(st, 8, util_now());
+        rc = step_done(st);
+    }
+    free(text);
+    if (rc == 0) {
+        char subject[32];
+        op->id = sqlite3_last_insert_rowid(c->h);
+        snprintf(subject, sizeof subject, "job:%lld", (long long)op->id);
+        rc = audit_add(c, op->actor, "job_create", subject, op->addr, NULL);
+    }
+    return rc;
+}
+
+int job_create(struct db *db, const struct job_config *cfg, int64_t owner_id, int64_t actor_id,
+               const char *addr, int64_t *id)
+{
+    struct create_op op = {cfg, owner_id, actor_id, 0, addr};
+    int rc = db_write(db, create_write, &op);
+    if (rc == 0)
+        *id = op.id;
+    return rc;
+}
+
+struct update_op {
+    int64_t id, actor;
+    json_t *body;
+    const char *addr;
+    struct problems *pr;
+    const char *why;
+};
+
+static int has_judgments(struct db_conn *c, int64_t job_id, int64_t *n)
+{
+    sqlite3_stmt *st = db_stmt(c, SQL_JOB_JUDGMENT_COUNT);
+    int rc;
+    if (st == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, job_id);
+    rc = sqlite3_step(st);
+    *n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    db_done(st);
+    return rc == SQLITE_ROW ? 0 : ERR_DB;
+}
+
+static int item_counts(struct db_conn *c, int64_t job_id, int overlap, int64_t *items,
+                       int64_t *complete)
+{
+    sqlite3_stmt *st = db_stmt(c, SQL_JOB_ITEM_COUNTS);
+    int rc;
+    if (st == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, job_id);
+    sqlite3_bind_int(st, 2, overlap);
+    rc = sqlite3_step(st);
+    *items = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    *complete = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+    db_done(st);
+    return rc == SQLITE_ROW ? 0 : ERR_DB;
+}
+
+/* Do the stored items fit the questions? Names the first misfit in *pr. */
+static int items_fit(struct db_conn *c, int64_t job_id, const struct job_config *cfg,
+                     struct problems *pr)
+{
+    int lo = 1, hi = 1000, i, rc = 0;
+    sqlite3_stmt *st;
+    for (i = 0; i < cfg->n_questions; i++) {
+        const struct question *q = &cfg->questions[i];
+        if (q->type == Q_PAIRWISE) {
+            lo = 2;
+            hi = 2;
+        } else if (q->type == Q_RANK && lo < 2) {
+            lo = 2;
+        }
+        if (q->type == Q_TEXT && q->prefill == PREFILL_RESPONSE) {
+            st = db_stmt(c, SQL_JOB_ITEMS_WITHOUT_RESPONSE);
+            if (st == NULL)
+                return ERR_DB;
+            sqlite3_bind_int64(st, 1, job_id);
+            sqlite3_bind_text(st, 2, q->prefill_id, -1, SQLITE_STATIC);
+            if (sqlite3_step(st) == SQLITE_ROW) {
+                char f[64];
+                snprintf(f, sizeof f, "questions[%d].prefill", i);
+                problems_add(pr, f, "item \"%s\" has no response \"%s\"",
+                             (const char *)sqlite3_column_text(st, 0), q->prefill_id);
+                rc = ERR_INVALID;
+            }
+            db_done(st);
+        }
+    }
+    st = db_stmt(c, SQL_JOB_ITEMS_MISFIT);
+    if (st == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, job_id);
+    sqlite3_bind_int(st, 2, lo);
+    sqlite3_bind_int(st, 3, hi);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        problems_add(pr, "questions", "item \"%s\" does not have %s responses",
+                     (const char *)sqlite3_column_text(st, 0),
+                     hi == 2 ? "exactly 2 (pairwise)" : "at least 2 (rank)");
+        rc = ERR_INVALID;
+    }
+    db_done(st);
+    return rc;
+}
+
+/* May a job move from a to b? */
+static int status_move_ok(enum job_status a, enum job_status b)
+{
+    return a == b || (a == JOB_DRAFT && b == JOB_OPEN) || (a == JOB_OPEN && b == JOB_PAUSED) ||
+           (a == JOB_PAUSED && b == JOB_OPEN) || (a == JOB_OPEN && b == JOB_CLOSED) ||
+           (a == JOB_PAUSED && b == JOB_CLOSED);
+}
+
+static int update_write(struct db_conn *c, void *arg)
+{
+    static const char *const keys[] = {"name", "instructions", "questions", "overlap",
+                                       "lease_seconds", "randomize_order", "status", NULL};
+    struct update_op *op = arg;
+    struct job j;
+    enum job_status to;
+    json_t *qs_in = json_object_get(op->body, "questions"), *qs = NULL, *old_qs = NULL, *detail;
+    const char *status;
+    char *text = NULL, subject[32];
+    int rc = job_load(c, op->id, &j);
+    sqlite3_stmt *st;
+    if (rc != 0)
+        return rc;
+    to = j.status;
+    valid_keys(op->body, "", keys, op->pr);
+    parse_settings(op->body, &j.cfg, op->pr);
+    status = valid_str(op->body, "", "status", 0, 16, op->pr);
+    if (status != NULL && job_status_parse(status, &to) != 0)
+        problems_add(op->pr, "status", "must be draft, open, paused or closed");
+    old_qs = job_questions_json(&j.cfg);
+    if (qs_in != NULL) {
+        struct job_config fresh = {0};
+        if (job_questions_parse(qs_in, &fresh, op->pr) == 0) {
+            int i;
+            for (i = 0; i < j.cfg.n_questions; i++)
+                question_clear(&j.cfg.questions[i]);
+            free(j.cfg.questions);
+            j.cfg.questions = fresh.questions;
+            j.cfg.n_questions = fresh.n_questions;
+            fresh.questions = NULL;
+            fresh.n_questions = 0;
+        }
+        job_config_clear(&fresh);
+    }
+    if (op->pr->count > 0) {
+        rc = ERR_INVALID;
+        goto out;
+    }
+    if (j.status == JOB_CLOSED) {
+        op->why = "the job is closed";
+        rc = ERR_CONFLICT;
+        goto out;
+    }
+    if (!status_move_ok(j.status, to)) {
+        op->why = "status moves draft -> open <-> paused -> closed";
+        rc = ERR_CONFLICT;
+        goto out;
+    }
+    qs = job_questions_json(&j.cfg);
+    if (!json_equal(qs, old_qs)) {
+        int64_t n = 0;
+        if ((rc = has_judgments(c, j.id, &n)) != 0)
+            goto out;
+        if (n > 0) {
+            op->why = "questions cannot change once a judgment exists";
+            rc = ERR_CONFLICT;
+            goto out;
+        }
+        if ((rc = items_fit(c, j.id, &j.cfg, op->pr)) != 0)
+            goto out;
+        j.questions_rev++;
+    }
+    if (to == JOB_OPEN && j.status == JOB_DRAFT) {
+        int64_t items = 0, complete = 0;
+        if ((rc = item_counts(c, j.id, j.cfg.overlap, &items, &complete)) != 0)
+            goto out;
+        if (items == 0) {
+            op->why = "import items before opening the job";
+            rc = ERR_CONFLICT;
+            goto out;
+        }
+    }
+    text = json_dumps(qs, JSON_COMPACT);
+    st = db_stmt(c, SQL_JOB_UPDATE);
+    if (st == NULL || text == NULL) {
+        rc = ERR_DB;
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, j.id);
+    sqlite3_bind_text(st, 2, j.cfg.name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, j.cfg.instructions, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, j.questions_rev);
+    sqlite3_bind_int(st, 6, j.cfg.overlap);
+    sqlite3_bind_int(st, 7, j.cfg.lease_seconds);
+    sqlite3_bind_int(st, 8, j.cfg.randomize_order);
+    sqlite3_bind_text(st, 9, job_status_name(to), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 10, util_now());
+    if ((rc = step_done(st)) != 0)
+        goto out;
+    snprintf(subject, sizeof subject, "job:%lld", (long long)j.id);
+    detail = json_pack("{so}", "fields", json_array());
+    {
+        const char *k;
+        json_t *v;
+        json_object_foreach(op->body, k, v)
+            json_array_append_new(json_object_get(detail, "fields"), json_string(k));
+    }
+    if (to != j.status)
+        json_object_set_new(detail, "status", json_string(job_status_name(to)));
+    rc = audit_add(c, op->actor, "job_update", subject, op->addr, detail);
+    json_decref(detail);
+out:
+    free(text);
+    json_decref(qs);
+    json_decref(old_qs);
+    job_free_fields(&j);
+    return rc;
+}
+
+int job_update(struct db *db, int64_t id, json_t *body, int64_t actor_id, const char *addr,
+               struct problems *pr, const char **why)
+{
+    struct update_op op = {id, actor_id, body, addr, pr, NULL};
+    int rc = db_write(db, update_write, &op);
+    *why = op.why;
+    return rc;
+}
+
+struct members_op {
+    int64_t id, actor;
+    json_t *members;
+    const char *addr;
+    struct problems *pr;
+};
+
+static int members_write(struct db_conn *c, void *arg)
+{
+    struct members_op *op = arg;
+    sqlite3_stmt *st;
+    size_t i;
+    json_t *v, *detail;
+    char subject[32];
+    int rc;
+    int64_t now = util_now();
+    if (!json_is_array(op->members) || json_array_size(op->members) > 10000) {
+        problems_add(op->pr, "members", "must be a list of user names or ids");
+        return ERR_INVALID;
+    }
+    if ((st = db_stmt(c, SQL_MEMBER_DELETE_ALL)) == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, op->id);
+    if ((rc = step_done(st)) != 0)
+        return rc;
+    json_array_foreach(op->members, i, v) {
+        struct user u;
+        char f[32];
+        snprintf(f, sizeof f, "members[%zu]", i);
+        if (json_is_string(v))
+            rc = user_get_by_name(c, json_string_value(v), &u);
+        else if (json_is_integer(v))
+            rc = user_get(c, json_integer_value(v), &u);
+        else {
+            problems_add(op->pr, f, "must be a user name or id");
+            continue;
+        }
+        if (rc == ERR_NOT_FOUND) {
+            problems_add(op->pr, f, "no such user");
+            continue;
+        }
+        if (rc != 0)
+            return rc;
+        if (u.disabled) {
+            problems_add(op->pr, f, "%s is disabled", u.name);
+            continue;
+        }
+        if ((st = db_stmt(c, SQL_MEMBER_INSERT)) == NULL)
+            return ERR_DB;
+        sqlite3_bind_int64(st, 1, op->id);
+        sqlite3_bind_int64(st, 2, u.id);
+        sqlite3_bind_int64(st, 3, now);
+        if ((rc = step_done(st)) != 0)
+            return rc;
+    }
+    if (op->pr->count > 0)
+        return ERR_INVALID;
+    snprintf(subject, sizeof subject, "job:%lld", (long long)op->id);
+    detail = json_pack("{sO}", "members", op->members);
+    rc = audit_add(c, op->actor, "job_members", subject, op->addr, detail);
+    json_decref(detail);
+    return rc;
+}
+
+int job_set_members(struct db *db, int64_t id, json_t *members, int64_t actor_id,
+                    const char *addr, struct problems *pr)
+{
+    struct members_op op = {id, actor_id, members, addr, pr};
+    return db_write(db, members_write, &op);
+}
+
+json_t *job_members_json(struct db_conn *c, int64_t job_id)
+{
+    sqlite3_stmt *st = db_stmt(c, SQL_MEMBER_LIST);
+    json_t *arr;
+    if (st == NULL)
+        return NULL;
+    arr = json_array();
+    sqlite3_bind_int64(st, 1, job_id);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(arr, json_pack("{sIssss}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+                                             "name", (const char *)sqlite3_column_text(st, 1),
+                                             "role", (const char *)sqlite3_column_text(st, 2)));
+    db_done(st);
+    return arr;
+}
+
+int job_list_ids(struct db_conn *c, const struct principal *p, int64_t **out, size_t *n)
+{
+    sqlite3_stmt *st = db_stmt(c, p->role == ROLE_ADMIN ? SQL_JOB_LIST_ALL : SQL_JOB_LIST_FOR);
+    int64_t *v = NULL;
+    size_t len = 0, cap = 0;
+    int rc;
+    if (st == NULL)
+        return ERR_DB;
+    if (p->role != ROLE_ADMIN) {
+        sqlite3_bind_int64(st, 1, p->user_id);
+        sqlite3_bind_int(st, 2, p->role >= ROLE_LEAD);
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (len == cap) {
+            int64_t *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof *v);
+            if (nv == NULL) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            v = nv;
+        }
+        v[len++] = sqlite3_column_int64(st, 0);
+    }
+    db_done(st);
+    if (rc != SQLITE_DONE) {
+        free(v);
+        return ERR_DB;
+    }
+    *out = v;
+    *n = len;
+    return 0;
+}
+
+char *job_render_markdown(const char *md)
+{
+    /* Since cmark 0.29 rendering is safe by default: raw HTML becomes a
+     * comment and javascript:/vbscript:/file:/data: links are emptied. */
+    return cmark_markdown_to_html(md, strlen(md), CMARK_OPT_DEFAULT | CMARK_OPT_SAFE);
+}
+
+json_t *job_json(struct db_conn *c, const struct job *j, const struct principal *p)
+{
+    json_t *o;
+    char *html = job_render_markdown(j->cfg.instructions);
+    int64_t items = 0, complete = 0, judgments = 0, mine = 0;
+    sqlite3_stmt *st;
+    item_counts(c, j->id, j->cfg.overlap, &items, &complete);
+    has_judgments(c, j->id, &judgments);
+    if ((st = db_stmt(c, SQL_JOB_MY_COUNT)) != NULL) {
+        sqlite3_bind_int64(st, 1, j->id);
+        sqlite3_bind_int64(st, 2, p->user_id);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            mine = sqlite3_column_int64(st, 0);
+        db_done(st);
+    }
+    o = json_pack("{sIsssssssosisisbsss{sIss}sososos{sIsIsI}sI}", "id", (json_int_t)j->id,
+                  "name", j->cfg.name, "instructions", j->cfg.instructions, "instructions_html",
+                  html != NULL ? html : "", "questions", job_questions_json(&j->cfg), "overlap",
+                  j->cfg.overlap, "lease_seconds", j->cfg.lease_seconds, "randomize_order",
+                  j->cfg.randomize_order, "status", job_status_name(j->status), "owner", "id",
+                  (json_int_t)j->owner_id, "name", j->owner, "created_at",
+                  util_json_time(j->created_at), "updated_at", util_json_time(j->updated_at),
+                  "can_manage", json_boolean(job_can_manage(j, p)), "is_member",
+                  json_boolean(job_is_member(c, j->id, p->user_id)), "counts", "items",
+                  (json_int_t)items, "complete", (json_int_t)complete, "judgments",
+                  (json_int_t)judgments, "my_judgments", (json_int_t)mine);
+    free(html);
+    if (o != NULL && job_can_manage(j, p))
+        json_object_set_new(o, "members", job_members_json(c, j->id));
+    return o;
+}

@@ -1,0 +1,36 @@
+/* judgments.h: submitting, revising and reading judgments. A judgment is a
+ * labeler's answers for one task, checked exactly against the job's
+ * questions. Submits are retry-safe: the same answers for the same task
+ * return the judgment already stored. Revisions keep every version. */
+#ifndef ARBITER_JUDGMENTS_H
+#define ARBITER_JUDGMENTS_H
+
+#include "auth.h"
+#include "db.h"
+#include "valid.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+/* Submits answers for task_id as labeler p. Returns 0 with *id and
+ * *created (0 when this was a retry of a stored submit), ERR_INVALID
+ * (problems in *pr), ERR_NOT_FOUND (no such task, or not p's),
+ * ERR_CONFLICT (*why: job closed, task skipped, answered differently
+ * already, lease expired and the item is complete), ERR_FORBIDDEN (no longer
+ * a member). */
+int judgment_submit(struct db *db, int64_t task_id, const struct principal *p, json_t *answers,
+                    struct problems *pr, const char **why, int64_t *id, int *created);
+
+/* Revises judgment id (its labeler only, while the job is open). The same
+ * answers again change nothing. Errors as for judgment_submit. */
+int judgment_revise(struct db *db, int64_t id, const struct principal *p, json_t *answers,
+                    struct problems *pr, const char **why);
+
+/* The JSON of judgment id (new reference) as seen by p: its labeler, or
+ * whoever manages the job (who also sees the labeler's name). versions:
+ * include every revision. ERR_NOT_FOUND for anyone else. by_task: id is a
+ * task id. */
+int judgment_json(struct db_conn *c, int64_t id, int by_task, const struct principal *p,
+                  int versions, json_t **out);
+
+#endif

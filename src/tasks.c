@@ -1,0 +1,320 @@
+/* tasks.c: leasing, skipping and the labeler's view of a task (see
+ * tasks.h). The lease is one writer operation: it sweeps the job's expired
+ * leases back into the pool, then picks and claims an item, so two
+ * labelers can never claim the same last slot of an item. */
+#include "tasks.h"
+
+#include "jobs.h"
+#include "util.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const state_names[] = {"leased", "judged", "skipped", "expired"};
+
+const char *task_state_name(enum task_state s)
+{
+    return state_names[s];
+}
+
+static enum task_state state_parse(const char *s)
+{
+    int i;
+    for (i = 0; i < 4; i++)
+        if (strcmp(s, state_names[i]) == 0)
+            return (enum task_state)i;
+    return TASK_EXPIRED;
+}
+
+static int step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : ERR_DB;
+    db_done(st);
+    return rc;
+}
+
+/* items.claims += dc, items.judged += dj. Writer only. */
+static int claim(struct db_conn *c, int64_t item_id, int dc, int dj)
+{
+    sqlite3_stmt *st = db_stmt(c, SQL_ITEM_CLAIM);
+    if (st == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, item_id);
+    sqlite3_bind_int(st, 2, dc);
+    sqlite3_bind_int(st, 3, dj);
+    return step_done(st);
+}
+
+/* Returns every expired lease of job_id to the pool. Writer only. */
+static int sweep_expired(struct db_conn *c, int64_t job_id, int64_t now)
+{
+    sqlite3_stmt *st = db_stmt(c, SQL_TASK_EXPIRED);
+    int64_t ids[64][2];
+    int n = 0, i, rc;
+    if (st == NULL)
+        return ERR_DB;
+    do {
+        sqlite3_bind_int64(st, 1, job_id);
+        sqlite3_bind_int64(st, 2, now);
+        for (n = 0; n < 64 && (rc = sqlite3_step(st)) == SQLITE_ROW; n++) {
+            ids[n][0] = sqlite3_column_int64(st, 0);
+            ids[n][1] = sqlite3_column_int64(st, 1);
+        }
+        db_done(st);
+        for (i = 0; i < n; i++) {
+            sqlite3_stmt *up = db_stmt(c, SQL_TASK_EXPIRE);
+            if (up == NULL)
+                return ERR_DB;
+            sqlite3_bind_int64(up, 1, ids[i][0]);
+            if ((rc = step_done(up)) != 0 || (rc = claim(c, ids[i][1], -1, 0)) != 0)
+                return rc;
+        }
+        st = db_stmt(c, SQL_TASK_EXPIRED);
+    } while (n == 64 && st != NULL);
+    return 0;
+}
+
+struct lease_op {
+    int64_t job_id, user_id, task_id;
+    const char *why;
+};
+
+static int lease_write(struct db_conn *c, void *arg)
+{
+    struct lease_op *op = arg;
+    sqlite3_stmt *st = db_stmt(c, SQL_JOB_LEASE_INFO);
+    int64_t now = util_now_ms(), item_id;
+    int overlap, lease, randomize, n, rc, i;
+    char status[16], shown[16 * ITEM_RESPONSES_MAX];
+    int perm[ITEM_RESPONSES_MAX];
+    size_t len;
+    if (st == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, op->job_id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        db_done(st);
+        return ERR_NOT_FOUND;
+    }
+    db_col_text(st, 0, status, sizeof status);
+    overlap = sqlite3_column_int(st, 1);
+    lease = sqlite3_column_int(st, 2);
+    randomize = sqlite3_column_int(st, 3);
+    db_done(st);
+    if (!job_is_member(c, op->job_id, op->user_id))
+        return ERR_FORBIDDEN;
+    if (strcmp(status, "open") != 0) {
+        op->why = strcmp(status, "paused") == 0 ? "the job is paused" : "the job is not open";
+        return ERR_CONFLICT;
+    }
+    /* A live lease of this labeler is the answer again. */
+    if ((st = db_stmt(c, SQL_TASK_LIVE_FOR)) == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, op->job_id);
+    sqlite3_bind_int64(st, 2, op->user_id);
+    sqlite3_bind_int64(st, 3, now);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        op->task_id = sqlite3_column_int64(st, 0);
+        db_done(st);
+        return 0;
+    }
+    db_done(st);
+    if ((rc = sweep_expired(c, op->job_id, now)) != 0)
+        return rc;
+    if ((st = db_stmt(c, SQL_TASK_PICK)) == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, op->job_id);
+    sqlite3_bind_int(st, 2, overlap);
+    sqlite3_bind_int64(st, 3, op->user_id);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        db_done(st);
+        return rc == SQLITE_DONE ? 0 : ERR_DB; /* nothing left: task_id stays 0 */
+    }
+    item_id = sqlite3_column_int64(st, 0);
+    n = sqlite3_column_int(st, 1);
+    db_done(st);
+    if (n > ITEM_RESPONSES_MAX)
+        n = ITEM_RESPONSES_MAX;
+    /* The order shown: a uniform random permutation (Fisher-Yates). */
+    for (i = 0; i < n; i++)
+        perm[i] = i;
+    for (i = n - 1; randomize && i > 0; i--) {
+        int j = (int)randombytes_uniform((uint32_t)i + 1), t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    len = (size_t)snprintf(shown, sizeof shown, "[");
+    for (i = 0; i < n; i++)
+        len += (size_t)snprintf(shown + len, sizeof shown - len, "%s%d", i ? "," : "", perm[i]);
+    snprintf(shown + len, sizeof shown - len, "]");
+    if ((st = db_stmt(c, SQL_TASK_INSERT)) == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, op->job_id);
+    sqlite3_bind_int64(st, 2, item_id);
+    sqlite3_bind_int64(st, 3, op->user_id);
+    sqlite3_bind_text(st, 4, shown, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, now);
+    sqlite3_bind_int64(st, 6, now + (int64_t)lease * 1000);
+    if ((rc = step_done(st)) != 0)
+        return rc;
+    op->task_id = sqlite3_last_insert_rowid(c->h);
+    return claim(c, item_id, 1, 0);
+}
+
+int task_lease(struct db *db, int64_t job_id, const struct principal *p, int64_t *task_id,
+               const char **why)
+{
+    struct lease_op op = {job_id, p->user_id, 0, NULL};
+    int rc = db_write(db, lease_write, &op);
+    *why = op.why;
+    *task_id = op.task_id;
+    if (rc == ERR_FORBIDDEN) {
+        /* Not a member: those who cannot see the job learn nothing of it. */
+        struct db_conn *c = db_reader(db);
+        struct job j;
+        if (c == NULL || job_load(c, job_id, &j) != 0)
+            return ERR_NOT_FOUND;
+        rc = job_can_manage(&j, p) ? ERR_FORBIDDEN : ERR_NOT_FOUND;
+        if (rc == ERR_FORBIDDEN)
+            *why = "add yourself to the job's members to label it";
+        job_free_fields(&j);
+    }
+    return rc;
+}
+
+int task_load(struct db_conn *c, int64_t id, struct task *out)
+{
+    sqlite3_stmt *st = db_stmt(c, SQL_TASK_BY_ID);
+    json_t *shown = NULL, *v;
+    char state[16];
+    size_t i;
+    int rc;
+    memset(out, 0, sizeof *out);
+    if (st == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        db_done(st);
+        return rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_DB;
+    }
+    out->id = sqlite3_column_int64(st, 0);
+    out->job_id = sqlite3_column_int64(st, 1);
+    out->item_id = sqlite3_column_int64(st, 2);
+    out->labeler_id = sqlite3_column_int64(st, 3);
+    db_col_text(st, 4, state, sizeof state);
+    out->state = state_parse(state);
+    shown = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
+    out->leased_at = sqlite3_column_int64(st, 6);
+    out->expires_at = sqlite3_column_int64(st, 7);
+    out->finished_at = sqlite3_column_int64(st, 8);
+    db_col_text(st, 10, out->ext_id, sizeof out->ext_id);
+    out->item = json_loadb((const char *)sqlite3_column_blob(st, 11),
+                           (size_t)sqlite3_column_bytes(st, 11), 0, NULL);
+    db_done(st);
+    json_array_foreach(shown, i, v) {
+        if (out->n_shown < ITEM_RESPONSES_MAX)
+            out->shown[out->n_shown++] = (int)json_integer_value(v);
+    }
+    json_decref(shown);
+    if (out->item == NULL) {
+        task_clear(out);
+        return ERR_DB;
+    }
+    return 0;
+}
+
+void task_clear(struct task *t)
+{
+    json_decref(t->item);
+    t->item = NULL;
+}
+
+int task_shown_ids(const struct task *t, const char **ids)
+{
+    json_t *resp = json_object_get(t->item, "responses");
+    int i, n = 0;
+    for (i = 0; i < t->n_shown; i++) {
+        json_t *r = json_array_get(resp, (size_t)t->shown[i]);
+        if (r != NULL)
+            ids[n++] = json_string_value(json_object_get(r, "id"));
+    }
+    return n;
+}
+
+json_t *task_json(const struct task *t)
+{
+    json_t *resp = json_object_get(t->item, "responses"), *shown = json_array(), *item;
+    int i;
+    for (i = 0; i < t->n_shown; i++) {
+        json_t *r = json_array_get(resp, (size_t)t->shown[i]);
+        if (r != NULL)
+            json_array_append_new(shown, json_pack("{sOsO}", "id", json_object_get(r, "id"),
+                                                   "text", json_object_get(r, "text")));
+    }
+    item = json_pack("{ss}", "id", t->ext_id);
+    if (json_object_get(t->item, "messages") != NULL)
+        json_object_set(item, "messages", json_object_get(t->item, "messages"));
+    else
+        json_object_set(item, "prompt", json_object_get(t->item, "prompt"));
+    json_object_set_new(item, "responses", shown);
+    return json_pack("{sIsIsssoso}", "id", (json_int_t)t->id, "job_id", (json_int_t)t->job_id,
+                     "state", state_names[t->state], "leased_at", util_json_time_ms(t->leased_at),
+                     "expires_at", util_json_time_ms(t->expires_at), "item", item);
+}
+
+struct skip_op {
+    int64_t id, user_id;
+    const char *reason, *why;
+};
+
+static int skip_write(struct db_conn *c, void *arg)
+{
+    struct skip_op *op = arg;
+    sqlite3_stmt *st = db_stmt(c, SQL_TASK_STATE);
+    char state[16];
+    int64_t labeler, item;
+    enum task_state s;
+    if (st == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, op->id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        db_done(st);
+        return ERR_NOT_FOUND;
+    }
+    db_col_text(st, 0, state, sizeof state);
+    labeler = sqlite3_column_int64(st, 1);
+    item = sqlite3_column_int64(st, 2);
+    db_done(st);
+    s = state_parse(state);
+    if (labeler != op->user_id)
+        return ERR_NOT_FOUND;
+    if (s == TASK_SKIPPED)
+        return 0; /* a retried skip */
+    if (s == TASK_JUDGED) {
+        op->why = "the task is already judged";
+        return ERR_CONFLICT;
+    }
+    if ((st = db_stmt(c, SQL_TASK_FINISH)) == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, op->id);
+    sqlite3_bind_text(st, 2, "skipped", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, util_now_ms());
+    if (op->reason != NULL)
+        sqlite3_bind_text(st, 4, op->reason, -1, SQLITE_STATIC);
+    if (step_done(st) != 0)
+        return ERR_DB;
+    /* A live (or not yet swept) lease gives its claim back. */
+    return s == TASK_LEASED ? claim(c, item, -1, 0) : 0;
+}
+
+int task_skip(struct db *db, int64_t id, const struct principal *p, const char *reason,
+              const char **why)
+{
+    struct skip_op op = {id, p->user_id, reason, NULL};
+    int rc = db_write(db, skip_write, &op);
+    *why = op.why;
+    return rc;
+}

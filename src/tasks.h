@@ -1,0 +1,55 @@
+/* tasks.h: leasing. A task is one item leased to one labeler for the
+ * job's lease_seconds. Leasing runs in the writer, so the rules hold under
+ * any concurrency: never an item the labeler judged, skipped or holds;
+ * never more than overlap judgments plus live leases per item; items
+ * closest to completion first; a labeler asking again while holding a
+ * live lease gets that same task; expired leases go back to the pool. */
+#ifndef ARBITER_TASKS_H
+#define ARBITER_TASKS_H
+
+#include "auth.h"
+#include "db.h"
+#include "items.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+enum task_state { TASK_LEASED, TASK_JUDGED, TASK_SKIPPED, TASK_EXPIRED };
+
+struct task {
+    int64_t id, job_id, item_id, labeler_id;
+    enum task_state state;
+    int shown[ITEM_RESPONSES_MAX]; /* response indexes in the order shown */
+    int n_shown;
+    int64_t leased_at, expires_at, finished_at; /* ms */
+    char ext_id[ITEM_ID_MAX + 1];
+    json_t *item; /* owned: the normalised item */
+};
+
+const char *task_state_name(enum task_state s);
+
+/* Leases the next task of job_id for labeler p. Returns 0 with *task_id
+ * (0 when nothing is left for this labeler: 204), or ERR_CONFLICT (*why:
+ * the job is not open), ERR_FORBIDDEN (not a member), ERR_NOT_FOUND. */
+int task_lease(struct db *db, int64_t job_id, const struct principal *p, int64_t *task_id,
+               const char **why);
+
+/* Loads task id with its item (0, ERR_NOT_FOUND, ERR_DB). Free with
+ * task_clear. */
+int task_load(struct db_conn *c, int64_t id, struct task *out);
+void task_clear(struct task *t);
+
+/* The response ids in the order shown, borrowed from t->item, into ids. */
+int task_shown_ids(const struct task *t, const char **ids);
+
+/* The blind view of a task for its labeler (new reference): item id,
+ * prompt or messages, and response ids and texts in the order shown;
+ * never models, metadata, reference or gold. */
+json_t *task_json(const struct task *t);
+
+/* Skips task id (its labeler only) with an optional reason. Skipping twice
+ * is the same skip. ERR_NOT_FOUND, ERR_CONFLICT (*why: already judged). */
+int task_skip(struct db *db, int64_t id, const struct principal *p, const char *reason,
+              const char **why);
+
+#endif
