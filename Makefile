@@ -13,6 +13,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 
 DEB_BUILD := gcc make libc6-dev libcivetweb-dev libsqlite3-dev libjansson-dev libsodium-dev libcmark-dev
 DEB_TEST  := python3 sqlite3 curl
+DEB_BENCH := wrk python3 sqlite3
 
 SRC     := $(filter-out src/embed.c,$(wildcard src/*.c))
 OBJ     := $(patsubst src/%.c,build/%.o,$(SRC)) build/assets_data.o
@@ -22,7 +23,7 @@ ASAN_LIB:= $(filter-out build/asan/main.o,$(ASAN_OBJ))
 ASSETS  := $(sort $(shell find web templates static schema -type f ! -name '.*' 2>/dev/null))
 UNIT    := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all run check deps deps-test unit asan bench clean format
+.PHONY: all run check deps deps-test deps-bench unit asan bench clean format
 all: arbiter
 
 # Install missing Debian packages (we are root on a fresh Debian machine;
@@ -41,6 +42,9 @@ deps:
 
 deps-test: deps
 	$(call need_pkgs,$(DEB_TEST))
+
+deps-bench: deps
+	$(call need_pkgs,$(DEB_BENCH))
 
 build build/asan build/tests:
 	mkdir -p $@
@@ -86,6 +90,15 @@ asan: build/asan/arbiter $(addprefix build/tests/asan_,$(UNIT))
 check: deps-test
 	$(MAKE) --no-print-directory unit asan
 	python3 tests/run.py --unit build/tests --binary ./arbiter --asan-binary build/asan/arbiter
+
+build/bare: bench/bare.c | build
+	$(CC) $(CFLAGS) -o $@ $< -lcivetweb -lpthread
+
+# The labeling loop against a bare CivetWeb handler, measured in one run
+# (see bench/run.py); ratios, not absolute times, are the result.
+bench: deps-bench
+	$(MAKE) --no-print-directory arbiter build/bare
+	python3 bench/run.py --binary ./arbiter --bare build/bare
 
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h

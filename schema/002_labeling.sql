@@ -34,6 +34,7 @@ CREATE TABLE items (
     ext_id      TEXT NOT NULL,               -- the id from the import line
     data        TEXT NOT NULL,               -- normalised item JSON (src/items.c)
     n_responses INTEGER NOT NULL,
+    response_ids TEXT NOT NULL,              -- JSON array of the response ids, in order
     claims      INTEGER NOT NULL DEFAULT 0,
     judged      INTEGER NOT NULL DEFAULT 0,
     created_at  INTEGER NOT NULL,
@@ -51,17 +52,19 @@ CREATE TABLE tasks (
     leased_at   INTEGER NOT NULL,
     expires_at  INTEGER NOT NULL,
     finished_at INTEGER,                     -- judged or skipped
-    skip_reason TEXT
+    skip_reason TEXT,
+    judgment_id INTEGER                      -- set when judged
 );
 CREATE INDEX tasks_item_labeler ON tasks(item_id, labeler_id);
-CREATE INDEX tasks_job_labeler ON tasks(job_id, labeler_id, state);
+CREATE INDEX tasks_job_labeler ON tasks(job_id, labeler_id);
 CREATE INDEX tasks_live ON tasks(job_id, expires_at) WHERE state = 'leased';
 
 -- The current version of each judgment; seq orders every change (first
--- submit or revision) across the database, for incremental exports.
+-- submit or revision) within a job, for incremental exports. At most one
+-- judgment per item and labeler, hence per task.
 CREATE TABLE judgments (
     id          INTEGER PRIMARY KEY,
-    task_id     INTEGER NOT NULL UNIQUE REFERENCES tasks(id),
+    task_id     INTEGER NOT NULL REFERENCES tasks(id),
     job_id      INTEGER NOT NULL REFERENCES jobs(id),
     item_id     INTEGER NOT NULL REFERENCES items(id),
     labeler_id  INTEGER NOT NULL REFERENCES users(id),
@@ -69,13 +72,14 @@ CREATE TABLE judgments (
     revision    INTEGER NOT NULL DEFAULT 1,
     created_at  INTEGER NOT NULL,
     updated_at  INTEGER NOT NULL,
-    seq         INTEGER NOT NULL UNIQUE
+    seq         INTEGER NOT NULL
 );
-CREATE INDEX judgments_job_seq ON judgments(job_id, seq);
+CREATE UNIQUE INDEX judgments_job_seq ON judgments(job_id, seq);
 CREATE INDEX judgments_job_created ON judgments(job_id, created_at);
 CREATE UNIQUE INDEX judgments_item_labeler ON judgments(item_id, labeler_id);
 
--- Every version of every judgment, the current one included.
+-- The earlier versions of revised judgments (the current one is in
+-- judgments).
 CREATE TABLE judgment_versions (
     judgment_id  INTEGER NOT NULL REFERENCES judgments(id),
     revision     INTEGER NOT NULL,

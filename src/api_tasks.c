@@ -33,15 +33,16 @@ static void reply_task(struct req *r, int status, int64_t id)
 
 void api_tasks_next(struct req *r)
 {
-    int64_t id = 0;
+    struct task t;
     const char *why = NULL;
-    int rc = task_lease(r->app->db, r->id[0], &r->who, &id, &why);
+    int rc = task_lease(r->app->db, r->id[0], &r->who, &t, &why);
     if (rc != 0)
         reply_err(r, rc, rc == ERR_NOT_FOUND ? "no such job" : why, NULL);
-    else if (id == 0)
+    else if (t.id == 0)
         reply(r, 204, NULL, NULL, 0, NULL);
     else
-        reply_task(r, 200, id);
+        reply_json(r, 200, json_pack("{so}", "task", task_json(&t)));
+    task_clear(&t);
 }
 
 void api_tasks_get(struct req *r)
@@ -82,20 +83,19 @@ void api_tasks_judgment(struct req *r)
     static const char *const allowed[] = {"answers", NULL};
     struct problems pr = {0};
     const char *why = NULL;
-    int64_t id = 0;
     int created = 0, rc;
-    json_t *answers = json_object_get(r->body, "answers");
+    json_t *answers = json_object_get(r->body, "answers"), *g = NULL;
     if (body_only(r, allowed))
         return;
     if (answers == NULL) {
         reply_error(r, 422, "missing_field", "is required", "answers");
         return;
     }
-    rc = judgment_submit(r->app->db, r->id[0], &r->who, answers, &pr, &why, &id, &created);
+    rc = judgment_submit(r->app->db, r->id[0], &r->who, answers, &g, &pr, &why, &created);
     if (rc != 0)
         reply_judgment_error(r, rc, &pr, why, "no such task");
     else
-        reply_judgment(r, created ? 201 : 200, id);
+        reply_json(r, created ? 201 : 200, json_pack("{so}", "judgment", g));
     json_decref(pr.list);
 }
 

@@ -181,8 +181,8 @@ static void hash_id(const char *line, size_t len, char out[ITEM_ID_MAX + 1])
 }
 
 int item_parse_line(const struct job_config *cfg, const char *line, size_t len,
-                    struct buf *out, char ext_id[ITEM_ID_MAX + 1], int *n_responses,
-                    struct problems *pr)
+                    struct buf *out, struct buf *ids, char ext_id[ITEM_ID_MAX + 1],
+                    int *n_responses, struct problems *pr)
 {
     static const char *const native_keys[] = {"id", "prompt", "messages", "responses",
                                               "reference", "metadata", "gold", NULL};
@@ -250,9 +250,9 @@ int item_parse_line(const struct job_config *cfg, const char *line, size_t len,
         check_fit(cfg, item, pr);
     if (!bedrock && (v = json_object_get(in, "gold")) != NULL && !json_is_null(v) &&
         pr->count == before) {
-        const char *ids[ITEM_RESPONSES_MAX];
-        int n = item_response_ids(item, ids);
-        if (job_answers_check(cfg, v, ids, n, 1, "gold", pr) == 0)
+        const char *rid[ITEM_RESPONSES_MAX];
+        int n = item_response_ids(item, rid);
+        if (job_answers_check(cfg, v, rid, n, 1, "gold", pr) == 0)
             json_object_set(item, "gold", v);
     }
     if (pr->count > before)
@@ -262,6 +262,19 @@ int item_parse_line(const struct job_config *cfg, const char *line, size_t len,
     if (text == NULL || buf_puts(out, text) != 0) {
         rc = ERR_NOMEM;
         goto out;
+    }
+    {
+        const char *rid[ITEM_RESPONSES_MAX];
+        int k, n = item_response_ids(item, rid);
+        buf_puts(ids, "[");
+        for (k = 0; k < n; k++) {
+            /* Response ids are [A-Za-z0-9_.-]: no escaping needed. */
+            buf_printf(ids, "%s\"%s\"", k ? "," : "", rid[k]);
+        }
+        if (buf_puts(ids, "]") != 0) {
+            rc = ERR_NOMEM;
+            goto out;
+        }
     }
     rc = 0;
 out:
@@ -344,8 +357,8 @@ struct import {
     struct job job;
     struct import_result *res;
     struct idset seen;
-    FILE *staged;  /* "<n_responses>\t<ext_id>\t<json>\n" per good line */
-    struct buf norm;
+    FILE *staged;  /* "<n_responses>\t<ext_id>\t<ids>\t<json>\n" per good line */
+    struct buf norm, ids;
     int64_t actor;
     const char *addr;
 };
@@ -393,7 +406,8 @@ static int one_line(struct import *im, struct db_conn *c, char *line, size_t len
         return 0; /* blank lines are allowed */
     im->res->lines++;
     im->norm.len = 0;
-    rc = item_parse_line(&im->job.cfg, line, len, &im->norm, ext_id, &n, &pr);
+    im->ids.len = 0;
+    rc = item_parse_line(&im->job.cfg, line, len, &im->norm, &im->ids, ext_id, &n, &pr);
     if (rc == 0) {
         int dup = idset_add(&im->seen, ext_id);
         if (dup < 0)
@@ -406,7 +420,8 @@ static int one_line(struct import *im, struct db_conn *c, char *line, size_t len
     if (pr.count > 0)
         line_error(im, lineno, &pr);
     else if (rc == 0 && im->res->bad_lines == 0)
-        fprintf(im->staged, "%d\t%s\t%.*s\n", n, ext_id, (int)im->norm.len, im->norm.data);
+        fprintf(im->staged, "%d\t%s\t%.*s\t%.*s\n", n, ext_id, (int)im->ids.len, im->ids.data,
+                (int)im->norm.len, im->norm.data);
     json_decref(pr.list);
     return rc == ERR_NOMEM ? rc : 0;
 }
@@ -437,19 +452,21 @@ static int insert_write(struct db_conn *c, void *arg)
     rewind(im->staged);
     while ((len = getline(&line, &cap, im->staged)) > 0) {
         char *tab1 = strchr(line, '\t'), *tab2 = tab1 != NULL ? strchr(tab1 + 1, '\t') : NULL;
+        char *tab3 = tab2 != NULL ? strchr(tab2 + 1, '\t') : NULL;
         sqlite3_stmt *st = db_stmt(c, SQL_ITEM_INSERT);
         int step;
-        if (tab2 == NULL || st == NULL) {
+        if (tab3 == NULL || st == NULL) {
             rc = ERR_DB;
             break;
         }
         line[len - 1] = '\0';
-        *tab1 = *tab2 = '\0';
+        *tab1 = *tab2 = *tab3 = '\0';
         sqlite3_bind_int64(st, 1, im->job_id);
         sqlite3_bind_text(st, 2, tab1 + 1, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, tab2 + 1, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, tab3 + 1, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 4, atoi(line));
-        sqlite3_bind_int64(st, 5, t);
+        sqlite3_bind_text(st, 5, tab2 + 1, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, t);
         step = sqlite3_step(st);
         db_done(st);
         if (step == SQLITE_CONSTRAINT) {
@@ -572,6 +589,7 @@ out:
     free(chunk);
     buf_free(&line);
     buf_free(&im.norm);
+    buf_free(&im.ids);
     idset_free(&im.seen);
     job_free_fields(&im.job);
     return rc;

@@ -21,12 +21,13 @@
 
 /* Parses and validates one import line against a job's questions. On
  * success returns 0, the normalised item JSON (compact, one line) in *out
- * (appended), its id in ext_id and its number of responses. Otherwise
+ * (appended), its response ids as a JSON array in *ids (appended), its id
+ * in ext_id and its number of responses. Otherwise
  * ERR_INVALID with each problem in *pr (field paths inside the line).
  * Pure; thread-safe. */
 int item_parse_line(const struct job_config *cfg, const char *line, size_t len,
-                    struct buf *out, char ext_id[ITEM_ID_MAX + 1], int *n_responses,
-                    struct problems *pr);
+                    struct buf *out, struct buf *ids, char ext_id[ITEM_ID_MAX + 1],
+                    int *n_responses, struct problems *pr);
 
 /* Reads up to n bytes of the import body: > 0 bytes read, 0 at the end,
  * < 0 on error. */

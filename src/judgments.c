@@ -23,12 +23,13 @@ static int step_done(sqlite3_stmt *st)
     return rc;
 }
 
-static int next_seq(struct db_conn *c, int64_t *seq)
+static int next_seq(struct db_conn *c, int64_t job_id, int64_t *seq)
 {
     sqlite3_stmt *st = db_stmt(c, SQL_JUDGMENT_NEXT_SEQ);
     int rc;
     if (st == NULL)
         return ERR_DB;
+    sqlite3_bind_int64(st, 1, job_id);
     rc = sqlite3_step(st);
     *seq = sqlite3_column_int64(st, 0);
     db_done(st);
@@ -67,35 +68,48 @@ static int job_state(struct db_conn *c, int64_t job_id, char status[16], int *ov
     return rc == SQLITE_ROW ? 0 : ERR_DB;
 }
 
-/* Validates answers for a task or judgment: loads the job and item on the
- * reader. Fills *rev with the questions' revision. */
-static int validate(struct db *db, int64_t job_id, json_t *item, json_t *answers,
-                    struct problems *pr, const char **why, int need_open, int64_t *rev)
+/* The response ids of a stored JSON array (borrowed from arr) into ids. */
+static int ids_of(json_t *arr, const char **ids)
 {
-    struct db_conn *c = db_reader(db);
-    struct job j;
-    const char *ids[ITEM_RESPONSES_MAX];
-    int rc, n;
-    if (c == NULL)
-        return ERR_DB;
-    if ((rc = job_load(c, job_id, &j)) != 0)
-        return rc;
-    *rev = j.questions_rev;
-    if (j.status == JOB_CLOSED || (need_open && j.status != JOB_OPEN)) {
-        *why = j.status == JOB_CLOSED ? "the job is closed" : "the job is not open";
-        job_free_fields(&j);
-        return ERR_CONFLICT;
+    json_t *v;
+    size_t i;
+    int n = 0;
+    json_array_foreach(arr, i, v) {
+        if (n < ITEM_RESPONSES_MAX && json_is_string(v))
+            ids[n++] = json_string_value(v);
     }
-    n = item_response_ids(item, ids);
-    rc = job_answers_check(&j.cfg, answers, ids, n, 0, "answers", pr);
-    job_free_fields(&j);
-    return rc;
+    return n;
+}
+
+/* The JSON of a judgment (new reference). shown: response indexes (JSON
+ * text), resp_ids: the item's response ids (JSON array). */
+static json_t *view(int64_t id, int64_t task_id, int64_t job_id, const char *ext_id,
+                    int64_t labeler, json_t *answers, int64_t revision, int64_t leased_at,
+                    int64_t submitted_at, int64_t updated_at, const char *shown, json_t *resp_ids)
+{
+    const char *ids[ITEM_RESPONSES_MAX];
+    json_t *order = json_array(), *idx = json_loads(shown, 0, NULL), *v;
+    size_t i;
+    int n = ids_of(resp_ids, ids);
+    json_array_foreach(idx, i, v) {
+        json_int_t k = json_integer_value(v);
+        if (k >= 0 && k < n)
+            json_array_append_new(order, json_string(ids[k]));
+    }
+    json_decref(idx);
+    return json_pack("{sIsIsIsssIsOsIsosososfso}", "id", (json_int_t)id, "task_id",
+                     (json_int_t)task_id, "job_id", (json_int_t)job_id, "item_id", ext_id,
+                     "labeler_id", (json_int_t)labeler, "answers", answers, "revision",
+                     (json_int_t)revision, "leased_at", util_json_time_ms(leased_at),
+                     "submitted_at", util_json_time_ms(submitted_at), "updated_at",
+                     util_json_time_ms(updated_at), "duration_seconds",
+                     (double)(submitted_at - leased_at) / 1000.0, "shown_order", order);
 }
 
 struct submit_op {
     int64_t task_id, user_id, rev;
     const char *answers;
-    int64_t id;
+    int64_t id, revision, submitted_at, updated_at;
     int created;
     const char *why;
 };
@@ -105,7 +119,7 @@ static int submit_write(struct db_conn *c, void *arg)
     struct submit_op *op = arg;
     sqlite3_stmt *st = db_stmt(c, SQL_TASK_STATE);
     char state[16], status[16];
-    int64_t labeler, item, job, rev, now = util_now_ms(), seq;
+    int64_t labeler, item, job, rev, now = util_now_ms(), seq, judgment;
     int overlap, rc;
     if (st == NULL)
         return ERR_DB;
@@ -118,6 +132,7 @@ static int submit_write(struct db_conn *c, void *arg)
     labeler = sqlite3_column_int64(st, 1);
     item = sqlite3_column_int64(st, 2);
     job = sqlite3_column_int64(st, 3);
+    judgment = sqlite3_column_int64(st, 4);
     db_done(st);
     if (labeler != op->user_id)
         return ERR_NOT_FOUND;
@@ -125,13 +140,16 @@ static int submit_write(struct db_conn *c, void *arg)
         return rc;
     if (strcmp(state, "judged") == 0) {
         /* A retry returns the stored judgment; other answers need a revision. */
-        if ((st = db_stmt(c, SQL_JUDGMENT_BY_TASK)) == NULL)
+        if ((st = db_stmt(c, SQL_JUDGMENT_ANSWERS)) == NULL)
             return ERR_DB;
-        sqlite3_bind_int64(st, 1, op->task_id);
+        sqlite3_bind_int64(st, 1, judgment);
         rc = sqlite3_step(st) == SQLITE_ROW ? 0 : ERR_DB;
         if (rc == 0) {
-            op->id = sqlite3_column_int64(st, 0);
-            if (strcmp((const char *)sqlite3_column_text(st, 5), op->answers) != 0) {
+            op->id = judgment;
+            op->revision = sqlite3_column_int64(st, 1);
+            op->submitted_at = sqlite3_column_int64(st, 2);
+            op->updated_at = sqlite3_column_int64(st, 3);
+            if (strcmp((const char *)sqlite3_column_text(st, 0), op->answers) != 0) {
                 op->why = "this task was already submitted with other answers: revise the judgment";
                 rc = ERR_CONFLICT;
             }
@@ -171,20 +189,15 @@ static int submit_write(struct db_conn *c, void *arg)
             op->why = "the lease expired and the item has all the judgments it needs";
             return ERR_CONFLICT;
         }
-        if ((st = db_stmt(c, SQL_ITEM_CLAIM)) == NULL)
-            return ERR_DB;
-        sqlite3_bind_int64(st, 1, item);
-        sqlite3_bind_int(st, 2, 1);
-        sqlite3_bind_int(st, 3, 1);
-    } else {
-        /* A lease (live, or expired but not yet swept) converts its claim. */
-        if ((st = db_stmt(c, SQL_ITEM_CLAIM)) == NULL)
-            return ERR_DB;
-        sqlite3_bind_int64(st, 1, item);
-        sqlite3_bind_int(st, 2, 0);
-        sqlite3_bind_int(st, 3, 1);
     }
-    if ((rc = step_done(st)) != 0 || (rc = next_seq(c, &seq)) != 0)
+    /* A lease (live, or expired but not yet swept) converts its claim; an
+     * expired one claims again. */
+    if ((st = db_stmt(c, SQL_ITEM_CLAIM)) == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, item);
+    sqlite3_bind_int(st, 2, strcmp(state, "expired") == 0 ? 1 : 0);
+    sqlite3_bind_int(st, 3, 1);
+    if ((rc = step_done(st)) != 0 || (rc = next_seq(c, job, &seq)) != 0)
         return rc;
     if ((st = db_stmt(c, SQL_JUDGMENT_INSERT)) == NULL)
         return ERR_DB;
@@ -206,48 +219,105 @@ static int submit_write(struct db_conn *c, void *arg)
         return ERR_DB;
     op->id = sqlite3_last_insert_rowid(c->h);
     op->created = 1;
-    if ((rc = add_version(c, op->id, 1, op->answers, now)) != 0)
-        return rc;
+    op->revision = 1;
+    op->submitted_at = op->updated_at = now;
     if ((st = db_stmt(c, SQL_TASK_FINISH)) == NULL)
         return ERR_DB;
     sqlite3_bind_int64(st, 1, op->task_id);
     sqlite3_bind_text(st, 2, "judged", -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, now);
+    sqlite3_bind_int64(st, 5, op->id);
     return step_done(st);
 }
 
 int judgment_submit(struct db *db, int64_t task_id, const struct principal *p, json_t *answers,
-                    struct problems *pr, const char **why, int64_t *id, int *created)
+                    json_t **out, struct problems *pr, const char **why, int *created)
 {
     struct db_conn *c = db_reader(db);
-    struct task t;
-    struct submit_op op = {task_id, p->user_id, 0, NULL, 0, 0, NULL};
+    sqlite3_stmt *st = c != NULL ? db_stmt(c, SQL_TASK_CHECK) : NULL;
+    struct submit_op op = {task_id, p->user_id, 0, NULL, 0, 0, 0, 0, 0, NULL};
+    struct job_config cfg = {0};
+    json_t *qs = NULL, *resp_ids = NULL;
+    const char *ids[ITEM_RESPONSES_MAX];
+    char status[16] = "", ext_id[ITEM_ID_MAX + 1] = "", shown[16 * ITEM_RESPONSES_MAX] = "";
     char *text = NULL;
-    int rc;
+    int64_t job = 0, leased_at = 0;
+    int rc = ERR_NOT_FOUND;
     *why = NULL;
-    if (c == NULL)
+    *out = NULL;
+    if (st == NULL)
         return ERR_DB;
-    if ((rc = task_load(c, task_id, &t)) != 0)
-        return rc;
-    if (t.labeler_id != p->user_id) {
-        task_clear(&t);
-        return ERR_NOT_FOUND;
+    /* One read: the task, its item's response ids, the job's questions. */
+    sqlite3_bind_int64(st, 1, task_id);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) == p->user_id) {
+        job = sqlite3_column_int64(st, 1);
+        db_col_text(st, 3, shown, sizeof shown);
+        leased_at = sqlite3_column_int64(st, 4);
+        db_col_text(st, 5, ext_id, sizeof ext_id);
+        resp_ids = json_loads((const char *)sqlite3_column_text(st, 6), 0, NULL);
+        qs = json_loads((const char *)sqlite3_column_text(st, 7), 0, NULL);
+        op.rev = sqlite3_column_int64(st, 8);
+        db_col_text(st, 9, status, sizeof status);
+        rc = resp_ids != NULL && qs != NULL ? 0 : ERR_DB;
     }
-    rc = validate(db, t.job_id, t.item, answers, pr, why, 0, &op.rev);
-    task_clear(&t);
+    db_done(st);
     db_reader_idle(db);
     if (rc != 0)
-        return rc;
+        goto out;
+    if (strcmp(status, "closed") == 0) {
+        *why = "the job is closed";
+        rc = ERR_CONFLICT;
+        goto out;
+    }
+    if (job_questions_parse(qs, &cfg, pr) != 0) {
+        rc = ERR_DB; /* stored questions were valid when written */
+        goto out;
+    }
+    rc = job_answers_check(&cfg, answers, ids, ids_of(resp_ids, ids), 0, "answers", pr);
+    if (rc != 0)
+        goto out;
     /* Canonical text, so a retry compares equal whatever its key order. */
-    text = json_dumps(answers, JSON_COMPACT | JSON_SORT_KEYS);
-    if (text == NULL)
-        return ERR_NOMEM;
+    if ((text = json_dumps(answers, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+        rc = ERR_NOMEM;
+        goto out;
+    }
     op.answers = text;
     rc = db_write(db, submit_write, &op);
-    free(text);
     *why = op.why;
-    *id = op.id;
     *created = op.created;
+    if (rc == 0)
+        *out = view(op.id, task_id, job, ext_id, p->user_id, answers, op.revision, leased_at,
+                    op.submitted_at, op.updated_at, shown, resp_ids);
+out:
+    free(text);
+    json_decref(qs);
+    json_decref(resp_ids);
+    job_config_clear(&cfg);
+    return rc;
+}
+
+/* Validates answers for a revision: loads the job on the reader. Fills
+ * *rev with the questions' revision. */
+static int validate(struct db *db, int64_t job_id, json_t *item, json_t *answers,
+                    struct problems *pr, const char **why, int64_t *rev)
+{
+    struct db_conn *c = db_reader(db);
+    struct job j;
+    const char *ids[ITEM_RESPONSES_MAX];
+    int rc, n;
+    if (c == NULL)
+        return ERR_DB;
+    if ((rc = job_load(c, job_id, &j)) != 0)
+        return rc;
+    *rev = j.questions_rev;
+    if (j.status != JOB_OPEN) {
+        *why = "judgments can be revised only while the job is open";
+        job_free_fields(&j);
+        return ERR_CONFLICT;
+    }
+    n = item_response_ids(item, ids);
+    rc = job_answers_check(&j.cfg, answers, ids, n, 0, "answers", pr);
+    job_free_fields(&j);
     return rc;
 }
 
@@ -256,13 +326,16 @@ struct revise_op {
     const char *answers, *why;
 };
 
+static int revise_apply(struct db_conn *c, struct revise_op *op, int64_t job, int64_t revision,
+                        const char *was, int64_t was_at, int same, int64_t now);
+
 static int revise_write(struct db_conn *c, void *arg)
 {
     struct revise_op *op = arg;
     sqlite3_stmt *st = db_stmt(c, SQL_JUDGMENT_BY_ID);
-    char status[16];
-    int64_t job, rev, revision, seq, now = util_now_ms();
-    int overlap, rc, same;
+    int64_t job, revision, now = util_now_ms(), was_at;
+    int rc, same;
+    char *was = NULL;
     if (st == NULL)
         return ERR_DB;
     sqlite3_bind_int64(st, 1, op->id);
@@ -272,8 +345,23 @@ static int revise_write(struct db_conn *c, void *arg)
     }
     job = sqlite3_column_int64(st, 2);
     revision = sqlite3_column_int64(st, 6);
+    was_at = sqlite3_column_int64(st, 8);
     same = strcmp((const char *)sqlite3_column_text(st, 5), op->answers) == 0;
+    if (!same)
+        was = strdup((const char *)sqlite3_column_text(st, 5));
     db_done(st);
+    rc = revise_apply(c, op, job, revision, was, was_at, same, now);
+    free(was);
+    return rc;
+}
+
+static int revise_apply(struct db_conn *c, struct revise_op *op, int64_t job, int64_t revision,
+                        const char *was, int64_t was_at, int same, int64_t now)
+{
+    sqlite3_stmt *st;
+    char status[16];
+    int64_t rev, seq;
+    int overlap, rc;
     if ((rc = job_state(c, job, status, &overlap, &rev)) != 0)
         return rc;
     if (strcmp(status, "open") != 0) {
@@ -286,15 +374,19 @@ static int revise_write(struct db_conn *c, void *arg)
     }
     if (same)
         return 0; /* nothing changes; a retried revision */
-    if ((rc = next_seq(c, &seq)) != 0 || (st = db_stmt(c, SQL_JUDGMENT_REVISE)) == NULL)
-        return rc != 0 ? rc : ERR_DB;
+    if (was == NULL)
+        return ERR_NOMEM;
+    /* Keep the version being replaced, then replace it. */
+    if ((rc = add_version(c, op->id, revision, was, was_at)) != 0 ||
+        (rc = next_seq(c, job, &seq)) != 0)
+        return rc;
+    if ((st = db_stmt(c, SQL_JUDGMENT_REVISE)) == NULL)
+        return ERR_DB;
     sqlite3_bind_int64(st, 1, op->id);
     sqlite3_bind_text(st, 2, op->answers, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, now);
     sqlite3_bind_int64(st, 4, seq);
-    if ((rc = step_done(st)) != 0)
-        return rc;
-    return add_version(c, op->id, revision + 1, op->answers, now);
+    return step_done(st);
 }
 
 int judgment_revise(struct db *db, int64_t id, const struct principal *p, json_t *answers,
@@ -319,7 +411,7 @@ int judgment_revise(struct db *db, int64_t id, const struct principal *p, json_t
     db_done(st);
     if (item == NULL)
         return job == 0 ? ERR_NOT_FOUND : ERR_DB;
-    rc = validate(db, job, item, answers, pr, why, 1, &op.rev);
+    rc = validate(db, job, item, answers, pr, why, &op.rev);
     json_decref(item);
     db_reader_idle(db);
     if (rc != 0)
@@ -371,7 +463,7 @@ int judgment_json(struct db_conn *c, int64_t id, int by_task, const struct princ
     db_col_text(st, 11, t.ext_id, sizeof t.ext_id);
     t.item = json_loadb((const char *)sqlite3_column_blob(st, 12),
                         (size_t)sqlite3_column_bytes(st, 12), 0, NULL);
-    o = json_pack("{sIsIsIsssIsosIsososos}", "id", (json_int_t)jid, "task_id", (json_int_t)t.id,
+    o = json_pack("{sIsIsIsssIsosIsosososo}", "id", (json_int_t)jid, "task_id", (json_int_t)t.id,
                   "job_id", (json_int_t)job_id, "item_id", t.ext_id, "labeler_id",
                   (json_int_t)labeler, "answers", answers != NULL ? answers : json_null(),
                   "revision", (json_int_t)sqlite3_column_int64(st, 6), "leased_at",
@@ -405,6 +497,10 @@ int judgment_json(struct db_conn *c, int64_t id, int by_task, const struct princ
                                 "answers", json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL),
                                 "submitted_at", util_json_time_ms(sqlite3_column_int64(st, 2))));
         db_done(st);
+        /* Earlier versions are stored; the current one is the judgment. */
+        json_array_append_new(hist, json_pack("{sOsOsO}", "revision", json_object_get(o, "revision"),
+                                              "answers", json_object_get(o, "answers"),
+                                              "submitted_at", json_object_get(o, "updated_at")));
         json_object_set_new(o, "versions", hist);
     }
     *out = o;

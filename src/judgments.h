@@ -12,14 +12,15 @@
 #include <jansson.h>
 #include <stdint.h>
 
-/* Submits answers for task_id as labeler p. Returns 0 with *id and
- * *created (0 when this was a retry of a stored submit), ERR_INVALID
+/* Submits answers for task_id as labeler p. Returns 0 with the stored
+ * judgment's JSON in *out (new reference) and *created (0 when this was a
+ * retry of a stored submit), ERR_INVALID
  * (problems in *pr), ERR_NOT_FOUND (no such task, or not p's),
  * ERR_CONFLICT (*why: job closed, task skipped, answered differently
  * already, lease expired and the item is complete), ERR_FORBIDDEN (no longer
  * a member). */
 int judgment_submit(struct db *db, int64_t task_id, const struct principal *p, json_t *answers,
-                    struct problems *pr, const char **why, int64_t *id, int *created);
+                    json_t **out, struct problems *pr, const char **why, int *created);
 
 /* Revises judgment id (its labeler only, while the job is open). The same
  * answers again change nothing. Errors as for judgment_submit. */

@@ -5,6 +5,9 @@
 #include "app.h"
 #include "auth.h"
 #include "db.h"
+#include "items.h"
+#include "jobs.h"
+#include "progress.h"
 #include "server.h"
 #include "users.h"
 #include "util.h"
@@ -12,6 +15,7 @@
 #include <civetweb.h>
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -40,6 +44,18 @@ static const char usage[] =
     "                             (default: the first admin); prints the token alone\n"
     "  token list [--user USER]   list API tokens\n"
     "  token revoke ID            revoke an API token\n"
+    "  job create --file JOB.json [--owner USER]\n"
+    "                             create a draft job (owner: USER, default the first\n"
+    "                             admin); prints its id\n"
+    "  job list                   list jobs\n"
+    "  job show ID                print a job as JSON\n"
+    "  job update ID --file PATCH.json\n"
+    "                             change a job (the fields of PATCH /api/v1/jobs/ID)\n"
+    "  job import ID FILE         import items from a JSONL file (- for standard input);\n"
+    "                             all or nothing, bad lines are listed\n"
+    "  job members ID [USER...]   set the labelers of a job\n"
+    "  job open|pause|close ID    change a job's status\n"
+    "  job stats ID               print a job's progress as JSON\n"
     "\n"
     "options for every command:\n"
     "  --db PATH                  the database (default " DEFAULT_DB ")\n"
@@ -61,17 +77,17 @@ static const char usage[] =
 
 struct cli {
     struct app_config cfg;
-    const char *role, *user, *scope_csv;
+    const char *role, *user, *scope_csv, *file, *owner;
     unsigned scopes;
     long expires_days;
-    char *pos[4];
+    char *pos[256];
     int npos;
 };
 
 enum {
     OPT_DB = 256, OPT_LISTEN, OPT_THREADS, OPT_ASSETS, OPT_SECURE, OPT_ORIGIN, OPT_PROXY,
     OPT_IDLE, OPT_MAX, OPT_OPS, OPT_MEM, OPT_T_ACCOUNT, OPT_T_ADDR, OPT_T_WINDOW, OPT_ROLE,
-    OPT_USER, OPT_SCOPE, OPT_EXPIRES, OPT_HELP
+    OPT_USER, OPT_SCOPE, OPT_EXPIRES, OPT_FILE, OPT_OWNER, OPT_HELP
 };
 
 static int parse_long(const char *s, long lo, long hi, long *out)
@@ -108,6 +124,8 @@ static int parse_args(int argc, char **argv, struct cli *c)
         {"user", required_argument, 0, OPT_USER},
         {"scope", required_argument, 0, OPT_SCOPE},
         {"expires-days", required_argument, 0, OPT_EXPIRES},
+        {"file", required_argument, 0, OPT_FILE},
+        {"owner", required_argument, 0, OPT_OWNER},
         {"help", no_argument, 0, OPT_HELP},
         {0, 0, 0, 0},
     };
@@ -158,6 +176,8 @@ static int parse_args(int argc, char **argv, struct cli *c)
         case OPT_EXPIRES:
             if (parse_long(optarg, 1, 3650, &v) == 0) c->expires_days = v; else bad = "--expires-days (1-3650)";
             break;
+        case OPT_FILE: c->file = optarg; break;
+        case OPT_OWNER: c->owner = optarg; break;
         case OPT_HELP:
         case 'h': return 1;
         default:
@@ -470,6 +490,199 @@ static int cmd_token(struct app *app, struct cli *c)
     return 2;
 }
 
+/* ---- jobs ---- */
+
+/* The command line acts as an admin (user id 0: "cli" in the audit log). */
+static const struct principal cli_admin = {.kind = AUTH_SESSION, .role = ROLE_ADMIN, .name = "cli"};
+
+static json_t *load_json_file(const char *path)
+{
+    json_error_t err;
+    json_t *v = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+    if (v == NULL)
+        fprintf(stderr, "arbiter: %s: line %d: %s\n", path, err.line, err.text);
+    else if (!json_is_object(v)) {
+        fprintf(stderr, "arbiter: %s: must hold a JSON object\n", path);
+        json_decref(v);
+        v = NULL;
+    }
+    return v;
+}
+
+static void print_problems(const struct problems *pr)
+{
+    json_t *p;
+    size_t i;
+    json_array_foreach(pr->list, i, p)
+        fprintf(stderr, "  %s: %s\n", json_string_value(json_object_get(p, "field")),
+                json_string_value(json_object_get(p, "message")));
+}
+
+static void print_json(json_t *v)
+{
+    char *s = json_dumps(v, JSON_INDENT(2));
+    if (s != NULL)
+        printf("%s\n", s);
+    free(s);
+    json_decref(v);
+}
+
+static long file_read(void *ctx, char *buf, size_t n)
+{
+    FILE *f = ctx;
+    size_t got = fread(buf, 1, n, f);
+    return got > 0 ? (long)got : ferror(f) ? -1 : 0;
+}
+
+static int job_id_arg(struct cli *c, int64_t *id)
+{
+    long v;
+    if (c->npos < 2 || parse_long(c->pos[1], 1, 0x7fffffffL, &v) != 0) {
+        fprintf(stderr, "arbiter: give a job id (a positive integer)\n");
+        return -1;
+    }
+    *id = v;
+    return 0;
+}
+
+static int cmd_job_change(struct app *app, int64_t id, json_t *body)
+{
+    struct problems pr = {0};
+    const char *why = NULL;
+    int rc = job_update(app->db, id, body, 0, "cli", &pr, &why);
+    if (rc != 0) {
+        fprintf(stderr, "arbiter: %s\n", rc == ERR_NOT_FOUND ? "no such job" : why != NULL ? why : rc == ERR_INVALID ? "invalid change:" : "failed");
+        print_problems(&pr);
+    }
+    json_decref(pr.list);
+    return rc == 0 ? 0 : 1;
+}
+
+static int cmd_job(struct app *app, struct cli *c)
+{
+    const char *sub = c->npos > 0 ? c->pos[0] : "";
+    struct db_conn *conn = db_reader(app->db);
+    struct job j;
+    int64_t id = 0;
+    int rc = 1, i;
+    if (conn == NULL)
+        return 1;
+    if (strcmp(sub, "create") == 0 && c->npos == 1 && c->file != NULL) {
+        struct job_config cfg;
+        struct problems pr = {0};
+        struct user owner;
+        json_t *body = load_json_file(c->file);
+        if (body == NULL || token_owner(app, c->owner, &owner) != 0) {
+            json_decref(body);
+            return 1;
+        }
+        if (job_config_parse(body, &cfg, &pr) != 0) {
+            fprintf(stderr, "arbiter: %d problem(s) in %s:\n", pr.count, c->file);
+            print_problems(&pr);
+        } else if (job_create(app->db, &cfg, owner.id, 0, "cli", &id) == 0) {
+            printf("%lld\n", (long long)id);
+            rc = 0;
+        }
+        json_decref(pr.list);
+        json_decref(body);
+        job_config_clear(&cfg);
+        return rc;
+    }
+    if (strcmp(sub, "list") == 0 && c->npos == 1) {
+        int64_t *ids = NULL;
+        size_t n = 0, k;
+        if (job_list_ids(conn, &cli_admin, &ids, &n) != 0)
+            return 1;
+        printf("%-6s %-8s %-7s %-8s %s\n", "ID", "STATUS", "OVERLAP", "OWNER", "NAME");
+        for (k = 0; k < n; k++)
+            if (job_load(conn, ids[k], &j) == 0) {
+                printf("%-6lld %-8s %-7d %-8s %s\n", (long long)j.id, job_status_name(j.status),
+                       j.cfg.overlap, j.owner, j.cfg.name);
+                job_free_fields(&j);
+            }
+        free(ids);
+        return 0;
+    }
+    if (job_id_arg(c, &id) != 0)
+        goto usage;
+    if ((rc = job_load(conn, id, &j)) != 0) {
+        fprintf(stderr, "arbiter: no job %lld\n", (long long)id);
+        return 1;
+    }
+    if (strcmp(sub, "show") == 0 && c->npos == 2) {
+        print_json(job_json(conn, &j, &cli_admin));
+        rc = 0;
+    } else if (strcmp(sub, "stats") == 0 && c->npos == 2) {
+        json_t *out = NULL;
+        rc = progress_json(conn, id, j.cfg.overlap, util_now_ms(), &out);
+        if (rc == 0)
+            print_json(out);
+        rc = rc == 0 ? 0 : 1;
+    } else if (strcmp(sub, "update") == 0 && c->npos == 2 && c->file != NULL) {
+        json_t *body = load_json_file(c->file);
+        rc = body != NULL ? cmd_job_change(app, id, body) : 1;
+        json_decref(body);
+    } else if ((strcmp(sub, "open") == 0 || strcmp(sub, "pause") == 0 ||
+                strcmp(sub, "close") == 0) && c->npos == 2) {
+        const char *to = sub[0] == 'o' ? "open" : sub[0] == 'p' ? "paused" : "closed";
+        json_t *body = json_pack("{ss}", "status", to);
+        rc = cmd_job_change(app, id, body);
+        json_decref(body);
+    } else if (strcmp(sub, "members") == 0) {
+        struct problems pr = {0};
+        json_t *names = json_array();
+        for (i = 2; i < c->npos; i++)
+            json_array_append_new(names, json_string(c->pos[i]));
+        rc = job_set_members(app->db, id, names, 0, "cli", &pr);
+        if (rc != 0) {
+            fprintf(stderr, "arbiter: members not changed:\n");
+            print_problems(&pr);
+        }
+        json_decref(pr.list);
+        json_decref(names);
+        rc = rc == 0 ? 0 : 1;
+    } else if (strcmp(sub, "import") == 0 && c->npos == 3) {
+        struct import_result res;
+        FILE *f = strcmp(c->pos[2], "-") == 0 ? stdin : fopen(c->pos[2], "r");
+        if (f == NULL) {
+            fprintf(stderr, "arbiter: cannot open %s\n", c->pos[2]);
+            job_free_fields(&j);
+            return 1;
+        }
+        db_reader_idle(app->db);
+        rc = items_import(app->db, id, file_read, f, 0, "cli", &res);
+        if (f != stdin)
+            fclose(f);
+        if (rc == 0) {
+            printf("imported %lld items\n", (long long)res.imported);
+        } else if (rc == ERR_INVALID) {
+            json_t *e;
+            size_t k;
+            fprintf(stderr, "arbiter: %lld bad line(s); nothing was imported\n",
+                    (long long)res.bad_lines);
+            json_array_foreach(res.errors, k, e)
+                fprintf(stderr, "  line %lld: %s%s%s\n",
+                        (long long)json_integer_value(json_object_get(e, "line")),
+                        json_string_value(json_object_get(e, "field")),
+                        json_string_value(json_object_get(e, "field"))[0] ? ": " : "",
+                        json_string_value(json_object_get(e, "message")));
+        } else {
+            fprintf(stderr, "arbiter: import failed: %s\n", res.why != NULL ? res.why : "error");
+        }
+        json_decref(res.errors);
+        rc = rc == 0 ? 0 : 1;
+    } else {
+        job_free_fields(&j);
+        goto usage;
+    }
+    job_free_fields(&j);
+    return rc;
+usage:
+    fprintf(stderr, "arbiter: usage: arbiter job create --file F | list | show ID | update ID --file F |"
+                    " import ID FILE | members ID USER... | open|pause|close ID | stats ID\n");
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     struct cli c;
@@ -487,7 +700,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "user") != 0 &&
-        strcmp(cmd, "token") != 0) {
+        strcmp(cmd, "token") != 0 && strcmp(cmd, "job") != 0) {
         fprintf(stderr, "%s%s", cmd[0] != '\0' ? "arbiter: unknown command\n" : "", usage);
         return 2;
     }
@@ -501,6 +714,14 @@ int main(int argc, char **argv)
     /* Start-up order: SQLite, libsodium, jansson's hash seed, then the
      * database; the server last. */
     sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+    /* No global allocation statistics: they take a process-wide mutex on
+     * every SQLite allocation of every thread. */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    /* glibc trims thread arenas with madvise after frees, and each madvise
+     * interrupts every CPU to flush TLBs: under load that cost more than
+     * the work. Keep freed memory up to a bound instead. */
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
     if (sodium_init() < 0) {
         fprintf(stderr, "arbiter: libsodium failed to initialise\n");
         return 1;
@@ -523,6 +744,8 @@ int main(int argc, char **argv)
         rc = 0;
     } else if (strcmp(cmd, "user") == 0) {
         rc = cmd_user(&app, &c);
+    } else if (strcmp(cmd, "job") == 0) {
+        rc = cmd_job(&app, &c);
     } else {
         rc = cmd_token(&app, &c);
     }

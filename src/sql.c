@@ -12,6 +12,13 @@
 #define TOKEN_COLS "t.id, t.user_id, u.name, t.name, t.scopes, t.created_at, t.expires_at, t.last_used_at, t.revoked_at"
 
 static const char *const text[SQL__COUNT] = {
+    /* The writer's transaction control, prepared once like the rest. */
+    [SQL_TX_BEGIN] = "BEGIN IMMEDIATE",
+    [SQL_TX_SAVEPOINT] = "SAVEPOINT w",
+    [SQL_TX_ROLLBACK_TO] = "ROLLBACK TO w",
+    [SQL_TX_RELEASE] = "RELEASE w",
+    [SQL_TX_COMMIT] = "COMMIT",
+    [SQL_TX_ROLLBACK] = "ROLLBACK",
     [SQL_USER_INSERT] = "INSERT INTO users (name, role, password_hash, must_change_password,"
                         " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
     [SQL_USER_BY_NAME] = "SELECT " USER_COLS " FROM users WHERE name = ?1",
@@ -64,6 +71,7 @@ static const char *const text[SQL__COUNT] = {
     [SQL_JOB_JUDGMENT_COUNT] = "SELECT count(*) FROM judgments WHERE job_id = ?1",
     [SQL_JOB_MY_COUNT] = "SELECT count(*) FROM tasks WHERE job_id = ?1 AND labeler_id = ?2"
                          " AND state = 'judged'",
+    [SQL_JUDGMENT_ANSWERS] = "SELECT answers, revision, created_at, updated_at FROM judgments WHERE id = ?1",
     [SQL_JOB_ITEMS_MISFIT] = "SELECT ext_id FROM items WHERE job_id = ?1"
                              " AND (n_responses < ?2 OR n_responses > ?3) LIMIT 1",
     [SQL_JOB_ITEMS_WITHOUT_RESPONSE] = "SELECT ext_id FROM items WHERE job_id = ?1 AND NOT EXISTS"
@@ -75,14 +83,14 @@ static const char *const text[SQL__COUNT] = {
     [SQL_MEMBER_LIST] = "SELECT u.id, u.name, u.role FROM job_members m JOIN users u ON u.id = m.user_id"
                         " WHERE m.job_id = ?1 ORDER BY u.name",
     [SQL_ITEM_EXISTS] = "SELECT 1 FROM items WHERE job_id = ?1 AND ext_id = ?2",
-    [SQL_ITEM_INSERT] = "INSERT INTO items (job_id, ext_id, data, n_responses, created_at)"
-                        " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [SQL_ITEM_INSERT] = "INSERT INTO items (job_id, ext_id, data, n_responses, response_ids, created_at)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [SQL_ITEM_BY_ID] = "SELECT id, job_id, ext_id, data, n_responses, claims, judged FROM items WHERE id = ?1",
     [SQL_ITEM_PAGE] = "SELECT id, job_id, ext_id, data, n_responses, claims, judged FROM items"
                       " WHERE job_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
     [SQL_JOB_LEASE_INFO] = "SELECT status, overlap, lease_seconds, randomize_order, questions_rev"
                            " FROM jobs WHERE id = ?1",
-    [SQL_TASK_STATE] = "SELECT state, labeler_id, item_id, job_id FROM tasks WHERE id = ?1",
+    [SQL_TASK_STATE] = "SELECT state, labeler_id, item_id, job_id, judgment_id FROM tasks WHERE id = ?1",
     [SQL_TASK_LIVE_FOR] = "SELECT id FROM tasks WHERE job_id = ?1 AND labeler_id = ?2"
                           " AND state = 'leased' AND expires_at > ?3 ORDER BY id DESC LIMIT 1",
     [SQL_TASK_EXPIRED] = "SELECT id, item_id FROM tasks WHERE job_id = ?1 AND state = 'leased'"
@@ -97,17 +105,22 @@ static const char *const text[SQL__COUNT] = {
     [SQL_TASK_INSERT] = "INSERT INTO tasks (job_id, item_id, labeler_id, state, shown, leased_at,"
                         " expires_at) VALUES (?1, ?2, ?3, 'leased', ?4, ?5, ?6)",
     [SQL_TASK_BY_ID] = "SELECT " TASK_COLS " FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = ?1",
-    [SQL_TASK_FINISH] = "UPDATE tasks SET state = ?2, finished_at = ?3, skip_reason = ?4 WHERE id = ?1",
+    [SQL_TASK_FINISH] = "UPDATE tasks SET state = ?2, finished_at = ?3, skip_reason = ?4,"
+                        " judgment_id = ?5 WHERE id = ?1",
+    /* All a submit needs to validate, in one read. */
+    [SQL_TASK_CHECK] = "SELECT t.labeler_id, t.job_id, t.state, t.shown, t.leased_at, i.ext_id,"
+                       " i.response_ids, j.questions, j.questions_rev, j.status FROM tasks t"
+                       " JOIN items i ON i.id = t.item_id JOIN jobs j ON j.id = t.job_id WHERE t.id = ?1",
     [SQL_ITEM_CLAIM] = "UPDATE items SET claims = claims + ?2, judged = judged + ?3 WHERE id = ?1",
     [SQL_ITEM_COUNTS] = "SELECT claims, judged FROM items WHERE id = ?1",
-    [SQL_JUDGMENT_NEXT_SEQ] = "SELECT coalesce(max(seq), 0) + 1 FROM judgments",
+    [SQL_JUDGMENT_NEXT_SEQ] = "SELECT coalesce(max(seq), 0) + 1 FROM judgments WHERE job_id = ?1",
     [SQL_JUDGMENT_INSERT] = "INSERT INTO judgments (task_id, job_id, item_id, labeler_id, answers,"
                             " revision, created_at, updated_at, seq) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7)",
     [SQL_JUDGMENT_BY_ID] = "SELECT " JUDGMENT_COLS " FROM judgments g JOIN tasks t ON t.id = g.task_id"
                            " JOIN items i ON i.id = g.item_id JOIN users u ON u.id = g.labeler_id WHERE g.id = ?1",
     [SQL_JUDGMENT_BY_TASK] = "SELECT " JUDGMENT_COLS " FROM judgments g JOIN tasks t ON t.id = g.task_id"
                              " JOIN items i ON i.id = g.item_id JOIN users u ON u.id = g.labeler_id"
-                             " WHERE g.task_id = ?1",
+                             " WHERE g.id = (SELECT judgment_id FROM tasks WHERE id = ?1)",
     [SQL_JUDGMENT_REVISE] = "UPDATE judgments SET answers = ?2, revision = revision + 1, updated_at = ?3,"
                             " seq = ?4 WHERE id = ?1",
     [SQL_VERSION_INSERT] = "INSERT INTO judgment_versions (judgment_id, revision, answers, submitted_at)"

@@ -79,7 +79,25 @@ static int sweep_expired(struct db_conn *c, int64_t job_id, int64_t now)
 struct lease_op {
     int64_t job_id, user_id, task_id;
     const char *why;
+    struct task *out; /* filled from the writer's warm cache: no read after */
+    int filled;
 };
+
+static int read_task_row(sqlite3_stmt *st, struct task *out);
+
+/* Reads task id into op->out on the writer's connection. */
+static int copy_task(struct db_conn *c, struct lease_op *op)
+{
+    sqlite3_stmt *st = db_stmt(c, SQL_TASK_BY_ID);
+    int rc;
+    if (st == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, op->task_id);
+    rc = sqlite3_step(st) == SQLITE_ROW ? read_task_row(st, op->out) : ERR_DB;
+    db_done(st);
+    op->filled = rc == 0;
+    return rc;
+}
 
 static int lease_write(struct db_conn *c, void *arg)
 {
@@ -117,7 +135,7 @@ static int lease_write(struct db_conn *c, void *arg)
     if (sqlite3_step(st) == SQLITE_ROW) {
         op->task_id = sqlite3_column_int64(st, 0);
         db_done(st);
-        return 0;
+        return copy_task(c, op);
     }
     db_done(st);
     if ((rc = sweep_expired(c, op->job_id, now)) != 0)
@@ -160,16 +178,21 @@ static int lease_write(struct db_conn *c, void *arg)
     if ((rc = step_done(st)) != 0)
         return rc;
     op->task_id = sqlite3_last_insert_rowid(c->h);
-    return claim(c, item_id, 1, 0);
+    if ((rc = claim(c, item_id, 1, 0)) != 0)
+        return rc;
+    return copy_task(c, op);
 }
 
-int task_lease(struct db *db, int64_t job_id, const struct principal *p, int64_t *task_id,
+int task_lease(struct db *db, int64_t job_id, const struct principal *p, struct task *out,
                const char **why)
 {
-    struct lease_op op = {job_id, p->user_id, 0, NULL};
-    int rc = db_write(db, lease_write, &op);
+    struct lease_op op = {job_id, p->user_id, 0, NULL, out, 0};
+    int rc;
+    memset(out, 0, sizeof *out);
+    rc = db_write(db, lease_write, &op);
     *why = op.why;
-    *task_id = op.task_id;
+    if (rc != 0 && op.filled)
+        task_clear(out); /* the write was rolled back */
     if (rc == ERR_FORBIDDEN) {
         /* Not a member: those who cannot see the job learn nothing of it. */
         struct db_conn *c = db_reader(db);
@@ -184,22 +207,13 @@ int task_lease(struct db *db, int64_t job_id, const struct principal *p, int64_t
     return rc;
 }
 
-int task_load(struct db_conn *c, int64_t id, struct task *out)
+/* Fills out from a row of SQL_TASK_BY_ID; 0 or ERR_DB. */
+static int read_task_row(sqlite3_stmt *st, struct task *out)
 {
-    sqlite3_stmt *st = db_stmt(c, SQL_TASK_BY_ID);
     json_t *shown = NULL, *v;
     char state[16];
     size_t i;
-    int rc;
     memset(out, 0, sizeof *out);
-    if (st == NULL)
-        return ERR_DB;
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        db_done(st);
-        return rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_DB;
-    }
     out->id = sqlite3_column_int64(st, 0);
     out->job_id = sqlite3_column_int64(st, 1);
     out->item_id = sqlite3_column_int64(st, 2);
@@ -213,7 +227,6 @@ int task_load(struct db_conn *c, int64_t id, struct task *out)
     db_col_text(st, 10, out->ext_id, sizeof out->ext_id);
     out->item = json_loadb((const char *)sqlite3_column_blob(st, 11),
                            (size_t)sqlite3_column_bytes(st, 11), 0, NULL);
-    db_done(st);
     json_array_foreach(shown, i, v) {
         if (out->n_shown < ITEM_RESPONSES_MAX)
             out->shown[out->n_shown++] = (int)json_integer_value(v);
@@ -224,6 +237,23 @@ int task_load(struct db_conn *c, int64_t id, struct task *out)
         return ERR_DB;
     }
     return 0;
+}
+
+int task_load(struct db_conn *c, int64_t id, struct task *out)
+{
+    sqlite3_stmt *st = db_stmt(c, SQL_TASK_BY_ID);
+    int rc;
+    memset(out, 0, sizeof *out);
+    if (st == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        rc = read_task_row(st, out);
+    else
+        rc = rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_DB;
+    db_done(st);
+    return rc;
 }
 
 void task_clear(struct task *t)
@@ -260,7 +290,7 @@ json_t *task_json(const struct task *t)
     else
         json_object_set(item, "prompt", json_object_get(t->item, "prompt"));
     json_object_set_new(item, "responses", shown);
-    return json_pack("{sIsIsssoso}", "id", (json_int_t)t->id, "job_id", (json_int_t)t->job_id,
+    return json_pack("{sIsIsssososo}", "id", (json_int_t)t->id, "job_id", (json_int_t)t->job_id,
                      "state", state_names[t->state], "leased_at", util_json_time_ms(t->leased_at),
                      "expires_at", util_json_time_ms(t->expires_at), "item", item);
 }

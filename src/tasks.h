@@ -28,10 +28,11 @@ struct task {
 
 const char *task_state_name(enum task_state s);
 
-/* Leases the next task of job_id for labeler p. Returns 0 with *task_id
- * (0 when nothing is left for this labeler: 204), or ERR_CONFLICT (*why:
- * the job is not open), ERR_FORBIDDEN (not a member), ERR_NOT_FOUND. */
-int task_lease(struct db *db, int64_t job_id, const struct principal *p, int64_t *task_id,
+/* Leases the next task of job_id for labeler p. Returns 0 with the task
+ * in *out (out->id == 0 when nothing is left for this labeler: 204; free
+ * with task_clear), or ERR_CONFLICT (*why: the job is not open),
+ * ERR_FORBIDDEN (a manager who is not a member), ERR_NOT_FOUND. */
+int task_lease(struct db *db, int64_t job_id, const struct principal *p, struct task *out,
                const char **why);
 
 /* Loads task id with its item (0, ERR_NOT_FOUND, ERR_DB). Free with
