@@ -251,9 +251,17 @@ int item_parse_line(const struct job_config *cfg, const char *line, size_t len,
     if (!bedrock && (v = json_object_get(in, "gold")) != NULL && !json_is_null(v) &&
         pr->count == before) {
         const char *rid[ITEM_RESPONSES_MAX];
-        int n = item_response_ids(item, rid);
-        if (job_answers_check(cfg, v, rid, n, 1, "gold", pr) == 0)
-            json_object_set(item, "gold", v);
+        int n = item_response_ids(item, rid), k;
+        json_t *gold = json_is_object(v) ? json_deep_copy(v) : json_incref(v);
+        /* Shorthand: a pairwise gold answer may be just the winner's id. */
+        for (k = 0; json_is_object(gold) && k < cfg->n_questions; k++) {
+            json_t *g = json_object_get(gold, cfg->questions[k].name);
+            if (cfg->questions[k].type == Q_PAIRWISE && json_is_string(g))
+                json_object_set_new(gold, cfg->questions[k].name, json_pack("{sO}", "winner", g));
+        }
+        if (job_answers_check(cfg, gold, rid, n, 1, "gold", pr) == 0)
+            json_object_set(item, "gold", gold);
+        json_decref(gold);
     }
     if (pr->count > before)
         goto out;

@@ -1070,7 +1070,7 @@ json_t *job_json(struct db_conn *c, const struct job *j, const struct principal 
             mine = sqlite3_column_int64(st, 0);
         db_done(st);
     }
-    o = json_pack("{sIsssssssosisisbsss{sIss}sososos{sIsIsI}sI}", "id", (json_int_t)j->id,
+    o = json_pack("{sIsssssssosisisbsss{sIss}sosososos{sIsIsI}sI}", "id", (json_int_t)j->id,
                   "name", j->cfg.name, "instructions", j->cfg.instructions, "instructions_html",
                   html != NULL ? html : "", "questions", job_questions_json(&j->cfg), "overlap",
                   j->cfg.overlap, "lease_seconds", j->cfg.lease_seconds, "randomize_order",

@@ -62,7 +62,7 @@ static const char usage[] =
     "\n"
     "options for serve:\n"
     "  --listen ADDR:PORT         where to listen (default 127.0.0.1:8080)\n"
-    "  --threads N                worker threads (default 32)\n"
+    "  --threads N                worker threads, one per open connection (default 64)\n"
     "  --assets DIR               serve web/, templates/, static/ from DIR (development)\n"
     "  --secure-cookies           mark the session cookie Secure (behind a TLS proxy)\n"
     "  --origin URL               the public origin, e.g. https://arbiter.example.com\n"
@@ -693,7 +693,7 @@ int main(int argc, char **argv)
     memset(&app, 0, sizeof app);
     c.cfg.db_path = DEFAULT_DB;
     c.cfg.listen = "127.0.0.1:8080";
-    c.cfg.threads = 32;
+    c.cfg.threads = 64;
     auth_config_default(&c.cfg.auth);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage, stdout);

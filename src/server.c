@@ -607,7 +607,7 @@ int server_run(struct app *app, const sigset_t *signals)
         "listening_ports", app->cfg.listen,
         "num_threads", threads,
         "enable_keep_alive", "yes",
-        "keep_alive_timeout_ms", "30000",
+        "keep_alive_timeout_ms", "5000",
         "request_timeout_ms", "30000",
         "tcp_nodelay", "1",
         "enable_directory_listing", "no",

@@ -21,6 +21,14 @@ PASSWORDS = {"admin": "admin password 1", "lead": "lead password 12",
 ROLES = {"admin": "admin", "lead": "lead", "lead2": "lead", "lab": "labeler", "lab2": "labeler"}
 
 
+def password_of(name):
+    return PASSWORDS.get(name, f"{name} password 12")
+
+
+def role_of(name):
+    return ROLES.get(name, "labeler" if name.startswith("lab") else "lead")
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -42,7 +50,7 @@ class Server:
         self.dir = os.path.dirname(db) if db else tempfile.mkdtemp(prefix="arbiter-http-")
         self.db = db or os.path.join(self.dir, "arbiter.db")
         for u in users:
-            cli(["user", "add", u, "--role", ROLES[u]], stdin=PASSWORDS[u] + "\n", db=self.db)
+            cli(["user", "add", u, "--role", role_of(u)], stdin=password_of(u) + "\n", db=self.db)
         self.port = free_port()
         self.log = open(os.path.join(self.dir, "server.log"), "w+")
         self.proc = subprocess.Popen(
@@ -196,9 +204,21 @@ class Client:
     def delete(self, path, **kw):
         return self.call("DELETE", path, **kw)
 
+    def put(self, path, obj=None, **kw):
+        return self.call("PUT", path, obj, **kw)
+
+    def jsonl(self, path, lines, headers=None):
+        """POSTs lines (objects or raw strings) as an application/x-ndjson body."""
+        body = "".join((l if isinstance(l, str) else json.dumps(l)) + "\n" for l in lines)
+        h = {"Content-Type": "application/x-ndjson"}
+        h.update(headers or {})
+        st, hd, data = self.raw("POST", path, body.encode(), h)
+        return st, hd, json.loads(data) if data else None
+
+
     def login(self, user, password=None):
         st, hd, body = self.post("/api/v1/session", {
-            "username": user, "password": password or PASSWORDS[user]})
+            "username": user, "password": password or password_of(user)})
         if st == 200:
             self.csrf = body["csrf_token"]
         return st, hd, body
@@ -214,3 +234,36 @@ def expect_error(resp, status, code=None, field=None):
     if field:
         assert body["error"].get("field") == field, body
     return body
+
+
+def item(i, n=2, **extra):
+    """A native import line with n responses "a", "b", ..."""
+    line = {"id": f"q{i}", "prompt": f"prompt {i}",
+            "responses": [{"id": chr(97 + k), "model": f"m{k}", "text": f"answer {k} to {i}"}
+                          for k in range(n)]}
+    line.update(extra)
+    return line
+
+
+PAIRWISE = [{"name": "better", "type": "pairwise", "allow_tie": True}]
+
+
+def make_job(server, lead, questions=None, items=3, overlap=1, members=("lab",), lease=600,
+             randomize=True, n_responses=2, open_job=True):
+    """Creates, fills and (by default) opens a job through the API; returns its id."""
+    st, _, body = lead.post("/api/v1/jobs", {
+        "name": "test job", "instructions": "Pick the better answer.",
+        "questions": questions or PAIRWISE, "overlap": overlap, "lease_seconds": lease,
+        "randomize_order": randomize})
+    assert st == 201, body
+    jid = body["job"]["id"]
+    if items:
+        st, _, body = lead.jsonl(f"/api/v1/jobs/{jid}/items",
+                                 [item(i, n_responses) for i in range(items)])
+        assert st == 201, body
+    st, _, body = lead.put(f"/api/v1/jobs/{jid}/members", {"members": list(members)})
+    assert st == 200, body
+    if open_job:
+        st, _, body = lead.patch(f"/api/v1/jobs/{jid}", {"status": "open"})
+        assert st == 200, body
+    return jid
