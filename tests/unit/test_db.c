@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 static char path[256];
@@ -40,6 +41,29 @@ static void *writer_thread(void *p)
             w->failures++;
     }
     return NULL;
+}
+
+/* A write that holds the writer's transaction open for half a second. */
+static int slow_write(struct db_conn *c, void *arg)
+{
+    struct timespec half = {0, 500 * 1000 * 1000};
+    (void)arg;
+    insert_secret(c, (void *)(intptr_t)9000);
+    nanosleep(&half, NULL);
+    return 0;
+}
+
+static void *slow_thread(void *db)
+{
+    db_write(db, slow_write, NULL);
+    return NULL;
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 static int64_t count_secrets(struct db *db)
@@ -116,6 +140,23 @@ int main(void)
     CHECK(st.failed_commits == 0);
     printf("group commit: %llu writes in %llu batches\n", (unsigned long long)st.writes,
            (unsigned long long)st.batches);
+
+    {
+        /* Reads never wait for the writer: while a write holds the write
+         * transaction, a reader answers at once, from the last commit. */
+        pthread_t slow;
+        double t0;
+        int64_t before = count_secrets(db), during;
+        struct timespec ms50 = {0, 50 * 1000 * 1000};
+        pthread_create(&slow, NULL, slow_thread, db);
+        nanosleep(&ms50, NULL);
+        t0 = now_s();
+        during = count_secrets(db);
+        CHECK(now_s() - t0 < 0.2);
+        CHECK(during == before); /* the open write is not visible */
+        pthread_join(slow, NULL);
+        CHECK(count_secrets(db) == before + 1); /* db_write returned: committed */
+    }
     db_close(db);
     db_close(NULL);
 
