@@ -80,12 +80,14 @@ struct lease_op {
     int64_t job_id, user_id, task_id;
     const char *why;
     struct task *out; /* filled from the writer's warm cache: no read after */
-    int filled;
+    char *data;       /* the item's JSON text, parsed after the write */
+    size_t len;
 };
 
-static int read_task_row(sqlite3_stmt *st, struct task *out);
+static int read_task_raw(sqlite3_stmt *st, struct task *out, char **data, size_t *len);
+static int parse_item(struct task *out, char *data, size_t len);
 
-/* Reads task id into op->out on the writer's connection. */
+/* Copies task id into op->out and op->data on the writer's connection. */
 static int copy_task(struct db_conn *c, struct lease_op *op)
 {
     sqlite3_stmt *st = db_stmt(c, SQL_TASK_BY_ID);
@@ -93,9 +95,8 @@ static int copy_task(struct db_conn *c, struct lease_op *op)
     if (st == NULL)
         return ERR_DB;
     sqlite3_bind_int64(st, 1, op->task_id);
-    rc = sqlite3_step(st) == SQLITE_ROW ? read_task_row(st, op->out) : ERR_DB;
+    rc = sqlite3_step(st) == SQLITE_ROW ? read_task_raw(st, op->out, &op->data, &op->len) : ERR_DB;
     db_done(st);
-    op->filled = rc == 0;
     return rc;
 }
 
@@ -186,13 +187,17 @@ static int lease_write(struct db_conn *c, void *arg)
 int task_lease(struct db *db, int64_t job_id, const struct principal *p, struct task *out,
                const char **why)
 {
-    struct lease_op op = {job_id, p->user_id, 0, NULL, out, 0};
+    struct lease_op op = {job_id, p->user_id, 0, NULL, out, NULL, 0};
     int rc;
     memset(out, 0, sizeof *out);
     rc = db_write(db, lease_write, &op);
     *why = op.why;
-    if (rc != 0 && op.filled)
-        task_clear(out); /* the write was rolled back */
+    if (rc == 0 && op.data != NULL)
+        rc = parse_item(out, op.data, op.len);
+    else
+        free(op.data); /* nothing leased, or the write was rolled back */
+    if (rc != 0)
+        memset(out, 0, sizeof *out);
     if (rc == ERR_FORBIDDEN) {
         /* Not a member: those who cannot see the job learn nothing of it. */
         struct db_conn *c = db_reader(db);
@@ -208,11 +213,13 @@ int task_lease(struct db *db, int64_t job_id, const struct principal *p, struct 
 }
 
 /* Fills out from a row of SQL_TASK_BY_ID; 0 or ERR_DB. */
-static int read_task_row(sqlite3_stmt *st, struct task *out)
+/* Fills out's fields from a row of SQL_TASK_BY_ID, and a malloc'd copy of
+ * the item's JSON text in *data (parsed later by parse_item, so the writer
+ * never parses JSON). 0 or ERR_NOMEM. */
+static int read_task_raw(sqlite3_stmt *st, struct task *out, char **data, size_t *len)
 {
-    json_t *shown = NULL, *v;
+    const char *shown = (const char *)sqlite3_column_text(st, 5);
     char state[16];
-    size_t i;
     memset(out, 0, sizeof *out);
     out->id = sqlite3_column_int64(st, 0);
     out->job_id = sqlite3_column_int64(st, 1);
@@ -220,28 +227,37 @@ static int read_task_row(sqlite3_stmt *st, struct task *out)
     out->labeler_id = sqlite3_column_int64(st, 3);
     db_col_text(st, 4, state, sizeof state);
     out->state = state_parse(state);
-    shown = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
+    /* shown is "[i,j,...]", written by lease_write. */
+    for (; shown != NULL && *shown != '\0'; shown++)
+        if (*shown >= '0' && *shown <= '9' && out->n_shown < ITEM_RESPONSES_MAX) {
+            out->shown[out->n_shown++] = (int)strtol(shown, (char **)&shown, 10);
+            shown--;
+        }
     out->leased_at = sqlite3_column_int64(st, 6);
     out->expires_at = sqlite3_column_int64(st, 7);
     out->finished_at = sqlite3_column_int64(st, 8);
     db_col_text(st, 10, out->ext_id, sizeof out->ext_id);
-    out->item = json_loadb((const char *)sqlite3_column_blob(st, 11),
-                           (size_t)sqlite3_column_bytes(st, 11), 0, NULL);
-    json_array_foreach(shown, i, v) {
-        if (out->n_shown < ITEM_RESPONSES_MAX)
-            out->shown[out->n_shown++] = (int)json_integer_value(v);
-    }
-    json_decref(shown);
-    if (out->item == NULL) {
-        task_clear(out);
-        return ERR_DB;
-    }
+    *len = (size_t)sqlite3_column_bytes(st, 11);
+    *data = malloc(*len + 1);
+    if (*data == NULL)
+        return ERR_NOMEM;
+    memcpy(*data, sqlite3_column_blob(st, 11), *len);
     return 0;
+}
+
+/* Parses the item text into out->item and frees data. 0 or ERR_DB. */
+static int parse_item(struct task *out, char *data, size_t len)
+{
+    out->item = data != NULL ? json_loadb(data, len, 0, NULL) : NULL;
+    free(data);
+    return out->item != NULL ? 0 : ERR_DB;
 }
 
 int task_load(struct db_conn *c, int64_t id, struct task *out)
 {
     sqlite3_stmt *st = db_stmt(c, SQL_TASK_BY_ID);
+    char *data = NULL;
+    size_t len = 0;
     int rc;
     memset(out, 0, sizeof *out);
     if (st == NULL)
@@ -249,10 +265,13 @@ int task_load(struct db_conn *c, int64_t id, struct task *out)
     sqlite3_bind_int64(st, 1, id);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
-        rc = read_task_row(st, out);
+        rc = read_task_raw(st, out, &data, &len);
     else
         rc = rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_DB;
     db_done(st);
+    if (rc == 0)
+        return parse_item(out, data, len);
+    free(data);
     return rc;
 }
 
