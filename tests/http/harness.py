@@ -171,6 +171,12 @@ class Client:
                 self.conn = None
                 if attempt == 1:
                     raise
+            except Exception:
+                # Any other failure (e.g. a refused connection while a server
+                # starts) leaves the connection unusable: start afresh next time.
+                self.conn.close()
+                self.conn = None
+                raise
         if r.getheader("Connection", "").lower() == "close":
             self.conn.close()
             self.conn = None
