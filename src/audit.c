@@ -21,8 +21,7 @@ int audit_add(struct db_conn *c, int64_t actor_id, const char *action, const cha
     sqlite3_bind_text(st, 4, subject != NULL ? subject : "", -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 5, addr != NULL ? addr : "", -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 6, text != NULL ? text : "{}", -1, SQLITE_TRANSIENT);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : ERR_DB;
-    db_done(st);
+    rc = db_step_done(st);
     free(text);
     return rc;
 }

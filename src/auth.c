@@ -109,8 +109,7 @@ static int key_write(struct db_conn *c, void *arg)
         return ERR_DB;
     sqlite3_bind_text(st, 1, "token_key", -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, op->key, sizeof op->key, SQLITE_STATIC);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : ERR_DB;
-    db_done(st);
+    rc = db_step_done(st);
     return rc;
 }
 
@@ -415,8 +414,7 @@ static int touch_write(struct db_conn *c, void *arg)
     sqlite3_bind_int64(st, 1, op->id);
     if (op->stmt != SQL_SESSION_DELETE)
         sqlite3_bind_int64(st, 2, op->now);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : ERR_DB;
-    db_done(st);
+    rc = db_step_done(st);
     return rc;
 }
 
@@ -503,8 +501,7 @@ int auth_sessions_end_user(struct db_conn *c, int64_t user_id, int64_t keep_sess
         return ERR_DB;
     sqlite3_bind_int64(st, 1, user_id);
     sqlite3_bind_int64(st, 2, keep_session_id);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : ERR_DB;
-    db_done(st);
+    rc = db_step_done(st);
     return rc;
 }
 

@@ -224,6 +224,13 @@ void db_done(sqlite3_stmt *st)
         sqlite3_reset(st);
 }
 
+int db_step_done(sqlite3_stmt *st)
+{
+    int rc = st != NULL && sqlite3_step(st) == SQLITE_DONE ? 0 : ERR_DB;
+    db_done(st);
+    return rc;
+}
+
 void db_col_text(sqlite3_stmt *st, int col, char *out, size_t n)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
@@ -255,10 +262,7 @@ void db_reader_idle(struct db *db)
 /* Runs one of the writer's prepared transaction statements. */
 static int exec(struct db_conn *c, enum sql_id id)
 {
-    sqlite3_stmt *st = db_stmt(c, id);
-    int rc = st != NULL && sqlite3_step(st) == SQLITE_DONE ? 0 : ERR_DB;
-    db_done(st);
-    return rc;
+    return db_step_done(db_stmt(c, id));
 }
 
 static void count_batch(struct db *db, uint64_t n, int failed)

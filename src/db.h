@@ -62,6 +62,11 @@ int db_write(struct db *db, db_write_fn fn, void *arg);
 sqlite3_stmt *db_stmt(struct db_conn *c, enum sql_id id);
 void db_done(sqlite3_stmt *st);
 
+/* Steps a statement that returns no rows (INSERT, UPDATE, DELETE,
+ * transaction control) and resets it: 0 when it ran to SQLITE_DONE, else
+ * ERR_DB. st NULL (a failed db_stmt) is ERR_DB. */
+int db_step_done(sqlite3_stmt *st);
+
 /* Counters for /metrics. */
 struct db_stats {
     uint64_t batches, writes, failed_commits;

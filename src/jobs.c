@@ -665,13 +665,6 @@ int job_is_member(struct db_conn *c, int64_t job_id, int64_t user_id)
     return yes;
 }
 
-static int step_done(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : ERR_DB;
-    db_done(st);
-    return rc;
-}
-
 struct create_op {
     const struct job_config *cfg;
     int64_t owner, actor, id;
@@ -695,7 +688,7 @@ static int create_write(struct db_conn *c, void *arg)
         sqlite3_bind_int(st, 6, op->cfg->lease_seconds);
         sqlite3_bind_int(st, 7, op->cfg->randomize_order);
         sqlite3_bind_int64(st, 8, util_now());
-        rc = step_done(st);
+        rc = db_step_done(st);
     }
     free(text);
     if (rc == 0) {
@@ -897,7 +890,7 @@ static int update_write(struct db_conn *c, void *arg)
     sqlite3_bind_int(st, 8, j.cfg.randomize_order);
     sqlite3_bind_text(st, 9, job_status_name(to), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 10, util_now());
-    if ((rc = step_done(st)) != 0)
+    if ((rc = db_step_done(st)) != 0)
         goto out;
     snprintf(subject, sizeof subject, "job:%lld", (long long)j.id);
     detail = json_pack("{so}", "fields", json_array());
@@ -951,7 +944,7 @@ static int members_write(struct db_conn *c, void *arg)
     if ((st = db_stmt(c, SQL_MEMBER_DELETE_ALL)) == NULL)
         return ERR_DB;
     sqlite3_bind_int64(st, 1, op->id);
-    if ((rc = step_done(st)) != 0)
+    if ((rc = db_step_done(st)) != 0)
         return rc;
     json_array_foreach(op->members, i, v) {
         struct user u;
@@ -980,7 +973,7 @@ static int members_write(struct db_conn *c, void *arg)
         sqlite3_bind_int64(st, 1, op->id);
         sqlite3_bind_int64(st, 2, u.id);
         sqlite3_bind_int64(st, 3, now);
-        if ((rc = step_done(st)) != 0)
+        if ((rc = db_step_done(st)) != 0)
             return rc;
     }
     if (op->pr->count > 0)

@@ -16,13 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int step_done(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : ERR_DB;
-    db_done(st);
-    return rc;
-}
-
 static int next_seq(struct db_conn *c, int64_t job_id, int64_t *seq)
 {
     sqlite3_stmt *st = db_stmt(c, SQL_JUDGMENT_NEXT_SEQ);
@@ -46,7 +39,7 @@ static int add_version(struct db_conn *c, int64_t id, int64_t revision, const ch
     sqlite3_bind_int64(st, 2, revision);
     sqlite3_bind_text(st, 3, answers, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, at);
-    return step_done(st);
+    return db_step_done(st);
 }
 
 /* The job's status, overlap and questions_rev (writer). */
@@ -197,7 +190,7 @@ static int submit_write(struct db_conn *c, void *arg)
     sqlite3_bind_int64(st, 1, item);
     sqlite3_bind_int(st, 2, strcmp(state, "expired") == 0 ? 1 : 0);
     sqlite3_bind_int(st, 3, 1);
-    if ((rc = step_done(st)) != 0 || (rc = next_seq(c, job, &seq)) != 0)
+    if ((rc = db_step_done(st)) != 0 || (rc = next_seq(c, job, &seq)) != 0)
         return rc;
     if ((st = db_stmt(c, SQL_JUDGMENT_INSERT)) == NULL)
         return ERR_DB;
@@ -227,7 +220,7 @@ static int submit_write(struct db_conn *c, void *arg)
     sqlite3_bind_text(st, 2, "judged", -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, now);
     sqlite3_bind_int64(st, 5, op->id);
-    return step_done(st);
+    return db_step_done(st);
 }
 
 int judgment_submit(struct db *db, int64_t task_id, const struct principal *p, json_t *answers,
@@ -386,7 +379,7 @@ static int revise_apply(struct db_conn *c, struct revise_op *op, int64_t job, in
     sqlite3_bind_text(st, 2, op->answers, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, now);
     sqlite3_bind_int64(st, 4, seq);
-    return step_done(st);
+    return db_step_done(st);
 }
 
 int judgment_revise(struct db *db, int64_t id, const struct principal *p, json_t *answers,

@@ -28,13 +28,6 @@ static enum task_state state_parse(const char *s)
     return TASK_EXPIRED;
 }
 
-static int step_done(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : ERR_DB;
-    db_done(st);
-    return rc;
-}
-
 /* items.claims += dc, items.judged += dj. Writer only. */
 static int claim(struct db_conn *c, int64_t item_id, int dc, int dj)
 {
@@ -44,7 +37,7 @@ static int claim(struct db_conn *c, int64_t item_id, int dc, int dj)
     sqlite3_bind_int64(st, 1, item_id);
     sqlite3_bind_int(st, 2, dc);
     sqlite3_bind_int(st, 3, dj);
-    return step_done(st);
+    return db_step_done(st);
 }
 
 /* Returns every expired lease of job_id to the pool. Writer only. */
@@ -68,7 +61,7 @@ static int sweep_expired(struct db_conn *c, int64_t job_id, int64_t now)
             if (up == NULL)
                 return ERR_DB;
             sqlite3_bind_int64(up, 1, ids[i][0]);
-            if ((rc = step_done(up)) != 0 || (rc = claim(c, ids[i][1], -1, 0)) != 0)
+            if ((rc = db_step_done(up)) != 0 || (rc = claim(c, ids[i][1], -1, 0)) != 0)
                 return rc;
         }
         st = db_stmt(c, SQL_TASK_EXPIRED);
@@ -176,7 +169,7 @@ static int lease_write(struct db_conn *c, void *arg)
     sqlite3_bind_text(st, 4, shown, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, now);
     sqlite3_bind_int64(st, 6, now + (int64_t)lease * 1000);
-    if ((rc = step_done(st)) != 0)
+    if ((rc = db_step_done(st)) != 0)
         return rc;
     op->task_id = sqlite3_last_insert_rowid(c->h);
     if ((rc = claim(c, item_id, 1, 0)) != 0)
@@ -353,7 +346,7 @@ static int skip_write(struct db_conn *c, void *arg)
     sqlite3_bind_int64(st, 3, util_now_ms());
     if (op->reason != NULL)
         sqlite3_bind_text(st, 4, op->reason, -1, SQLITE_STATIC);
-    if (step_done(st) != 0)
+    if (db_step_done(st) != 0)
         return ERR_DB;
     /* A live (or not yet swept) lease gives its claim back. */
     return s == TASK_LEASED ? claim(c, item, -1, 0) : 0;

@@ -178,13 +178,6 @@ struct update_op {
     const char *why;
 };
 
-static int step_done(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-    db_done(st);
-    return rc == SQLITE_DONE ? 0 : ERR_DB;
-}
-
 static int active_admins(struct db_conn *c, int64_t *n)
 {
     sqlite3_stmt *st = db_stmt(c, SQL_USER_COUNT_ACTIVE_ADMINS);
@@ -213,7 +206,7 @@ static int update_write(struct db_conn *c, void *arg)
         sqlite3_bind_int64(st, 1, op->id);
         sqlite3_bind_text(st, 2, auth_role_name(p->role), -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, now);
-        if ((rc = step_done(st)) != 0)
+        if ((rc = db_step_done(st)) != 0)
             goto out;
         json_object_set_new(detail, "role", json_string(auth_role_name(p->role)));
     }
@@ -222,7 +215,7 @@ static int update_write(struct db_conn *c, void *arg)
         sqlite3_bind_int64(st, 1, op->id);
         sqlite3_bind_int(st, 2, p->disabled);
         sqlite3_bind_int64(st, 3, now);
-        if ((rc = step_done(st)) != 0)
+        if ((rc = db_step_done(st)) != 0)
             goto out;
         json_object_set_new(detail, "disabled", json_boolean(p->disabled));
         if (p->disabled && (rc = auth_sessions_end_user(c, op->id, -1)) != 0)
@@ -234,7 +227,7 @@ static int update_write(struct db_conn *c, void *arg)
         sqlite3_bind_text(st, 2, op->hash, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 3, p->must_change);
         sqlite3_bind_int64(st, 4, now);
-        if ((rc = step_done(st)) != 0 || (rc = auth_sessions_end_user(c, op->id, -1)) != 0)
+        if ((rc = db_step_done(st)) != 0 || (rc = auth_sessions_end_user(c, op->id, -1)) != 0)
             goto out;
         json_object_set_new(detail, "password_reset", json_true());
     }
@@ -293,7 +286,7 @@ static int passwd_write(struct db_conn *c, void *arg)
     sqlite3_bind_text(st, 2, op->hash, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, 0);
     sqlite3_bind_int64(st, 4, util_now());
-    if ((rc = step_done(st)) != 0 || (rc = user_get(c, op->id, &u)) != 0 ||
+    if ((rc = db_step_done(st)) != 0 || (rc = user_get(c, op->id, &u)) != 0 ||
         (rc = auth_sessions_end_user(c, op->id, op->keep)) != 0)
         return rc;
     return audit_add(c, op->id, "password_change", u.name, op->addr, NULL);
