@@ -647,6 +647,27 @@ int job_load(struct db_conn *c, int64_t id, struct job *out)
     return 0;
 }
 
+int job_state_load(struct db_conn *c, int64_t id, struct job_state *out)
+{
+    sqlite3_stmt *st = db_stmt(c, SQL_JOB_LEASE_INFO);
+    char status[16];
+    int rc;
+    if (st == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        db_col_text(st, 0, status, sizeof status);
+        job_status_parse(status, &out->status);
+        out->overlap = sqlite3_column_int(st, 1);
+        out->lease_seconds = sqlite3_column_int(st, 2);
+        out->randomize_order = sqlite3_column_int(st, 3);
+        out->questions_rev = sqlite3_column_int64(st, 4);
+    }
+    db_done(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_DB;
+}
+
 int job_can_manage(const struct job *j, const struct principal *p)
 {
     return p->role == ROLE_ADMIN || (p->role >= ROLE_LEAD && p->user_id == j->owner_id);

@@ -103,6 +103,16 @@ int job_answers_check(const struct job_config *cfg, json_t *answers, const char 
  * is freed with job_free_fields. */
 int job_load(struct db_conn *c, int64_t id, struct job *out);
 
+/* What the labeling loop checks of a job inside each of its writes. */
+struct job_state {
+    enum job_status status;
+    int overlap, lease_seconds, randomize_order;
+    int64_t questions_rev;
+};
+
+/* Reads job id's state on c. 0, ERR_NOT_FOUND, ERR_DB. */
+int job_state_load(struct db_conn *c, int64_t id, struct job_state *out);
+
 /* Who may do what with a job: view (owner, admin, members), manage
  * (owner, admin). */
 int job_can_manage(const struct job *j, const struct principal *p);

@@ -42,25 +42,6 @@ static int add_version(struct db_conn *c, int64_t id, int64_t revision, const ch
     return db_step_done(st);
 }
 
-/* The job's status, overlap and questions_rev (writer). */
-static int job_state(struct db_conn *c, int64_t job_id, char status[16], int *overlap,
-                     int64_t *rev)
-{
-    sqlite3_stmt *st = db_stmt(c, SQL_JOB_LEASE_INFO);
-    int rc;
-    if (st == NULL)
-        return ERR_DB;
-    sqlite3_bind_int64(st, 1, job_id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        db_col_text(st, 0, status, 16);
-        *overlap = sqlite3_column_int(st, 1);
-        *rev = sqlite3_column_int64(st, 4);
-    }
-    db_done(st);
-    return rc == SQLITE_ROW ? 0 : ERR_DB;
-}
-
 /* The response ids of a stored JSON array (borrowed from arr) into ids. */
 static int ids_of(json_t *arr, const char **ids)
 {
@@ -110,35 +91,25 @@ struct submit_op {
 static int submit_write(struct db_conn *c, void *arg)
 {
     struct submit_op *op = arg;
-    sqlite3_stmt *st = db_stmt(c, SQL_TASK_STATE);
-    char state[16], status[16];
-    int64_t labeler, item, job, rev, now = util_now_ms(), seq, judgment;
-    int overlap, rc;
-    if (st == NULL)
-        return ERR_DB;
-    sqlite3_bind_int64(st, 1, op->task_id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        db_done(st);
-        return ERR_NOT_FOUND;
-    }
-    db_col_text(st, 0, state, sizeof state);
-    labeler = sqlite3_column_int64(st, 1);
-    item = sqlite3_column_int64(st, 2);
-    job = sqlite3_column_int64(st, 3);
-    judgment = sqlite3_column_int64(st, 4);
-    db_done(st);
-    if (labeler != op->user_id)
-        return ERR_NOT_FOUND;
-    if ((rc = job_state(c, job, status, &overlap, &rev)) != 0)
+    sqlite3_stmt *st;
+    struct task_peek t;
+    struct job_state js;
+    int64_t now = util_now_ms(), seq;
+    int rc;
+    if ((rc = task_peek(c, op->task_id, &t)) != 0)
         return rc;
-    if (strcmp(state, "judged") == 0) {
+    if (t.labeler_id != op->user_id)
+        return ERR_NOT_FOUND;
+    if ((rc = job_state_load(c, t.job_id, &js)) != 0)
+        return rc;
+    if (t.state == TASK_JUDGED) {
         /* A retry returns the stored judgment; other answers need a revision. */
         if ((st = db_stmt(c, SQL_JUDGMENT_ANSWERS)) == NULL)
             return ERR_DB;
-        sqlite3_bind_int64(st, 1, judgment);
+        sqlite3_bind_int64(st, 1, t.judgment_id);
         rc = sqlite3_step(st) == SQLITE_ROW ? 0 : ERR_DB;
         if (rc == 0) {
-            op->id = judgment;
+            op->id = t.judgment_id;
             op->revision = sqlite3_column_int64(st, 1);
             op->submitted_at = sqlite3_column_int64(st, 2);
             op->updated_at = sqlite3_column_int64(st, 3);
@@ -150,35 +121,35 @@ static int submit_write(struct db_conn *c, void *arg)
         db_done(st);
         return rc;
     }
-    if (strcmp(status, "closed") == 0) {
+    if (js.status == JOB_CLOSED) {
         op->why = "the job is closed";
         return ERR_CONFLICT;
     }
-    if (rev != op->rev) {
+    if (js.questions_rev != op->rev) {
         op->why = "the job's questions changed: reload the task";
         return ERR_CONFLICT;
     }
-    if (strcmp(state, "skipped") == 0) {
+    if (t.state == TASK_SKIPPED) {
         op->why = "the task was skipped";
         return ERR_CONFLICT;
     }
-    if (!job_is_member(c, job, op->user_id)) {
+    if (!job_is_member(c, t.job_id, op->user_id)) {
         op->why = "you are no longer a member of this job";
         return ERR_FORBIDDEN;
     }
-    if (strcmp(state, "expired") == 0) {
+    if (t.state == TASK_EXPIRED) {
         /* The lease ran out and its claim went back to the pool: accept
          * only if the item still needs a judgment. */
         int claims;
         if ((st = db_stmt(c, SQL_ITEM_COUNTS)) == NULL)
             return ERR_DB;
-        sqlite3_bind_int64(st, 1, item);
+        sqlite3_bind_int64(st, 1, t.item_id);
         rc = sqlite3_step(st);
         claims = sqlite3_column_int(st, 0);
         db_done(st);
         if (rc != SQLITE_ROW)
             return ERR_DB;
-        if (claims >= overlap) {
+        if (claims >= js.overlap) {
             op->why = "the lease expired and the item has all the judgments it needs";
             return ERR_CONFLICT;
         }
@@ -187,16 +158,16 @@ static int submit_write(struct db_conn *c, void *arg)
      * expired one claims again. */
     if ((st = db_stmt(c, SQL_ITEM_CLAIM)) == NULL)
         return ERR_DB;
-    sqlite3_bind_int64(st, 1, item);
-    sqlite3_bind_int(st, 2, strcmp(state, "expired") == 0 ? 1 : 0);
+    sqlite3_bind_int64(st, 1, t.item_id);
+    sqlite3_bind_int(st, 2, t.state == TASK_EXPIRED ? 1 : 0);
     sqlite3_bind_int(st, 3, 1);
-    if ((rc = db_step_done(st)) != 0 || (rc = next_seq(c, job, &seq)) != 0)
+    if ((rc = db_step_done(st)) != 0 || (rc = next_seq(c, t.job_id, &seq)) != 0)
         return rc;
     if ((st = db_stmt(c, SQL_JUDGMENT_INSERT)) == NULL)
         return ERR_DB;
     sqlite3_bind_int64(st, 1, op->task_id);
-    sqlite3_bind_int64(st, 2, job);
-    sqlite3_bind_int64(st, 3, item);
+    sqlite3_bind_int64(st, 2, t.job_id);
+    sqlite3_bind_int64(st, 3, t.item_id);
     sqlite3_bind_int64(st, 4, op->user_id);
     sqlite3_bind_text(st, 5, op->answers, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, now);
@@ -291,13 +262,13 @@ out:
 
 /* Validates answers for a revision: loads the job on the reader. Fills
  * *rev with the questions' revision. */
-static int validate(struct db *db, int64_t job_id, json_t *item, json_t *answers,
+static int validate(struct db *db, int64_t job_id, json_t *resp_ids, json_t *answers,
                     struct problems *pr, const char **why, int64_t *rev)
 {
     struct db_conn *c = db_reader(db);
     struct job j;
     const char *ids[ITEM_RESPONSES_MAX];
-    int rc, n;
+    int rc;
     if (c == NULL)
         return ERR_DB;
     if ((rc = job_load(c, job_id, &j)) != 0)
@@ -308,8 +279,7 @@ static int validate(struct db *db, int64_t job_id, json_t *item, json_t *answers
         job_free_fields(&j);
         return ERR_CONFLICT;
     }
-    n = item_response_ids(item, ids);
-    rc = job_answers_check(&j.cfg, answers, ids, n, 0, "answers", pr);
+    rc = job_answers_check(&j.cfg, answers, ids, ids_of(resp_ids, ids), 0, "answers", pr);
     job_free_fields(&j);
     return rc;
 }
@@ -352,16 +322,16 @@ static int revise_apply(struct db_conn *c, struct revise_op *op, int64_t job, in
                         const char *was, int64_t was_at, int same, int64_t now)
 {
     sqlite3_stmt *st;
-    char status[16];
-    int64_t rev, seq;
-    int overlap, rc;
-    if ((rc = job_state(c, job, status, &overlap, &rev)) != 0)
+    struct job_state js;
+    int64_t seq;
+    int rc;
+    if ((rc = job_state_load(c, job, &js)) != 0)
         return rc;
-    if (strcmp(status, "open") != 0) {
+    if (js.status != JOB_OPEN) {
         op->why = "judgments can be revised only while the job is open";
         return ERR_CONFLICT;
     }
-    if (rev != op->rev) {
+    if (js.questions_rev != op->rev) {
         op->why = "the job's questions changed: reload";
         return ERR_CONFLICT;
     }
@@ -388,7 +358,7 @@ int judgment_revise(struct db *db, int64_t id, const struct principal *p, json_t
     struct db_conn *c = db_reader(db);
     sqlite3_stmt *st = c != NULL ? db_stmt(c, SQL_JUDGMENT_BY_ID) : NULL;
     struct revise_op op = {id, p->user_id, 0, NULL, NULL};
-    json_t *item = NULL;
+    json_t *resp_ids = NULL;
     int64_t job = 0;
     char *text = NULL;
     int rc;
@@ -398,14 +368,13 @@ int judgment_revise(struct db *db, int64_t id, const struct principal *p, json_t
     sqlite3_bind_int64(st, 1, id);
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 4) == p->user_id) {
         job = sqlite3_column_int64(st, 2);
-        item = json_loadb((const char *)sqlite3_column_blob(st, 12),
-                          (size_t)sqlite3_column_bytes(st, 12), 0, NULL);
+        resp_ids = json_loads((const char *)sqlite3_column_text(st, 12), 0, NULL);
     }
     db_done(st);
-    if (item == NULL)
+    if (resp_ids == NULL)
         return job == 0 ? ERR_NOT_FOUND : ERR_DB;
-    rc = validate(db, job, item, answers, pr, why, &op.rev);
-    json_decref(item);
+    rc = validate(db, job, resp_ids, answers, pr, why, &op.rev);
+    json_decref(resp_ids);
     db_reader_idle(db);
     if (rc != 0)
         return rc;
@@ -422,12 +391,10 @@ int judgment_json(struct db_conn *c, int64_t id, int by_task, const struct princ
                   int versions, json_t **out)
 {
     sqlite3_stmt *st = db_stmt(c, by_task ? SQL_JUDGMENT_BY_TASK : SQL_JUDGMENT_BY_ID);
-    struct task t;
     struct job j;
-    json_t *o = NULL, *answers, *shown_ids, *hist;
-    const char *ids[ITEM_RESPONSES_MAX];
-    int64_t jid, labeler, job_id, created, updated;
-    int n, i, manager = 0;
+    json_t *o, *answers, *resp_ids, *hist;
+    int64_t jid, labeler, job_id;
+    int manager = 0;
     if (st == NULL)
         return ERR_DB;
     sqlite3_bind_int64(st, 1, id);
@@ -435,34 +402,17 @@ int judgment_json(struct db_conn *c, int64_t id, int by_task, const struct princ
         db_done(st);
         return ERR_NOT_FOUND;
     }
-    memset(&t, 0, sizeof t);
     jid = sqlite3_column_int64(st, 0);
-    t.id = sqlite3_column_int64(st, 1);
     job_id = sqlite3_column_int64(st, 2);
     labeler = sqlite3_column_int64(st, 4);
     answers = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
-    created = sqlite3_column_int64(st, 7);
-    updated = sqlite3_column_int64(st, 8);
-    {
-        json_t *shown = json_loads((const char *)sqlite3_column_text(st, 9), 0, NULL), *v;
-        size_t k;
-        json_array_foreach(shown, k, v) {
-            if (t.n_shown < ITEM_RESPONSES_MAX)
-                t.shown[t.n_shown++] = (int)json_integer_value(v);
-        }
-        json_decref(shown);
-    }
-    t.leased_at = sqlite3_column_int64(st, 10);
-    db_col_text(st, 11, t.ext_id, sizeof t.ext_id);
-    t.item = json_loadb((const char *)sqlite3_column_blob(st, 12),
-                        (size_t)sqlite3_column_bytes(st, 12), 0, NULL);
-    o = json_pack("{sIsIsIsssIsosIsosososo}", "id", (json_int_t)jid, "task_id", (json_int_t)t.id,
-                  "job_id", (json_int_t)job_id, "item_id", t.ext_id, "labeler_id",
-                  (json_int_t)labeler, "answers", answers != NULL ? answers : json_null(),
-                  "revision", (json_int_t)sqlite3_column_int64(st, 6), "leased_at",
-                  util_json_time_ms(t.leased_at), "submitted_at", util_json_time_ms(created),
-                  "updated_at", util_json_time_ms(updated), "duration_seconds",
-                  json_real((double)(created - t.leased_at) / 1000.0));
+    resp_ids = json_loads((const char *)sqlite3_column_text(st, 12), 0, NULL);
+    o = view(jid, sqlite3_column_int64(st, 1), job_id, (const char *)sqlite3_column_text(st, 11),
+             labeler, answers != NULL ? answers : json_null(), sqlite3_column_int64(st, 6),
+             sqlite3_column_int64(st, 10), sqlite3_column_int64(st, 7),
+             sqlite3_column_int64(st, 8), (const char *)sqlite3_column_text(st, 9), resp_ids);
+    json_decref(answers);
+    json_decref(resp_ids);
     if (labeler != p->user_id && job_load(c, job_id, &j) == 0) {
         manager = job_can_manage(&j, p);
         job_free_fields(&j);
@@ -470,17 +420,10 @@ int judgment_json(struct db_conn *c, int64_t id, int by_task, const struct princ
             json_object_set_new(o, "labeler", json_string((const char *)sqlite3_column_text(st, 13)));
     }
     db_done(st);
-    if (labeler != p->user_id && !manager) {
+    if (o == NULL || (labeler != p->user_id && !manager)) {
         json_decref(o);
-        task_clear(&t);
-        return ERR_NOT_FOUND;
+        return o == NULL ? ERR_DB : ERR_NOT_FOUND;
     }
-    shown_ids = json_array();
-    n = task_shown_ids(&t, ids);
-    for (i = 0; i < n; i++)
-        json_array_append_new(shown_ids, json_string(ids[i]));
-    json_object_set_new(o, "shown_order", shown_ids);
-    task_clear(&t);
     if (versions && (st = db_stmt(c, SQL_VERSION_LIST)) != NULL) {
         hist = json_array();
         sqlite3_bind_int64(st, 1, jid);

@@ -8,7 +8,7 @@
 #define TASK_COLS "t.id, t.job_id, t.item_id, t.labeler_id, t.state, t.shown, t.leased_at," \
     " t.expires_at, t.finished_at, t.skip_reason, i.ext_id, i.data"
 #define JUDGMENT_COLS "g.id, g.task_id, g.job_id, g.item_id, g.labeler_id, g.answers, g.revision," \
-    " g.created_at, g.updated_at, t.shown, t.leased_at, i.ext_id, i.data, u.name"
+    " g.created_at, g.updated_at, t.shown, t.leased_at, i.ext_id, i.response_ids, u.name"
 #define TOKEN_COLS "t.id, t.user_id, u.name, t.name, t.scopes, t.created_at, t.expires_at, t.last_used_at, t.revoked_at"
 
 static const char *const text[SQL__COUNT] = {

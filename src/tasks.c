@@ -28,6 +28,27 @@ static enum task_state state_parse(const char *s)
     return TASK_EXPIRED;
 }
 
+int task_peek(struct db_conn *c, int64_t id, struct task_peek *out)
+{
+    sqlite3_stmt *st = db_stmt(c, SQL_TASK_STATE);
+    char state[16];
+    int rc;
+    if (st == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        db_col_text(st, 0, state, sizeof state);
+        out->state = state_parse(state);
+        out->labeler_id = sqlite3_column_int64(st, 1);
+        out->item_id = sqlite3_column_int64(st, 2);
+        out->job_id = sqlite3_column_int64(st, 3);
+        out->judgment_id = sqlite3_column_int64(st, 4);
+    }
+    db_done(st);
+    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_DB;
+}
+
 /* items.claims += dc, items.judged += dj. Writer only. */
 static int claim(struct db_conn *c, int64_t item_id, int dc, int dj)
 {
@@ -96,28 +117,19 @@ static int copy_task(struct db_conn *c, struct lease_op *op)
 static int lease_write(struct db_conn *c, void *arg)
 {
     struct lease_op *op = arg;
-    sqlite3_stmt *st = db_stmt(c, SQL_JOB_LEASE_INFO);
+    sqlite3_stmt *st;
+    struct job_state js;
     int64_t now = util_now_ms(), item_id;
-    int overlap, lease, randomize, n, rc, i;
-    char status[16], shown[16 * ITEM_RESPONSES_MAX];
+    int n, rc, i;
+    char shown[16 * ITEM_RESPONSES_MAX];
     int perm[ITEM_RESPONSES_MAX];
     size_t len;
-    if (st == NULL)
-        return ERR_DB;
-    sqlite3_bind_int64(st, 1, op->job_id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        db_done(st);
-        return ERR_NOT_FOUND;
-    }
-    db_col_text(st, 0, status, sizeof status);
-    overlap = sqlite3_column_int(st, 1);
-    lease = sqlite3_column_int(st, 2);
-    randomize = sqlite3_column_int(st, 3);
-    db_done(st);
+    if ((rc = job_state_load(c, op->job_id, &js)) != 0)
+        return rc;
     if (!job_is_member(c, op->job_id, op->user_id))
         return ERR_FORBIDDEN;
-    if (strcmp(status, "open") != 0) {
-        op->why = strcmp(status, "paused") == 0 ? "the job is paused" : "the job is not open";
+    if (js.status != JOB_OPEN) {
+        op->why = js.status == JOB_PAUSED ? "the job is paused" : "the job is not open";
         return ERR_CONFLICT;
     }
     /* A live lease of this labeler is the answer again. */
@@ -137,7 +149,7 @@ static int lease_write(struct db_conn *c, void *arg)
     if ((st = db_stmt(c, SQL_TASK_PICK)) == NULL)
         return ERR_DB;
     sqlite3_bind_int64(st, 1, op->job_id);
-    sqlite3_bind_int(st, 2, overlap);
+    sqlite3_bind_int(st, 2, js.overlap);
     sqlite3_bind_int64(st, 3, op->user_id);
     rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
@@ -152,7 +164,7 @@ static int lease_write(struct db_conn *c, void *arg)
     /* The order shown: a uniform random permutation (Fisher-Yates). */
     for (i = 0; i < n; i++)
         perm[i] = i;
-    for (i = n - 1; randomize && i > 0; i--) {
+    for (i = n - 1; js.randomize_order && i > 0; i--) {
         int j = (int)randombytes_uniform((uint32_t)i + 1), t = perm[i];
         perm[i] = perm[j];
         perm[j] = t;
@@ -168,7 +180,7 @@ static int lease_write(struct db_conn *c, void *arg)
     sqlite3_bind_int64(st, 3, op->user_id);
     sqlite3_bind_text(st, 4, shown, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, now);
-    sqlite3_bind_int64(st, 6, now + (int64_t)lease * 1000);
+    sqlite3_bind_int64(st, 6, now + (int64_t)js.lease_seconds * 1000);
     if ((rc = db_step_done(st)) != 0)
         return rc;
     op->task_id = sqlite3_last_insert_rowid(c->h);
@@ -274,18 +286,6 @@ void task_clear(struct task *t)
     t->item = NULL;
 }
 
-int task_shown_ids(const struct task *t, const char **ids)
-{
-    json_t *resp = json_object_get(t->item, "responses");
-    int i, n = 0;
-    for (i = 0; i < t->n_shown; i++) {
-        json_t *r = json_array_get(resp, (size_t)t->shown[i]);
-        if (r != NULL)
-            ids[n++] = json_string_value(json_object_get(r, "id"));
-    }
-    return n;
-}
-
 json_t *task_json(const struct task *t)
 {
     json_t *resp = json_object_get(t->item, "responses"), *shown = json_array(), *item;
@@ -315,27 +315,16 @@ struct skip_op {
 static int skip_write(struct db_conn *c, void *arg)
 {
     struct skip_op *op = arg;
-    sqlite3_stmt *st = db_stmt(c, SQL_TASK_STATE);
-    char state[16];
-    int64_t labeler, item;
-    enum task_state s;
-    if (st == NULL)
-        return ERR_DB;
-    sqlite3_bind_int64(st, 1, op->id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        db_done(st);
+    struct task_peek t;
+    sqlite3_stmt *st;
+    int rc = task_peek(c, op->id, &t);
+    if (rc != 0)
+        return rc;
+    if (t.labeler_id != op->user_id)
         return ERR_NOT_FOUND;
-    }
-    db_col_text(st, 0, state, sizeof state);
-    labeler = sqlite3_column_int64(st, 1);
-    item = sqlite3_column_int64(st, 2);
-    db_done(st);
-    s = state_parse(state);
-    if (labeler != op->user_id)
-        return ERR_NOT_FOUND;
-    if (s == TASK_SKIPPED)
+    if (t.state == TASK_SKIPPED)
         return 0; /* a retried skip */
-    if (s == TASK_JUDGED) {
+    if (t.state == TASK_JUDGED) {
         op->why = "the task is already judged";
         return ERR_CONFLICT;
     }
@@ -349,7 +338,7 @@ static int skip_write(struct db_conn *c, void *arg)
     if (db_step_done(st) != 0)
         return ERR_DB;
     /* A live (or not yet swept) lease gives its claim back. */
-    return s == TASK_LEASED ? claim(c, item, -1, 0) : 0;
+    return t.state == TASK_LEASED ? claim(c, t.item_id, -1, 0) : 0;
 }
 
 int task_skip(struct db *db, int64_t id, const struct principal *p, const char *reason,

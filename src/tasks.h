@@ -35,13 +35,19 @@ const char *task_state_name(enum task_state s);
 int task_lease(struct db *db, int64_t job_id, const struct principal *p, struct task *out,
                const char **why);
 
+/* A task's state and owners, without its item: what a write checks. */
+struct task_peek {
+    enum task_state state;
+    int64_t labeler_id, item_id, job_id, judgment_id;
+};
+
+/* Reads it on c. 0, ERR_NOT_FOUND, ERR_DB. */
+int task_peek(struct db_conn *c, int64_t id, struct task_peek *out);
+
 /* Loads task id with its item (0, ERR_NOT_FOUND, ERR_DB). Free with
  * task_clear. */
 int task_load(struct db_conn *c, int64_t id, struct task *out);
 void task_clear(struct task *t);
-
-/* The response ids in the order shown, borrowed from t->item, into ids. */
-int task_shown_ids(const struct task *t, const char **ids);
 
 /* The blind view of a task for its labeler (new reference): item id,
  * prompt or messages, and response ids and texts in the order shown;
