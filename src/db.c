@@ -1,7 +1,9 @@
 /* db.c: connections, migrations and the group-commit writer (see db.h).
  *
- * Writes: request threads queue a db_write_fn and sleep. The writer thread
- * takes everything queued, runs it in one BEGIN IMMEDIATE ... COMMIT with a
+ * Writes: request threads queue a db_write_fn and sleep on a semaphore of
+ * their own (posted without the queue's mutex, so a woken thread does not
+ * contend for it). The writer thread takes everything queued (after
+ * waiting briefly for writes announced with db_write_expected), runs it in one BEGIN IMMEDIATE ... COMMIT with a
  * savepoint per write (so one failing write does not spoil its batch), and
  * wakes the writers only after COMMIT returned: with synchronous=FULL in WAL
  * mode that means the WAL was fsync'd. Many concurrent requests thus share
@@ -22,6 +24,7 @@
 #include "util.h"
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -35,12 +38,13 @@ struct db_op {
     db_write_fn fn;
     void *arg;
     int rc;
-    int done;
-    pthread_cond_t cv;
+    sem_t done; /* posted by the writer without the queue's mutex */
     struct db_op *next;
 };
 
-#define CHECKPOINT_FRAMES 2000
+#define CHECKPOINT_FRAMES 8000
+/* The longest a batch is held back for announced writes (db.h). */
+#define GATHER_US 1000
 
 struct db {
     char *path;
@@ -54,6 +58,8 @@ struct db {
     pthread_cond_t work_cv;
     pthread_t thread;
     int running, stopping;
+    int expected;  /* announced writes not queued yet (db_write_expected) */
+    int gathering; /* the writer holds a batch back for them */
     struct db_op *head, *tail;
     struct db_stats stats; /* updated with __atomic builtins */
 };
@@ -72,10 +78,9 @@ static void conn_close(struct db_conn *c)
 static int conn_open(const char *path, int reader, struct db_conn **out, char *err, size_t errn)
 {
     struct db_conn *c = calloc(1, sizeof *c);
-    /* mmap: pages of the database file are read in place instead of
-     * copied by read(2); a reader's page cache is reset whenever another
-     * connection committed, so mapped pages make that reset cheap. The
-     * writer's cache is the only one that stays warm: give it room. */
+    /* A reader's page cache is reset whenever another connection
+     * committed, so under load only the writer's cache stays warm: give
+     * it room. */
     const char *pragmas = reader ? "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;"
                                    " PRAGMA synchronous=FULL; PRAGMA query_only=1;"
                                  : "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
@@ -150,7 +155,13 @@ int db_open(const char *path, struct db **out, char *err, size_t errn)
         return ERR_NOMEM;
     db->path = strdup(path);
     pthread_mutex_init(&db->mu, NULL);
-    pthread_cond_init(&db->work_cv, NULL);
+    {
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&db->work_cv, &ca);
+        pthread_condattr_destroy(&ca);
+    }
     pthread_cond_init(&db->ckpt_cv, NULL);
     pthread_key_create(&db->reader_key, reader_destroy);
     rc = conn_open(path, 0, &db->writer, err, errn);
@@ -314,6 +325,7 @@ static void *writer_main(void *arg)
      * both cores busy, it must not wait behind them for a CPU. Raising a
      * thread's priority needs privileges; without them this does nothing. */
     setpriority(PRIO_PROCESS, (id_t)gettid(), -10);
+    pthread_setname_np(pthread_self(), "arbiter-writer");
     pthread_mutex_lock(&db->mu);
     for (;;) {
         struct db_op *batch, *op;
@@ -321,18 +333,32 @@ static void *writer_main(void *arg)
             pthread_cond_wait(&db->work_cv, &db->mu);
         if (db->head == NULL)
             break; /* stopping and drained */
+        if (db->expected > 0 && !db->stopping) {
+            struct timespec until;
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            until.tv_nsec += GATHER_US * 1000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            db->gathering = 1;
+            while (db->expected > 0 && !db->stopping &&
+                   pthread_cond_timedwait(&db->work_cv, &db->mu, &until) == 0)
+                ;
+            db->gathering = 0;
+        }
         batch = db->head;
         db->head = db->tail = NULL;
         pthread_mutex_unlock(&db->mu);
         run_batch(db, batch);
-        pthread_mutex_lock(&db->mu);
+        /* Woken without the mutex, a waiter does not contend for it. */
         for (op = batch; op != NULL;) {
             /* op lives on its waiter's stack: read next before waking it. */
             struct db_op *next = op->next;
-            op->done = 1;
-            pthread_cond_signal(&op->cv);
+            sem_post(&op->done);
             op = next;
         }
+        pthread_mutex_lock(&db->mu);
     }
     pthread_mutex_unlock(&db->mu);
     return NULL;
@@ -356,6 +382,7 @@ static int wal_hook(void *arg, sqlite3 *h, const char *name, int frames)
 static void *checkpointer_main(void *arg)
 {
     struct db *db = arg;
+    pthread_setname_np(pthread_self(), "arbiter-ckpt");
     pthread_mutex_lock(&db->mu);
     for (;;) {
         while (!db->ckpt_wanted && !db->stopping)
@@ -387,10 +414,46 @@ int db_writer_start(struct db *db)
     return 0;
 }
 
+/* The calling thread's announced write, if any (db_write_expected). */
+static __thread int announced;
+
+/* Withdraws the calling thread's announcement; called with db->mu held.
+ * A gathering writer is woken when nothing announced is left. */
+static void withdraw(struct db *db)
+{
+    if (!announced)
+        return;
+    announced = 0;
+    if (--db->expected == 0 && db->gathering)
+        pthread_cond_signal(&db->work_cv);
+}
+
+void db_write_expected(struct db *db)
+{
+    if (announced)
+        return;
+    pthread_mutex_lock(&db->mu);
+    if (db->running) {
+        announced = 1;
+        db->expected++;
+    }
+    pthread_mutex_unlock(&db->mu);
+}
+
+void db_write_expected_end(struct db *db)
+{
+    if (!announced)
+        return;
+    pthread_mutex_lock(&db->mu);
+    withdraw(db);
+    pthread_mutex_unlock(&db->mu);
+}
+
 int db_write(struct db *db, db_write_fn fn, void *arg)
 {
-    struct db_op op = {fn, arg, 0, 0, PTHREAD_COND_INITIALIZER, NULL};
+    struct db_op op = {fn, arg, 0, {{0}}, NULL};
     pthread_mutex_lock(&db->mu);
+    withdraw(db);
     if (!db->running) {
         /* No writer thread (the CLI, or start-up): run inline. */
         run_batch(db, &op);
@@ -401,16 +464,19 @@ int db_write(struct db *db, db_write_fn fn, void *arg)
         pthread_mutex_unlock(&db->mu);
         return ERR_BUSY;
     }
+    sem_init(&op.done, 0, 0);
     if (db->tail != NULL)
         db->tail->next = &op;
     else
         db->head = &op;
     db->tail = &op;
-    pthread_cond_signal(&db->work_cv);
-    while (!op.done)
-        pthread_cond_wait(&op.cv, &db->mu);
+    /* A gathering writer is woken by the last announced write (withdraw). */
+    if (!db->gathering)
+        pthread_cond_signal(&db->work_cv);
     pthread_mutex_unlock(&db->mu);
-    pthread_cond_destroy(&op.cv);
+    while (sem_wait(&op.done) != 0)
+        ; /* EINTR */
+    sem_destroy(&op.done);
     return op.rc;
 }
 

@@ -57,6 +57,16 @@ typedef int (*db_write_fn)(struct db_conn *c, void *arg);
  * Returns fn's result, or ERR_DB if the commit failed. Thread-safe. */
 int db_write(struct db *db, db_write_fn fn, void *arg);
 
+/* Group commit's gathering. A request that is about to write at once (the
+ * labeling loop's lease, submit, skip and revise) announces it with
+ * db_write_expected; its db_write, or db_write_expected_end when it ends
+ * without writing, withdraws the announcement. While announced writes are
+ * pending, the writer holds a batch back for at most GATHER_US so they
+ * commit together: under load that turns many small fsync'd commits into
+ * few larger ones. A lone request never waits: it is the only one pending. */
+void db_write_expected(struct db *db);
+void db_write_expected_end(struct db *db);
+
 /* The prepared statement id on c, reset and with bindings cleared. Borrowed:
  * finish with sqlite3_reset (db_done). NULL on prepare failure. */
 sqlite3_stmt *db_stmt(struct db_conn *c, enum sql_id id);

@@ -23,6 +23,7 @@ enum {
     R_TOKEN_ANY_ROLE = 2, /* a token of any owner's role passes */
     R_MUST_CHANGE_OK = 4, /* allowed while the user must change their password */
     R_LOGIN = 8,          /* the login itself: no session yet, origin still checked */
+    R_WRITES = 16,        /* writes as soon as it is checked: announced to group commit */
 };
 
 struct route {
@@ -62,12 +63,12 @@ static const struct route routes[] = {
     {"POST", "/api/v1/jobs/{id}/items", api_items_import, ROLE_LEAD, SCOPE_WRITE, (size_t)1 << 30, BODY_JSONL, 0},
     {"GET", "/api/v1/jobs/{id}/items", api_items_list, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
     {"GET", "/api/v1/jobs/{id}/stats", api_jobs_stats, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
-    {"POST", "/api/v1/jobs/{id}/tasks/next", api_tasks_next, ROLE_LABELER, 0, 0, BODY_NONE, 0},
+    {"POST", "/api/v1/jobs/{id}/tasks/next", api_tasks_next, ROLE_LABELER, 0, 0, BODY_NONE, R_WRITES},
     {"GET", "/api/v1/tasks/{id}", api_tasks_get, ROLE_LABELER, 0, 0, BODY_NONE, 0},
-    {"POST", "/api/v1/tasks/{id}/judgment", api_tasks_judgment, ROLE_LABELER, 0, 2048 * KB, BODY_JSON, 0},
-    {"POST", "/api/v1/tasks/{id}/skip", api_tasks_skip, ROLE_LABELER, 0, 8 * KB, BODY_JSON, 0},
+    {"POST", "/api/v1/tasks/{id}/judgment", api_tasks_judgment, ROLE_LABELER, 0, 2048 * KB, BODY_JSON, R_WRITES},
+    {"POST", "/api/v1/tasks/{id}/skip", api_tasks_skip, ROLE_LABELER, 0, 8 * KB, BODY_JSON, R_WRITES},
     {"GET", "/api/v1/judgments/{id}", api_judgments_get, ROLE_LABELER, 0, 0, BODY_NONE, 0},
-    {"PUT", "/api/v1/judgments/{id}", api_judgments_revise, ROLE_LABELER, 0, 2048 * KB, BODY_JSON, 0},
+    {"PUT", "/api/v1/judgments/{id}", api_judgments_revise, ROLE_LABELER, 0, 2048 * KB, BODY_JSON, R_WRITES},
     {"GET", "/healthz", handle_healthz, ROLE_NONE, 0, 0, BODY_NONE, 0},
     {"GET", "/metrics", handle_metrics, ROLE_ADMIN, ANY_SCOPE, 0, BODY_NONE, R_TOKEN_ANY_ROLE},
     {"GET", "/", api_page_home, ROLE_LABELER, 0, 0, BODY_NONE, R_PAGE | R_MUST_CHANGE_OK},
@@ -578,6 +579,8 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
     __atomic_add_fetch(&r.app->inflight, 1, __ATOMIC_SEQ_CST);
     client_addr(&r);
     idx = route_request(&r);
+    if (r.route != NULL && (r.route->flags & R_WRITES))
+        db_write_expected(r.app->db);
     if (__atomic_load_n(&r.app->draining, __ATOMIC_SEQ_CST) && r.status == 0)
         reply_error_h(&r, 503, NULL, "the server is shutting down", NULL, "Retry-After: 5\r\n");
     if (r.status == 0 && r.route != NULL && authenticate(&r) == 0 && authorize(&r) == 0 && read_body(&r) == 0)
@@ -585,6 +588,7 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
     if (r.status == 0)
         reply_err(&r, ERR_DB, NULL, NULL);
     json_decref(r.body);
+    db_write_expected_end(r.app->db);
     db_reader_idle(r.app->db);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     metrics_observe(r.app->metrics, idx, r.status,

@@ -5,6 +5,7 @@
 #include "tasks.h"
 
 #include "jobs.h"
+#include "jspan.h"
 #include "util.h"
 
 #include <sodium.h>
@@ -94,12 +95,9 @@ struct lease_op {
     int64_t job_id, user_id, task_id;
     const char *why;
     struct task *out; /* filled from the writer's warm cache: no read after */
-    char *data;       /* the item's JSON text, parsed after the write */
-    size_t len;
 };
 
-static int read_task_raw(sqlite3_stmt *st, struct task *out, char **data, size_t *len);
-static int parse_item(struct task *out, char *data, size_t len);
+static int read_task_raw(sqlite3_stmt *st, struct task *out);
 
 /* Copies task id into op->out and op->data on the writer's connection. */
 static int copy_task(struct db_conn *c, struct lease_op *op)
@@ -109,7 +107,7 @@ static int copy_task(struct db_conn *c, struct lease_op *op)
     if (st == NULL)
         return ERR_DB;
     sqlite3_bind_int64(st, 1, op->task_id);
-    rc = sqlite3_step(st) == SQLITE_ROW ? read_task_raw(st, op->out, &op->data, &op->len) : ERR_DB;
+    rc = sqlite3_step(st) == SQLITE_ROW ? read_task_raw(st, op->out) : ERR_DB;
     db_done(st);
     return rc;
 }
@@ -192,17 +190,13 @@ static int lease_write(struct db_conn *c, void *arg)
 int task_lease(struct db *db, int64_t job_id, const struct principal *p, struct task *out,
                const char **why)
 {
-    struct lease_op op = {job_id, p->user_id, 0, NULL, out, NULL, 0};
+    struct lease_op op = {job_id, p->user_id, 0, NULL, out};
     int rc;
     memset(out, 0, sizeof *out);
     rc = db_write(db, lease_write, &op);
     *why = op.why;
-    if (rc == 0 && op.data != NULL)
-        rc = parse_item(out, op.data, op.len);
-    else
-        free(op.data); /* nothing leased, or the write was rolled back */
     if (rc != 0)
-        memset(out, 0, sizeof *out);
+        task_clear(out); /* the write was rolled back */
     if (rc == ERR_FORBIDDEN) {
         /* Not a member: those who cannot see the job learn nothing of it. */
         struct db_conn *c = db_reader(db);
@@ -217,11 +211,9 @@ int task_lease(struct db *db, int64_t job_id, const struct principal *p, struct 
     return rc;
 }
 
-/* Fills out from a row of SQL_TASK_BY_ID; 0 or ERR_DB. */
-/* Fills out's fields from a row of SQL_TASK_BY_ID, and a malloc'd copy of
- * the item's JSON text in *data (parsed later by parse_item, so the writer
- * never parses JSON). 0 or ERR_NOMEM. */
-static int read_task_raw(sqlite3_stmt *st, struct task *out, char **data, size_t *len)
+/* Fills out from a row of SQL_TASK_BY_ID, with a malloc'd copy of the
+ * item's JSON text. 0 or ERR_NOMEM. */
+static int read_task_raw(sqlite3_stmt *st, struct task *out)
 {
     const char *shown = (const char *)sqlite3_column_text(st, 5);
     char state[16];
@@ -242,27 +234,18 @@ static int read_task_raw(sqlite3_stmt *st, struct task *out, char **data, size_t
     out->expires_at = sqlite3_column_int64(st, 7);
     out->finished_at = sqlite3_column_int64(st, 8);
     db_col_text(st, 10, out->ext_id, sizeof out->ext_id);
-    *len = (size_t)sqlite3_column_bytes(st, 11);
-    *data = malloc(*len + 1);
-    if (*data == NULL)
+    out->item_len = (size_t)sqlite3_column_bytes(st, 11);
+    out->item = malloc(out->item_len + 1);
+    if (out->item == NULL)
         return ERR_NOMEM;
-    memcpy(*data, sqlite3_column_blob(st, 11), *len);
+    memcpy(out->item, sqlite3_column_blob(st, 11), out->item_len);
+    out->item[out->item_len] = '\0';
     return 0;
-}
-
-/* Parses the item text into out->item and frees data. 0 or ERR_DB. */
-static int parse_item(struct task *out, char *data, size_t len)
-{
-    out->item = data != NULL ? json_loadb(data, len, 0, NULL) : NULL;
-    free(data);
-    return out->item != NULL ? 0 : ERR_DB;
 }
 
 int task_load(struct db_conn *c, int64_t id, struct task *out)
 {
     sqlite3_stmt *st = db_stmt(c, SQL_TASK_BY_ID);
-    char *data = NULL;
-    size_t len = 0;
     int rc;
     memset(out, 0, sizeof *out);
     if (st == NULL)
@@ -270,41 +253,66 @@ int task_load(struct db_conn *c, int64_t id, struct task *out)
     sqlite3_bind_int64(st, 1, id);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
-        rc = read_task_raw(st, out, &data, &len);
+        rc = read_task_raw(st, out);
     else
         rc = rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_DB;
     db_done(st);
-    if (rc == 0)
-        return parse_item(out, data, len);
-    free(data);
+    if (rc != 0)
+        task_clear(out);
     return rc;
 }
 
 void task_clear(struct task *t)
 {
-    json_decref(t->item);
+    free(t->item);
     t->item = NULL;
+    t->item_len = 0;
 }
 
-json_t *task_json(const struct task *t)
+/* Appends "name":<value> for a member of the stored item. */
+static int splice(struct buf *b, const char *name, struct jspan v)
 {
-    json_t *resp = json_object_get(t->item, "responses"), *shown = json_array(), *item;
-    int i;
-    for (i = 0; i < t->n_shown; i++) {
-        json_t *r = json_array_get(resp, (size_t)t->shown[i]);
-        if (r != NULL)
-            json_array_append_new(shown, json_pack("{sOsO}", "id", json_object_get(r, "id"),
-                                                   "text", json_object_get(r, "text")));
+    return buf_printf(b, ",\"%s\":", name) != 0 || buf_append(b, v.p, v.len) != 0 ? -1 : 0;
+}
+
+char *task_render(const struct task *t, size_t *len)
+{
+    struct jspan item = {t->item, t->item_len}, id, text, resp, list[ITEM_RESPONSES_MAX];
+    struct buf b = {NULL, 0, 0};
+    char leased[40], expires[40];
+    const char *prompt_key = "messages";
+    int n, i, bad;
+    if (t->item == NULL || jspan_member(item, "id", &id) != 0 ||
+        jspan_member(item, "responses", &resp) != 0 ||
+        (n = jspan_elements(resp, list, ITEM_RESPONSES_MAX)) < 0 ||
+        (jspan_member(item, prompt_key, &text) != 0 &&
+         jspan_member(item, prompt_key = "prompt", &text) != 0))
+        return NULL;
+    util_time_iso_ms(t->leased_at, leased, sizeof leased);
+    util_time_iso_ms(t->expires_at, expires, sizeof expires);
+    bad = buf_printf(&b,
+                     "{\"id\":%lld,\"job_id\":%lld,\"state\":\"%s\",\"leased_at\":\"%s\","
+                     "\"expires_at\":\"%s\",\"item\":{\"id\":",
+                     (long long)t->id, (long long)t->job_id, state_names[t->state], leased,
+                     expires) != 0 ||
+          buf_append(&b, id.p, id.len) != 0 || splice(&b, prompt_key, text) != 0 ||
+          buf_puts(&b, ",\"responses\":[") != 0;
+    for (i = 0; i < t->n_shown && !bad; i++) {
+        struct jspan r, rid, rtext;
+        if (t->shown[i] < 0 || t->shown[i] >= n)
+            continue;
+        r = list[t->shown[i]];
+        bad = jspan_member(r, "id", &rid) != 0 || jspan_member(r, "text", &rtext) != 0 ||
+              buf_puts(&b, i > 0 ? ",{\"id\":" : "{\"id\":") != 0 ||
+              buf_append(&b, rid.p, rid.len) != 0 || splice(&b, "text", rtext) != 0 ||
+              buf_puts(&b, "}") != 0;
     }
-    item = json_pack("{ss}", "id", t->ext_id);
-    if (json_object_get(t->item, "messages") != NULL)
-        json_object_set(item, "messages", json_object_get(t->item, "messages"));
-    else
-        json_object_set(item, "prompt", json_object_get(t->item, "prompt"));
-    json_object_set_new(item, "responses", shown);
-    return json_pack("{sIsIsssososo}", "id", (json_int_t)t->id, "job_id", (json_int_t)t->job_id,
-                     "state", state_names[t->state], "leased_at", util_json_time_ms(t->leased_at),
-                     "expires_at", util_json_time_ms(t->expires_at), "item", item);
+    if (bad || buf_puts(&b, "]}}") != 0) {
+        buf_free(&b);
+        return NULL;
+    }
+    *len = b.len;
+    return b.data;
 }
 
 struct skip_op {

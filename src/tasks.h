@@ -23,7 +23,8 @@ struct task {
     int n_shown;
     int64_t leased_at, expires_at, finished_at; /* ms */
     char ext_id[ITEM_ID_MAX + 1];
-    json_t *item; /* owned: the normalised item */
+    char *item;      /* owned: the normalised item's JSON text, as stored */
+    size_t item_len;
 };
 
 const char *task_state_name(enum task_state s);
@@ -49,10 +50,13 @@ int task_peek(struct db_conn *c, int64_t id, struct task_peek *out);
 int task_load(struct db_conn *c, int64_t id, struct task *out);
 void task_clear(struct task *t);
 
-/* The blind view of a task for its labeler (new reference): item id,
- * prompt or messages, and response ids and texts in the order shown;
- * never models, metadata, reference or gold. */
-json_t *task_json(const struct task *t);
+/* The blind view of a task for its labeler, as JSON text (malloc'd, *len
+ * bytes): item id, prompt or messages, and response ids and texts in the
+ * order shown; never models, metadata, reference or gold. The values are
+ * copied from the stored item text, not parsed and dumped again (the
+ * lease's answer is the loop's hottest path). NULL when out of memory or
+ * the stored item is malformed. */
+char *task_render(const struct task *t, size_t *len);
 
 /* Skips task id (its labeler only) with an optional reason. Skipping twice
  * is the same skip. ERR_NOT_FOUND, ERR_CONFLICT (*why: already judged). */

@@ -21,16 +21,22 @@ int64_t util_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void util_time_iso_ms(int64_t ms, char *out, size_t n)
+{
+    size_t len;
+    util_time_iso(ms / 1000, out, n);
+    len = strlen(out);
+    /* "...:SSZ" -> "...:SS.mmmZ" */
+    if (len > 0)
+        snprintf(out + len - 1, n - (len - 1), ".%03dZ", (int)(ms % 1000));
+}
+
 json_t *util_json_time_ms(int64_t ms)
 {
     char s[40];
-    size_t len;
     if (ms <= 0)
         return json_null();
-    util_time_iso(ms / 1000, s, sizeof s);
-    len = strlen(s);
-    /* "...:SSZ" -> "...:SS.mmmZ" */
-    snprintf(s + len - 1, sizeof s - (len - 1), ".%03dZ", (int)(ms % 1000));
+    util_time_iso_ms(ms, s, sizeof s);
     return json_string(s);
 }
 

@@ -33,6 +33,10 @@ int64_t util_now(void);
 int64_t util_now_ms(void);
 json_t *util_json_time_ms(int64_t ms);
 
+/* Formats ms as util_json_time_ms's text, without quotes, into out
+ * (>= 25 bytes). */
+void util_time_iso_ms(int64_t ms, char *out, size_t n);
+
 /* Formats t as RFC 3339 UTC ("2026-11-22T10:40:00Z") into out (>= 21 bytes). */
 void util_time_iso(int64_t t, char *out, size_t n);
 
