@@ -92,7 +92,7 @@ check: deps-test
 	python3 tests/run.py --unit build/tests --binary ./arbiter --asan-binary build/asan/arbiter
 
 build/bare: bench/bare.c | build
-	$(CC) $(CFLAGS) -o $@ $< -lcivetweb -lpthread
+	$(CC) $(CFLAGS) -o $@ $< -lcivetweb -lsqlite3 -lpthread
 
 # The labeling loop against a bare CivetWeb handler, measured in one run
 # (see bench/run.py); ratios, not absolute times, are the result.
