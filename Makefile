@@ -14,6 +14,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 DEB_BUILD := gcc make libc6-dev libcivetweb-dev libsqlite3-dev libjansson-dev libsodium-dev libcmark-dev
 DEB_TEST  := python3 sqlite3 curl
 DEB_BENCH := wrk python3 sqlite3
+DEB_BROWSER := chromium
 
 SRC     := $(filter-out src/embed.c,$(wildcard src/*.c))
 OBJ     := $(patsubst src/%.c,build/%.o,$(SRC)) build/assets_data.o
@@ -23,7 +24,7 @@ ASAN_LIB:= $(filter-out build/asan/main.o,$(ASAN_OBJ))
 ASSETS  := $(sort $(shell find web templates static schema -type f ! -name '.*' 2>/dev/null))
 UNIT    := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all run check deps deps-test deps-bench unit asan bench clean format
+.PHONY: all run check deps deps-test deps-browser deps-bench unit asan bench clean format
 all: arbiter
 
 # Install missing Debian packages (we are root on a fresh Debian machine;
@@ -42,6 +43,15 @@ deps:
 
 deps-test: deps
 	$(call need_pkgs,$(DEB_TEST))
+
+# Browser tests: Debian's chromium, node and npm (unless a node with npm is
+# already there), and playwright-core pinned by package-lock.json.
+deps-browser: deps
+	$(call need_pkgs,$(DEB_BROWSER))
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
+	@[ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error
 
 deps-bench: deps
 	$(call need_pkgs,$(DEB_BENCH))
@@ -87,9 +97,9 @@ asan: build/asan/arbiter $(addprefix build/tests/asan_,$(UNIT))
 
 # Unit tests and HTTP tests against the real binary, then all again under
 # ASan+UBSan; tests/run.py prints the summary line.
-check: deps-test
+check: deps-test deps-browser
 	$(MAKE) --no-print-directory unit asan
-	python3 tests/run.py --unit build/tests --binary ./arbiter --asan-binary build/asan/arbiter
+	python3 tests/run.py --unit build/tests --binary ./arbiter --asan-binary build/asan/arbiter --browser
 
 build/bare: bench/bare.c | build
 	$(CC) $(CFLAGS) -o $@ $< -lcivetweb -lsqlite3 -lpthread

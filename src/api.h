@@ -44,6 +44,7 @@ void api_judgments_revise(struct req *r);
 /* api_pages.c: HTML pages and the assets they load */
 void api_page_home(struct req *r);
 void api_page_login(struct req *r);
+void api_page_label(struct req *r);
 void api_asset(struct req *r);
 
 /* JSON for a user (new reference); shared by the session and users APIs. */

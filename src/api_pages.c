@@ -6,6 +6,7 @@
 
 #include "assets.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Renders template path with vars (name, value pairs, NULL-terminated) and
@@ -46,6 +47,16 @@ void api_page_home(struct req *r)
 {
     const char *vars[] = {"name", r->who.name, "role", auth_role_name(r->who.role), NULL};
     render(r, "templates/home.html", vars);
+}
+
+/* The labeling page of job r->id[0]; the page's script loads the job
+ * (404 there when the labeler is not a member). */
+void api_page_label(struct req *r)
+{
+    char job[24];
+    const char *vars[] = {"job", job, NULL};
+    snprintf(job, sizeof job, "%lld", (long long)r->id[0]);
+    render(r, "templates/label.html", vars);
 }
 
 void api_page_login(struct req *r)

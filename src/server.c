@@ -73,6 +73,7 @@ static const struct route routes[] = {
     {"GET", "/metrics", handle_metrics, ROLE_ADMIN, ANY_SCOPE, 0, BODY_NONE, R_TOKEN_ANY_ROLE},
     {"GET", "/", api_page_home, ROLE_LABELER, 0, 0, BODY_NONE, R_PAGE | R_MUST_CHANGE_OK},
     {"GET", "/login", api_page_login, ROLE_NONE, 0, 0, BODY_NONE, 0},
+    {"GET", "/jobs/{id}/label", api_page_label, ROLE_LABELER, 0, 0, BODY_NONE, R_PAGE},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 

@@ -77,6 +77,8 @@ def main():
     ap.add_argument("--binary", help="the arbiter binary for HTTP tests")
     ap.add_argument("--asan-binary", help="the same built with ASan+UBSan")
     ap.add_argument("--only", help="run HTTP tests whose name contains this")
+    ap.add_argument("--browser", action="store_true",
+                    help="also run tests/browser/run.mjs (chromium via playwright-core)")
     a = ap.parse_args()
     total_p = total_f = 0
     env = dict(os.environ)
@@ -89,6 +91,16 @@ def main():
     if a.binary:
         p, f = run_http(a.binary, env, "http", a.only)
         total_p += p; total_f += f
+    if a.browser and a.binary:
+        p = subprocess.run(["node", os.path.join(HERE, "browser", "run.mjs"), "--binary",
+                            os.path.abspath(a.binary)], capture_output=True, text=True,
+                           cwd=os.path.dirname(HERE), timeout=600)
+        sys.stdout.write(p.stdout + p.stderr[-4000:])
+        m = re.search(r"(\d+) passed, (\d+) failed", p.stdout)
+        if m and p.returncode == 0:
+            total_p += int(m.group(1))
+        else:
+            total_f += max(1, int(m.group(2)) if m else 1)
     if a.unit and a.asan_binary:
         p, f = run_unit(asan_units, san, "asan-unit")
         total_p += p; total_f += f

@@ -1,5 +1,39 @@
-// home.js: the signed-in landing page: who I am, sign out, change password.
+// home.js: the signed-in landing page: my jobs (my count, the job's
+// progress, Start), sign out, change password.
 import { api, me } from './api.js';
+
+function jobRow(j) {
+  const li = document.createElement('li');
+  const info = document.createElement('div');
+  info.className = 'grow';
+  const name = document.createElement('strong');
+  name.textContent = j.name;
+  const line = document.createElement('div');
+  line.className = 'muted';
+  line.textContent = `${j.my_judgments} judged by me · ${j.counts.complete} of ${j.counts.items} items complete · ${j.status}`;
+  info.append(name, line);
+  const bar = document.createElement('progress');
+  bar.max = Math.max(1, j.counts.items);
+  bar.value = j.counts.complete;
+  bar.setAttribute('aria-label', `${j.name}: progress`);
+  li.append(info, bar);
+  if (j.status === 'open') {
+    const start = document.createElement('a');
+    start.className = 'button';
+    start.href = `/jobs/${j.id}/label`;
+    start.textContent = 'Start';
+    start.setAttribute('aria-label', `Start labeling ${j.name}`);
+    li.append(start);
+  }
+  return li;
+}
+
+async function loadJobs() {
+  const { jobs } = await api('GET', '/api/v1/jobs');
+  const mine = jobs.filter((j) => j.is_member);
+  document.getElementById('jobs').replaceChildren(...mine.map(jobRow));
+  document.getElementById('jobs-empty').hidden = mine.length > 0;
+}
 
 const status = document.getElementById('pw-status');
 const form = document.getElementById('password-form');
@@ -9,7 +43,9 @@ async function init() {
   if (m.user.must_change_password) {
     document.getElementById('must-change').hidden = false;
     form.querySelector('#current').focus();
+    return;
   }
+  await loadJobs();
 }
 
 document.getElementById('logout').addEventListener('click', async () => {

@@ -1,0 +1,196 @@
+// run.mjs: browser tests of `make check`. Debian's chromium, driven by
+// playwright-core, against the real binary on a loopback port with a
+// temporary database. Each test checks the database, not only the page.
+// Screenshots go to tests/screenshots/ (git-ignored). Prints
+// "N passed, M failed" like the other suites.
+import { chromium } from 'playwright-core';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
+import assert from 'node:assert/strict';
+
+const args = process.argv.slice(2);
+const BINARY = resolve(args[args.indexOf('--binary') + 1] || './arbiter');
+const SHOTS = resolve('tests/screenshots');
+const PASSWORD = 'browser test password';
+mkdirSync(SHOTS, { recursive: true });
+
+function cli(db, argv, input) {
+  const p = spawnSync(BINARY, [...argv, '--db', db, '--pwhash-mem', '8', '--pwhash-ops', '1'],
+    { input, encoding: 'utf8' });
+  if (p.status !== 0) throw new Error(`arbiter ${argv.join(' ')}: ${p.stderr}`);
+  return p.stdout.trim();
+}
+
+function sql(db, query) {
+  const p = spawnSync('sqlite3', ['-json', db, query], { encoding: 'utf8' });
+  if (p.status !== 0) throw new Error(`sqlite3: ${p.stderr}`);
+  return p.stdout.trim() ? JSON.parse(p.stdout) : [];
+}
+
+const freePort = () => new Promise((res) => {
+  const s = createServer();
+  s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); });
+});
+
+async function startServer() {
+  const dir = mkdtempSync(join(tmpdir(), 'arbiter-browser-'));
+  const db = join(dir, 'arbiter.db');
+  for (const [u, role] of [['lead', 'lead'], ['lab', 'labeler']]) cli(db, ['user', 'add', u, '--role', role], `${PASSWORD}\n`);
+  const port = await freePort();
+  const proc = spawn(BINARY, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`, '--pwhash-mem', '8', '--pwhash-ops', '1'],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  proc.stderr.on('data', (d) => { log += d; });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(`${base}/healthz`)).ok) break; } catch (e) { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { dir, db, base, proc, log: () => log, stop() { proc.kill('SIGTERM'); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+// A job with a pairwise and a rating question; item 1 carries hostile text.
+function makeJob(s) {
+  const jobFile = join(s.dir, 'job.json');
+  writeFileSync(jobFile, JSON.stringify({
+    name: 'Helpfulness A/B', instructions: '# Read both\nPick the **more helpful** answer.',
+    overlap: 1, lease_seconds: 600, randomize_order: false,
+    questions: [{ name: 'better', type: 'pairwise', allow_tie: true },
+      { name: 'quality', type: 'rating', scale: { min: 1, max: 5 } }],
+  }));
+  const job = cli(s.db, ['job', 'create', '--file', jobFile, '--owner', 'lead']);
+  const items = [
+    { id: 'x1', prompt: 'Say hi <b>bold</b>', responses: [
+      { id: 'a', model: 'm1', text: 'Hello <script>window.__pwned = 1</script> there' },
+      { id: 'b', model: 'm2', text: '<img src=x onerror="window.__pwned = 2"> and ```\ncode <i>\n```' }] },
+    { id: 'x2', prompt: 'Explain `ls`', responses: [
+      { id: 'a', model: 'm1', text: 'Lists files.\n\n```sh\nls -la\n```' },
+      { id: 'b', model: 'm2', text: '- one\n- two' }] },
+    { id: 'x3', prompt: 'Third', responses: [{ id: 'a', text: 'A3' }, { id: 'b', text: 'B3' }] },
+  ];
+  const itemsFile = join(s.dir, 'items.jsonl');
+  writeFileSync(itemsFile, items.map((i) => JSON.stringify(i)).join('\n') + '\n');
+  cli(s.db, ['job', 'import', job, itemsFile]);
+  cli(s.db, ['job', 'members', job, 'lab']);
+  cli(s.db, ['job', 'open', job]);
+  return job;
+}
+
+const LAUNCH = { executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] };
+
+async function login(page, base, user) {
+  await page.goto(`${base}/login`);
+  await page.fill('#username', user);
+  await page.fill('#password', PASSWORD);
+  await page.press('#password', 'Enter');
+  await page.waitForURL(`${base}/`);
+}
+
+const tests = {
+  async 'a labeler completes tasks with the keyboard; drafts survive a reload; a submit retried through an outage is stored once; hostile text stays text'(browser) {
+    const s = await startServer();
+    try {
+      const job = makeJob(s);
+      const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const page = await ctx.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await login(page, s.base, 'lab');
+      await page.getByRole('link', { name: 'Start labeling Helpfulness A/B' }).waitFor();
+      await page.screenshot({ path: join(SHOTS, 'home-desktop.png'), fullPage: true });
+      await page.getByRole('link', { name: 'Start labeling Helpfulness A/B' }).click();
+      await page.waitForURL(`${s.base}/jobs/${job}/label`);
+      await page.locator('.response').first().waitFor();
+
+      // Task 1: hostile text is shown as text and runs nothing.
+      assert.match(await page.locator('.response').nth(0).innerText(), /<script>window.__pwned = 1<\/script>/);
+      assert.match(await page.locator('.response').nth(1).innerText(), /<img src=x onerror=/);
+      assert.equal(await page.locator('.response img, .response script').count(), 0);
+      await page.screenshot({ path: join(SHOTS, 'label-desktop.png'), fullPage: true });
+      await page.keyboard.press('?');
+      await page.locator('#help').waitFor();
+      await page.screenshot({ path: join(SHOTS, 'label-help-desktop.png') });
+      await page.keyboard.press('Escape');
+      // Keyboard only: 1 (response 1 better), 4 and 2 (ratings), Ctrl+Enter.
+      await page.keyboard.press('1');
+      await page.keyboard.press('4');
+      await page.keyboard.press('2');
+      await page.keyboard.press('Control+Enter');
+      await page.waitForFunction(() => document.getElementById('done-count').textContent === '1');
+      let rows = sql(s.db, 'SELECT i.ext_id, j.answers FROM judgments j JOIN items i ON i.id = j.item_id');
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0].ext_id, 'x1');
+      assert.deepEqual(JSON.parse(rows[0].answers), { better: { winner: 'a' }, quality: { a: 4, b: 2 } });
+      assert.equal(await page.evaluate(() => window.__pwned), undefined);
+
+      // Task 2: answer part of it, reload, the draft is back.
+      await page.locator('.response').first().filter({ hasText: 'Lists files.' }).waitFor();
+      assert.equal(await page.locator('.response pre code').count(), 1); // the fenced code block
+      await page.keyboard.press('2');
+      await page.keyboard.press('5');
+      await page.reload();
+      await page.locator('.response').first().filter({ hasText: 'Lists files.' }).waitFor();
+      assert.equal(await page.locator('button[data-value="b"][aria-pressed="true"]').count(), 1);
+      assert.equal(await page.locator('button[aria-label="Response 1: 5"][aria-pressed="true"]').count(), 1);
+      assert.match(await page.locator('#save-state').innerText(), /Draft restored/);
+      await page.keyboard.press('3');
+
+      // The server is unreachable for the first two tries of the submit.
+      let refused = 0;
+      await page.route('**/api/v1/tasks/*/judgment', (route) => {
+        if (refused < 2) { refused++; return route.abort('connectionrefused'); }
+        return route.continue();
+      });
+      await page.keyboard.press('Control+Enter');
+      await page.locator('#save-state.retrying').waitFor();
+      await page.waitForFunction(() => document.getElementById('done-count').textContent === '2', null, { timeout: 15000 });
+      assert.equal(refused, 2);
+      rows = sql(s.db, "SELECT j.answers, j.revision FROM judgments j JOIN items i ON i.id = j.item_id WHERE i.ext_id = 'x2'");
+      assert.equal(rows.length, 1);
+      assert.deepEqual(JSON.parse(rows[0].answers), { better: { winner: 'b' }, quality: { a: 5, b: 3 } });
+      assert.equal(rows[0].revision, 1);
+      await page.unroute('**/api/v1/tasks/*/judgment');
+
+      // Task 3 at phone width, then skip it with a reason, by keyboard.
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.locator('.response').first().filter({ hasText: 'A3' }).waitFor();
+      await page.screenshot({ path: join(SHOTS, 'label-phone.png'), fullPage: true });
+      await page.keyboard.press('s');
+      await page.locator('#skip-reason').waitFor();
+      await page.keyboard.type('unclear prompt');
+      await page.keyboard.press('Enter');
+      await page.locator('#empty').waitFor();
+      rows = sql(s.db, "SELECT state, skip_reason FROM tasks WHERE state = 'skipped'");
+      assert.deepEqual(rows, [{ state: 'skipped', skip_reason: 'unclear prompt' }]);
+      assert.equal(sql(s.db, 'SELECT count(*) AS n FROM judgments')[0].n, 2);
+      await page.goto(`${s.base}/`);
+      await page.getByText('2 judged by me').waitFor();
+      await page.screenshot({ path: join(SHOTS, 'home-phone.png'), fullPage: true });
+      assert.deepEqual(errors, []);
+      await ctx.close();
+    } finally {
+      s.stop();
+    }
+  },
+};
+
+const browser = await chromium.launch(LAUNCH);
+let passed = 0, failed = 0;
+for (const [name, fn] of Object.entries(tests)) {
+  const t0 = Date.now();
+  try {
+    await fn(browser);
+    passed++;
+    console.log(`ok   browser ${name} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL browser ${name}\n${e.stack}`);
+  }
+}
+await browser.close();
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

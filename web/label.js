@@ -1,0 +1,432 @@
+// label.js: the labeling page. One task at a time, keyboard first: every
+// question type has keys, Ctrl+Enter submits, S skips, ? lists the keys.
+// Work is never lost: answers are saved as a draft in localStorage as they
+// are made (restored after a reload: the server hands back the same live
+// lease), and a submit that fails for want of the server is retried until
+// it lands (the server stores a retried submit once).
+import { api, me } from './api.js';
+import { renderMarkdown } from './markdown.js';
+
+const jobId = document.body.dataset.job;
+const $ = (id) => document.getElementById(id);
+const el = (tag, props = {}, ...kids) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  e.append(...kids);
+  return e;
+};
+
+const LETTERS = 'acdefghijklmnopqrtuvwxyz'; // label shortcuts: not s (skip), not b
+let job = null, task = null, answers = {}, current = 0, row = 0, done = 0, busy = false;
+const views = []; // per question: { fs, update(), key(ev) -> handled }
+
+const draftKey = () => `arbiter.draft.${task.id}`;
+function saveDraft() {
+  try { localStorage.setItem(draftKey(), JSON.stringify(answers)); } catch (e) { /* full */ }
+}
+function loadDraft() {
+  try { return JSON.parse(localStorage.getItem(draftKey()) || 'null'); } catch (e) { return null; }
+}
+function setStatus(text, cls = '') { const s = $('status'); s.textContent = text; s.className = `status ${cls}`; }
+
+function answered(q) {
+  const a = answers[q.name];
+  if (a === undefined || a === null) return false;
+  if (q.type === 'rating' && q.per_response !== false) return task.item.responses.every((r) => a[r.id] !== undefined);
+  if (q.type === 'text') return a.trim() !== '' || q.required === false;
+  return true;
+}
+
+function setAnswer(q, value, advance) {
+  answers[q.name] = value;
+  saveDraft();
+  views.forEach((v) => v.update());
+  if (advance && answered(q)) focusQuestion(Math.min(current + 1, job.questions.length - 1));
+}
+
+function focusQuestion(i) {
+  current = i;
+  // A rating question starts at its first response without a score.
+  const q = job.questions[i], a = answers[q.name];
+  row = 0;
+  if (q.type === 'rating' && q.per_response !== false && a) {
+    const k = task.item.responses.findIndex((r) => a[r.id] === undefined);
+    row = k < 0 ? 0 : k;
+  }
+  views.forEach((v, k) => v.fs.classList.toggle('current', k === i));
+  views.forEach((v) => v.update());
+  views[i].fs.scrollIntoView({ block: 'nearest' });
+}
+
+// ---- one view per question type ----
+
+function pairwiseView(q) {
+  const rs = task.item.responses;
+  const choices = [['1', rs[0].id, 'Response 1 is better'], ['2', rs[1].id, 'Response 2 is better']];
+  if (q.allow_tie) choices.push(['0', 'tie', 'Tie']);
+  if (q.allow_both_bad) choices.push(['B', 'both_bad', 'Both are bad']);
+  const buttons = choices.map(([key, value, text]) => el('button', {
+    type: 'button', 'data-value': value, 'aria-pressed': 'false',
+    onclick: () => choose(value),
+  }, el('kbd', { text: key }), ` ${text}`));
+  const strength = [];
+  for (let s = 1; q.strength && s <= q.strength; s++) {
+    strength.push(el('button', { type: 'button', 'data-strength': s, 'aria-pressed': 'false',
+      onclick: () => setAnswer(q, { ...answers[q.name], strength: s }, true) },
+    el('kbd', { text: `Shift+${s}` }), ` ${['', 'slightly', 'clearly', 'much'][s] || s} better`));
+  }
+  function choose(value) {
+    const prev = answers[q.name] || {};
+    const a = { winner: value };
+    if (q.strength && value !== 'tie' && value !== 'both_bad') {
+      a.strength = prev.strength || undefined;
+      if (a.strength === undefined) delete a.strength;
+    }
+    setAnswer(q, a, !q.strength || value === 'tie' || value === 'both_bad');
+  }
+  const body = [el('div', { class: 'choices', role: 'group', 'aria-label': 'Which is better' }, ...buttons)];
+  if (strength.length) body.push(el('div', { class: 'choices', role: 'group', 'aria-label': 'How much better' }, ...strength));
+  return {
+    body,
+    update() {
+      const a = answers[q.name] || {};
+      buttons.forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.value === a.winner)));
+      strength.forEach((b) => {
+        b.disabled = !a.winner || a.winner === 'tie' || a.winner === 'both_bad';
+        b.setAttribute('aria-pressed', String(Number(b.dataset.strength) === a.strength));
+      });
+    },
+    key(ev) {
+      if (ev.shiftKey && /^Digit[1-9]$/.test(ev.code) && q.strength) {
+        const s = Number(ev.code.slice(5));
+        const a = answers[q.name];
+        if (s <= q.strength && a && a.winner !== 'tie' && a.winner !== 'both_bad') {
+          setAnswer(q, { ...a, strength: s }, true);
+          return true;
+        }
+        return false;
+      }
+      const k = ev.key.toUpperCase();
+      const c = choices.find(([key]) => key === k);
+      if (c) { choose(c[1]); return true; }
+      return false;
+    },
+    keys: choices.map(([key, , text]) => [key, text]).concat(q.strength ? [[`Shift+1…${q.strength}`, 'how much better']] : []),
+  };
+}
+
+function ratingView(q) {
+  const thumbs = q.scale === 'thumbs';
+  const points = [];
+  if (!thumbs) for (let v = q.scale.min; v <= q.scale.max; v++) points.push(v);
+  const perResponse = q.per_response !== false;
+  const targets = perResponse ? task.item.responses.map((r, i) => [r.id, `Response ${i + 1}`]) : [[null, 'Overall']];
+  const get = (id) => { const a = answers[q.name]; return a === undefined ? undefined : (id === null ? a : a[id]); };
+  const put = (id, v, advance) => {
+    let a = v;
+    if (id !== null) { a = { ...(answers[q.name] || {}) }; a[id] = v; }
+    if (advance && row < targets.length - 1) { row++; advance = false; }
+    setAnswer(q, a, advance);
+  };
+  const labelOf = (v) => (q.scale.labels && q.scale.labels[String(v)]) ? ` ${q.scale.labels[String(v)]}` : '';
+  const rows = targets.map(([id, name], i) => {
+    const opts = thumbs
+      ? [[true, 'U', '👍 Good'], [false, 'D', '👎 Bad']].map(([v, key, text]) => el('button', {
+        type: 'button', 'data-value': String(v), 'aria-pressed': 'false',
+        'aria-label': `${name}: ${text.slice(2)}`, onclick: () => { row = i; put(id, v, true); },
+      }, el('kbd', { text: key }), ` ${text}`))
+      : points.map((v) => el('button', {
+        type: 'button', 'data-value': String(v), 'aria-pressed': 'false',
+        'aria-label': `${name}: ${v}${labelOf(v)}`, onclick: () => { row = i; put(id, v, true); },
+      }, String(v), labelOf(v) ? el('span', { class: 'muted', text: labelOf(v) }) : ''));
+    return { div: el('div', { class: 'row' }, el('span', { class: 'row-label', text: name }), ...opts), opts, id };
+  });
+  return {
+    body: rows.map((r) => r.div),
+    update() {
+      rows.forEach((r, i) => {
+        r.div.classList.toggle('current', views[current] && views[current].q === q && i === row);
+        r.opts.forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.value === String(get(r.id)))));
+      });
+    },
+    key(ev) {
+      const r = targets[row];
+      if (ev.key === 'ArrowDown' && row < targets.length - 1) { row++; this.update(); return true; }
+      if (ev.key === 'ArrowUp' && row > 0) { row--; this.update(); return true; }
+      if (thumbs) {
+        const k = ev.key.toUpperCase();
+        if (k === 'U' || k === 'D') { put(r[0], k === 'U', true); return true; }
+        return false;
+      }
+      if (/^[0-9]$/.test(ev.key)) {
+        let v = Number(ev.key);
+        if (v === 0 && q.scale.max >= 10) v = 10;
+        if (v >= q.scale.min && v <= q.scale.max) { put(r[0], v, true); return true; }
+      }
+      return false;
+    },
+    keys: thumbs ? [['U / D', 'thumbs up / down for the marked row'], ['↑ / ↓', 'previous / next row']]
+      : [[`${q.scale.min}…${Math.min(q.scale.max, 9)}`, 'score the marked row'], ['↑ / ↓', 'previous / next row']],
+  };
+}
+
+function labelsView(q) {
+  const boxes = q.options.map((opt, i) => {
+    const key = LETTERS[i] || '';
+    const input = el('input', { type: q.multiple ? 'checkbox' : 'radio', name: `q-${q.name}`,
+      id: `q-${q.name}-${i}`, value: opt });
+    input.addEventListener('change', () => pick(opt, input.checked));
+    return { input, key, opt, label: el('label', { class: 'choice', for: `q-${q.name}-${i}` }, input, ' ',
+      key ? el('kbd', { text: key.toUpperCase() }) : '', ` ${opt}`) };
+  });
+  function pick(opt, on) {
+    let a = q.multiple ? [...(answers[q.name] || [])] : [];
+    a = a.filter((x) => x !== opt);
+    if (on) a.push(opt);
+    setAnswer(q, a, !q.multiple);
+  }
+  return {
+    body: [el('div', { class: 'choices', role: 'group', 'aria-label': q.name }, ...boxes.map((b) => b.label))],
+    update() { const a = answers[q.name] || []; boxes.forEach((b) => { b.input.checked = a.includes(b.opt); }); },
+    key(ev) {
+      const b = boxes.find((x) => x.key && x.key === ev.key.toLowerCase());
+      if (!b) return false;
+      pick(b.opt, q.multiple ? !(answers[q.name] || []).includes(b.opt) : true);
+      return true;
+    },
+    keys: boxes.filter((b) => b.key).map((b) => [b.key.toUpperCase(), b.opt]),
+  };
+}
+
+function textView(q) {
+  const original = prefill(q);
+  const area = el('textarea', { id: `q-${q.name}`, 'aria-label': q.prompt || q.name, spellcheck: 'true' });
+  const count = el('p', { class: 'hint', 'aria-live': 'polite' });
+  area.value = answers[q.name] !== undefined ? answers[q.name] : original;
+  area.addEventListener('input', () => { answers[q.name] = area.value; saveDraft(); count.textContent = counter(); });
+  const counter = () => `${[...area.value].length} characters` +
+    (q.max_chars ? ` of at most ${q.max_chars}` : '') + (original && area.value !== original ? ' · edited' : '');
+  count.textContent = counter();
+  if (answers[q.name] === undefined && original) answers[q.name] = original;
+  return {
+    body: [area, count],
+    update() { if (document.activeElement !== area && answers[q.name] !== undefined) area.value = answers[q.name]; count.textContent = counter(); },
+    key(ev) { if (ev.key === 'Enter' && !ev.ctrlKey) { area.focus(); return true; } return false; },
+    keys: [['Enter', 'edit the text'], ['Esc', 'leave the editor']],
+  };
+}
+
+function prefill(q) {
+  const p = q.prefill || 'none';
+  if (p.startsWith('response:')) {
+    const r = task.item.responses.find((x) => x.id === p.slice(9));
+    return r ? r.text : '';
+  }
+  return '';
+}
+
+const VIEWS = { pairwise: pairwiseView, rating: ratingView, labels: labelsView, text: textView };
+
+// ---- the task ----
+
+function renderTask() {
+  const prompt = $('prompt');
+  prompt.replaceChildren();
+  if (task.item.messages) {
+    for (const m of task.item.messages) {
+      const div = el('div', { class: 'msg' }, el('div', { class: 'msg-role', text: m.role }));
+      div.append(renderMarkdown(m.content));
+      prompt.append(div);
+    }
+  } else {
+    prompt.append(renderMarkdown(task.item.prompt));
+  }
+  $('responses').replaceChildren(...task.item.responses.map((r, i) => {
+    const card = el('article', { class: 'response', 'aria-label': `Response ${i + 1}` },
+      el('h2', {}, el('span', { class: 'tag', text: String(i + 1) }), `Response ${i + 1}`));
+    card.append(renderMarkdown(r.text));
+    return card;
+  }));
+  answers = loadDraft() || {};
+  views.length = 0;
+  const form = $('questions');
+  form.replaceChildren();
+  job.questions.forEach((q, i) => {
+    const make = VIEWS[q.type];
+    const v = make ? make(q) : { body: [el('p', { text: `This page cannot show ${q.type} questions yet.` })], update() {}, key: () => false, keys: [] };
+    v.q = q;
+    v.fs = el('fieldset', { onclick: () => { if (current !== i) focusQuestion(i); } },
+      el('legend', { text: q.prompt || q.name }), ...v.body);
+    views.push(v);
+    form.append(v.fs);
+  });
+  renderHelp();
+  $('task').hidden = false;
+  $('empty').hidden = true;
+  const first = job.questions.findIndex((q) => !answered(q));
+  focusQuestion(first < 0 ? 0 : first);
+  $('save-state').textContent = loadDraft() ? 'Draft restored.' : '';
+  tick();
+}
+
+function renderHelp() {
+  const rows = [['Ctrl+Enter', 'submit'], ['S', 'skip (with a reason)'], ['J / K', 'next / previous question'],
+    ['?', 'this list'], ['Esc', 'close']];
+  views.forEach((v) => v.keys.forEach(([k, t]) => rows.push([k, `${v.q.prompt || v.q.name}: ${t}`])));
+  $('help-keys').replaceChildren(...rows.flatMap(([k, t]) => [el('dt', {}, el('kbd', { text: k })), el('dd', { text: t })]));
+}
+
+function tick() {
+  if (!task) return;
+  const left = Math.round((Date.parse(task.expires_at) - Date.now()) / 1000);
+  const t = $('lease');
+  if (left <= 0) { t.textContent = 'expired'; return; }
+  t.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}`;
+}
+setInterval(tick, 1000);
+
+async function next() {
+  setStatus('Loading the next task…');
+  task = null;
+  const r = await api('POST', `/api/v1/jobs/${jobId}/tasks/next`);
+  setStatus('');
+  if (r === null) {
+    $('task').hidden = true;
+    $('empty').hidden = false;
+    return;
+  }
+  task = r.task;
+  renderTask();
+}
+
+function missing() {
+  return job.questions.filter((q) => q.required !== false && !answered(q));
+}
+
+const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+
+async function submit() {
+  if (busy || !task) return;
+  const lack = missing();
+  if (lack.length) {
+    setStatus(`Answer ${lack.map((q) => q.prompt || q.name).join(', ')} first.`, 'error');
+    focusQuestion(job.questions.indexOf(lack[0]));
+    return;
+  }
+  busy = true;
+  const body = { answers: {} };
+  for (const q of job.questions) if (answers[q.name] !== undefined) body.answers[q.name] = answers[q.name];
+  const state = $('save-state');
+  state.className = 'save-state';
+  state.textContent = 'Saving…';
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await api('POST', `/api/v1/tasks/${task.id}/judgment`, body);
+        break;
+      } catch (e) {
+        if (e.status !== 0 && e.status < 500 && e.status !== 429) throw e;
+        // The server is unreachable or busy: the answers stay in the
+        // draft, and the same submission is sent again (stored once).
+        state.className = 'save-state retrying';
+        state.textContent = `Not saved yet: ${e.message} Retrying (attempt ${attempt + 1})…`;
+        await sleep(Math.min(8000, 500 * 2 ** Math.min(attempt - 1, 4)));
+      }
+    }
+    localStorage.removeItem(draftKey());
+    done++;
+    $('done-count').textContent = String(done);
+    state.className = 'save-state';
+    state.textContent = '';
+    await next();
+  } catch (e) {
+    state.className = 'save-state error';
+    state.textContent = e.field ? `${e.message} (${e.field})` : e.message;
+    if (e.status === 409 || e.status === 404) {
+      localStorage.removeItem(draftKey());
+      setStatus(`${e.message} Moving on.`, 'error');
+      await next();
+    }
+  } finally {
+    busy = false;
+  }
+}
+
+async function skip(reason) {
+  if (busy || !task) return;
+  busy = true;
+  try {
+    await api('POST', `/api/v1/tasks/${task.id}/skip`, reason ? { reason } : {});
+    localStorage.removeItem(draftKey());
+    await next();
+  } catch (e) {
+    setStatus(e.message, 'error');
+  } finally {
+    busy = false;
+  }
+}
+
+// ---- keys and dialogs ----
+
+function open(id) { $(id).hidden = false; }
+function close(id) { $(id).hidden = true; }
+
+document.addEventListener('keydown', (ev) => {
+  const typing = ev.target instanceof HTMLTextAreaElement || ev.target instanceof HTMLInputElement && ev.target.type === 'text' || ev.target.id === 'skip-reason';
+  if (ev.key === 'Escape') {
+    if (!$('help').hidden) close('help');
+    else if (!$('skip-dialog').hidden) close('skip-dialog');
+    else if (typing) ev.target.blur();
+    return;
+  }
+  if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); submit(); return; }
+  if (typing || !$('help').hidden || !$('skip-dialog').hidden || !task || ev.altKey || ev.ctrlKey || ev.metaKey) return;
+  if (ev.key === '?') { open('help'); $('close-help').focus(); ev.preventDefault(); return; }
+  if (ev.key === 's' || ev.key === 'S') {
+    open('skip-dialog');
+    $('skip-reason').value = '';
+    $('skip-reason').focus();
+    ev.preventDefault();
+    return;
+  }
+  if (ev.key === 'j' || ev.key === 'J') { focusQuestion(Math.min(current + 1, views.length - 1)); return; }
+  if (ev.key === 'k' || ev.key === 'K') { focusQuestion(Math.max(current - 1, 0)); return; }
+  if (views[current] && views[current].key(ev)) ev.preventDefault();
+});
+
+$('show-help').addEventListener('click', () => { open('help'); $('close-help').focus(); });
+$('close-help').addEventListener('click', () => close('help'));
+$('skip').addEventListener('click', () => { open('skip-dialog'); $('skip-reason').focus(); });
+$('skip-cancel').addEventListener('click', () => close('skip-dialog'));
+$('skip-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  close('skip-dialog');
+  skip($('skip-reason').value.trim());
+});
+$('submit').addEventListener('click', submit);
+$('show-instructions').addEventListener('click', () => {
+  const box = $('instructions');
+  box.hidden = !box.hidden;
+  $('show-instructions').setAttribute('aria-expanded', String(!box.hidden));
+});
+
+async function init() {
+  await me();
+  job = (await api('GET', `/api/v1/jobs/${jobId}`)).job;
+  $('job-name').textContent = job.name;
+  done = job.my_judgments;
+  $('done-count').textContent = String(done);
+  document.title = `${job.name} · Arbiter`;
+  // instructions_html comes from the server's CommonMark renderer in safe
+  // mode (raw HTML dropped), the one HTML this page inserts.
+  const box = $('instructions');
+  box.innerHTML = job.instructions_html || '<p>No instructions.</p>';
+  await next();
+}
+
+init().catch((e) => setStatus(e.message, 'error'));
