@@ -8,15 +8,13 @@
 #include "tasks.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 
 /* {"task": <the task's view>}, for adding more members; NULL on failure. */
 static json_t *task_object(const struct task *t)
 {
-    size_t len;
-    char *text = task_render(t, &len);
-    json_t *v = text != NULL ? json_loadb(text, len, 0, NULL) : NULL;
-    free(text);
+    struct buf b = {NULL, 0, 0};
+    json_t *v = task_render(t, &b) == 0 ? json_loadb(b.data, b.len, 0, NULL) : NULL;
+    buf_free(&b);
     return v != NULL ? json_pack("{so}", "task", v) : NULL;
 }
 
@@ -58,15 +56,11 @@ void api_tasks_next(struct req *r)
         reply(r, 204, NULL, NULL, 0, NULL);
     else {
         /* Spliced as text: the loop's hottest answer builds no JSON tree. */
-        size_t len;
-        char *text = task_render(&t, &len);
         struct buf b = {NULL, 0, 0};
-        if (text == NULL || buf_puts(&b, "{\"task\":") != 0 || buf_append(&b, text, len) != 0 ||
-            buf_puts(&b, "}") != 0)
-            reply_err(r, ERR_NOMEM, NULL, NULL);
+        if (buf_puts(&b, "{\"task\":") != 0 || task_render(&t, &b) != 0 || buf_puts(&b, "}") != 0)
+            reply_err(r, ERR_DB, NULL, NULL);
         else
             reply(r, 200, "application/json", b.data, b.len, NULL);
-        free(text);
         buf_free(&b);
     }
     task_clear(&t);

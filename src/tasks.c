@@ -275,44 +275,44 @@ static int splice(struct buf *b, const char *name, struct jspan v)
     return buf_printf(b, ",\"%s\":", name) != 0 || buf_append(b, v.p, v.len) != 0 ? -1 : 0;
 }
 
-char *task_render(const struct task *t, size_t *len)
+int task_render(const struct task *t, struct buf *out)
 {
     struct jspan item = {t->item, t->item_len}, id, text, resp, list[ITEM_RESPONSES_MAX];
-    struct buf b = {NULL, 0, 0};
     char leased[40], expires[40];
     const char *prompt_key = "messages";
+    size_t start = out->len;
     int n, i, bad;
     if (t->item == NULL || jspan_member(item, "id", &id) != 0 ||
         jspan_member(item, "responses", &resp) != 0 ||
         (n = jspan_elements(resp, list, ITEM_RESPONSES_MAX)) < 0 ||
         (jspan_member(item, prompt_key, &text) != 0 &&
          jspan_member(item, prompt_key = "prompt", &text) != 0))
-        return NULL;
+        return ERR_DB;
     util_time_iso_ms(t->leased_at, leased, sizeof leased);
     util_time_iso_ms(t->expires_at, expires, sizeof expires);
-    bad = buf_printf(&b,
+    bad = buf_printf(out,
                      "{\"id\":%lld,\"job_id\":%lld,\"state\":\"%s\",\"leased_at\":\"%s\","
                      "\"expires_at\":\"%s\",\"item\":{\"id\":",
                      (long long)t->id, (long long)t->job_id, state_names[t->state], leased,
                      expires) != 0 ||
-          buf_append(&b, id.p, id.len) != 0 || splice(&b, prompt_key, text) != 0 ||
-          buf_puts(&b, ",\"responses\":[") != 0;
+          buf_append(out, id.p, id.len) != 0 || splice(out, prompt_key, text) != 0 ||
+          buf_puts(out, ",\"responses\":[") != 0;
     for (i = 0; i < t->n_shown && !bad; i++) {
         struct jspan r, rid, rtext;
         if (t->shown[i] < 0 || t->shown[i] >= n)
             continue;
         r = list[t->shown[i]];
         bad = jspan_member(r, "id", &rid) != 0 || jspan_member(r, "text", &rtext) != 0 ||
-              buf_puts(&b, i > 0 ? ",{\"id\":" : "{\"id\":") != 0 ||
-              buf_append(&b, rid.p, rid.len) != 0 || splice(&b, "text", rtext) != 0 ||
-              buf_puts(&b, "}") != 0;
+              buf_puts(out, out->data[out->len - 1] == '[' ? "{\"id\":" : ",{\"id\":") != 0 ||
+              buf_append(out, rid.p, rid.len) != 0 || splice(out, "text", rtext) != 0 ||
+              buf_puts(out, "}") != 0;
     }
-    if (bad || buf_puts(&b, "]}}") != 0) {
-        buf_free(&b);
-        return NULL;
+    if (bad || buf_puts(out, "]}}") != 0) {
+        if (out->data != NULL)
+            out->data[out->len = start] = '\0';
+        return ERR_DB;
     }
-    *len = b.len;
-    return b.data;
+    return 0;
 }
 
 struct skip_op {

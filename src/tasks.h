@@ -50,13 +50,13 @@ int task_peek(struct db_conn *c, int64_t id, struct task_peek *out);
 int task_load(struct db_conn *c, int64_t id, struct task *out);
 void task_clear(struct task *t);
 
-/* The blind view of a task for its labeler, as JSON text (malloc'd, *len
- * bytes): item id, prompt or messages, and response ids and texts in the
- * order shown; never models, metadata, reference or gold. The values are
- * copied from the stored item text, not parsed and dumped again (the
- * lease's answer is the loop's hottest path). NULL when out of memory or
- * the stored item is malformed. */
-char *task_render(const struct task *t, size_t *len);
+/* Appends the blind view of a task for its labeler to out, as JSON text:
+ * item id, prompt or messages, and response ids and texts in the order
+ * shown; never models, metadata, reference or gold. The values are copied
+ * from the stored item text, not parsed and dumped again (the lease's
+ * answer is the loop's hottest path). 0, or ERR_DB (out of memory, or the
+ * stored item is malformed) with out as it was. */
+int task_render(const struct task *t, struct buf *out);
 
 /* Skips task id (its labeler only) with an optional reason. Skipping twice
  * is the same skip. ERR_NOT_FOUND, ERR_CONFLICT (*why: already judged). */

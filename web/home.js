@@ -1,29 +1,18 @@
 // home.js: the signed-in landing page: my jobs (my count, the job's
 // progress, Start), sign out, change password.
 import { api, me } from './api.js';
+import { el } from './dom.js';
 
 function jobRow(j) {
-  const li = document.createElement('li');
-  const info = document.createElement('div');
-  info.className = 'grow';
-  const name = document.createElement('strong');
-  name.textContent = j.name;
-  const line = document.createElement('div');
-  line.className = 'muted';
-  line.textContent = `${j.my_judgments} judged by me · ${j.counts.complete} of ${j.counts.items} items complete · ${j.status}`;
-  info.append(name, line);
-  const bar = document.createElement('progress');
-  bar.max = Math.max(1, j.counts.items);
+  const bar = el('progress', { max: String(Math.max(1, j.counts.items)), 'aria-label': `${j.name}: progress` });
   bar.value = j.counts.complete;
-  bar.setAttribute('aria-label', `${j.name}: progress`);
-  li.append(info, bar);
+  const li = el('li', {},
+    el('div', { class: 'grow' }, el('strong', { text: j.name }), el('div', { class: 'muted',
+      text: `${j.my_judgments} judged by me · ${j.counts.complete} of ${j.counts.items} items complete · ${j.status}` })),
+    bar);
   if (j.status === 'open') {
-    const start = document.createElement('a');
-    start.className = 'button';
-    start.href = `/jobs/${j.id}/label`;
-    start.textContent = 'Start';
-    start.setAttribute('aria-label', `Start labeling ${j.name}`);
-    li.append(start);
+    li.append(el('a', { class: 'button', href: `/jobs/${j.id}/label`, text: 'Start',
+      'aria-label': `Start labeling ${j.name}` }));
   }
   return li;
 }

@@ -5,22 +5,11 @@
 // lease), and a submit that fails for want of the server is retried until
 // it lands (the server stores a retried submit once).
 import { api, me } from './api.js';
+import { el } from './dom.js';
 import { renderMarkdown } from './markdown.js';
 
 const jobId = document.body.dataset.job;
 const $ = (id) => document.getElementById(id);
-const el = (tag, props = {}, ...kids) => {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (k === 'class') e.className = v;
-    else if (k === 'text') e.textContent = v;
-    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else e.setAttribute(k, v);
-  }
-  e.append(...kids);
-  return e;
-};
-
 const LETTERS = 'acdefghijklmnopqrtuvwxyz'; // label shortcuts: not s (skip), not b
 let job = null, task = null, answers = {}, current = 0, row = 0, done = 0, busy = false;
 const views = []; // per question: { fs, update(), key(ev) -> handled }
@@ -252,7 +241,8 @@ function renderTask() {
     card.append(renderMarkdown(r.text));
     return card;
   }));
-  answers = loadDraft() || {};
+  const draft = loadDraft();
+  answers = draft || {};
   views.length = 0;
   const form = $('questions');
   form.replaceChildren();
@@ -270,7 +260,7 @@ function renderTask() {
   $('empty').hidden = true;
   const first = job.questions.findIndex((q) => !answered(q));
   focusQuestion(first < 0 ? 0 : first);
-  $('save-state').textContent = loadDraft() ? 'Draft restored.' : '';
+  $('save-state').textContent = draft ? 'Draft restored.' : '';
   tick();
 }
 

@@ -186,8 +186,8 @@ static void test_task_render(void)
         CHECK(item != NULL);
         for (round = 0; item != NULL && round < 20; round++) {
             struct task t;
-            size_t len;
-            char *text;
+            struct buf b = {0};
+            const char *text;
             json_t *got, *want;
             int k;
             memset(&t, 0, sizeof t);
@@ -205,15 +205,32 @@ static void test_task_render(void)
             }
             t.item = out.data;
             t.item_len = out.len;
-            text = task_render(&t, &len);
-            got = text != NULL ? json_loadb(text, len, 0, NULL) : NULL;
+            text = task_render(&t, &b) == 0 ? b.data : NULL;
+            got = text != NULL ? json_loadb(text, b.len, 0, NULL) : NULL;
             want = expected_view(&t, item);
             CHECK(got != NULL && json_equal(got, want));
             CHECK(text != NULL && strstr(text, "\"model\"") == NULL && strstr(text, "reference") == NULL &&
                   strstr(text, "metadata") == NULL);
             json_decref(got);
             json_decref(want);
-            free(text);
+            buf_free(&b);
+        }
+        if (item != NULL) {
+            /* A shown index the stored item lacks is left out, cleanly. */
+            struct task t;
+            struct buf b = {0};
+            json_t *got;
+            memset(&t, 0, sizeof t);
+            t.n_shown = 2;
+            t.shown[0] = ITEM_RESPONSES_MAX - 1;
+            t.shown[1] = 0;
+            t.item = out.data;
+            t.item_len = out.len;
+            got = task_render(&t, &b) == 0 ? json_loadb(b.data, b.len, 0, NULL) : NULL;
+            CHECK(got != NULL &&
+                  json_array_size(json_object_get(json_object_get(got, "item"), "responses")) == 1);
+            json_decref(got);
+            buf_free(&b);
         }
         json_decref(item);
         json_decref(pr.list);
