@@ -92,7 +92,7 @@ static const char *const text[SQL__COUNT] = {
                            " FROM jobs WHERE id = ?1",
     [SQL_TASK_STATE] = "SELECT state, labeler_id, item_id, job_id, judgment_id FROM tasks WHERE id = ?1",
     [SQL_TASK_LIVE_FOR] = "SELECT id FROM tasks WHERE job_id = ?1 AND labeler_id = ?2"
-                          " AND state = 'leased' AND expires_at > ?3 ORDER BY id DESC LIMIT 1",
+                          " AND state = 'leased' AND expires_at > ?3 AND id != ?4 ORDER BY id LIMIT 1",
     [SQL_TASK_EXPIRED] = "SELECT id, item_id FROM tasks WHERE job_id = ?1 AND state = 'leased'"
                          " AND expires_at <= ?2",
     [SQL_TASK_EXPIRE] = "UPDATE tasks SET state = 'expired' WHERE id = ?1 AND state = 'leased'",

@@ -92,7 +92,7 @@ static int sweep_expired(struct db_conn *c, int64_t job_id, int64_t now)
 }
 
 struct lease_op {
-    int64_t job_id, user_id, task_id;
+    int64_t job_id, user_id, after, task_id;
     const char *why;
     struct task *out; /* filled from the writer's warm cache: no read after */
 };
@@ -130,12 +130,14 @@ static int lease_write(struct db_conn *c, void *arg)
         op->why = js.status == JOB_PAUSED ? "the job is paused" : "the job is not open";
         return ERR_CONFLICT;
     }
-    /* A live lease of this labeler is the answer again. */
+    /* A live lease of this labeler (the oldest, but not `after`, the one
+     * a prefetch is for) is the answer again: at most two live leases. */
     if ((st = db_stmt(c, SQL_TASK_LIVE_FOR)) == NULL)
         return ERR_DB;
     sqlite3_bind_int64(st, 1, op->job_id);
     sqlite3_bind_int64(st, 2, op->user_id);
     sqlite3_bind_int64(st, 3, now);
+    sqlite3_bind_int64(st, 4, op->after);
     if (sqlite3_step(st) == SQLITE_ROW) {
         op->task_id = sqlite3_column_int64(st, 0);
         db_done(st);
@@ -187,10 +189,10 @@ static int lease_write(struct db_conn *c, void *arg)
     return copy_task(c, op);
 }
 
-int task_lease(struct db *db, int64_t job_id, const struct principal *p, struct task *out,
-               const char **why)
+int task_lease(struct db *db, int64_t job_id, const struct principal *p, int64_t after,
+               struct task *out, const char **why)
 {
-    struct lease_op op = {job_id, p->user_id, 0, NULL, out};
+    struct lease_op op = {job_id, p->user_id, after, 0, NULL, out};
     int rc;
     memset(out, 0, sizeof *out);
     rc = db_write(db, lease_write, &op);

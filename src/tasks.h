@@ -29,12 +29,15 @@ struct task {
 
 const char *task_state_name(enum task_state s);
 
-/* Leases the next task of job_id for labeler p. Returns 0 with the task
+/* Leases the next task of job_id for labeler p: the oldest live lease p
+ * holds other than task `after` (0: none), else a new one. A page
+ * prefetches the task after the one on screen with after = its id, so a
+ * labeler holds at most two live leases. Returns 0 with the task
  * in *out (out->id == 0 when nothing is left for this labeler: 204; free
  * with task_clear), or ERR_CONFLICT (*why: the job is not open),
  * ERR_FORBIDDEN (a manager who is not a member), ERR_NOT_FOUND. */
-int task_lease(struct db *db, int64_t job_id, const struct principal *p, struct task *out,
-               const char **why);
+int task_lease(struct db *db, int64_t job_id, const struct principal *p, int64_t after,
+               struct task *out, const char **why);
 
 /* A task's state and owners, without its item: what a write checks. */
 struct task_peek {

@@ -7,6 +7,7 @@
 import { api, me } from './api.js';
 import { el } from './dom.js';
 import { renderMarkdown } from './markdown.js';
+import { diffWords } from './diff.js';
 
 const jobId = document.body.dataset.job;
 const $ = (id) => document.getElementById(id);
@@ -164,6 +165,115 @@ function ratingView(q) {
   };
 }
 
+// Rank: a list, best first. Keys: a response's number selects it, arrows
+// move it, T ties it with the one above (again: unties), Enter accepts the
+// order as it stands. Rows also drag and drop, and have buttons for touch.
+// The answer is groups of ids (ties allowed: [["b"], ["a", "c"]]) or ids.
+function rankView(q) {
+  const rs = task.item.responses;
+  const num = (id) => rs.findIndex((r) => r.id === id) + 1;
+  let selected = null, dragged = null;
+  const groups = () => {
+    const a = answers[q.name];
+    if (a === undefined) return rs.map((r) => [r.id]);
+    return a.map((g) => (Array.isArray(g) ? [...g] : [g]));
+  };
+  const commit = (gs, advance = false) => {
+    gs = gs.filter((g) => g.length);
+    setAnswer(q, q.allow_ties ? gs : gs.map((g) => g[0]), advance);
+  };
+  const where = (gs, id) => { const g = gs.findIndex((x) => x.includes(id)); return [g, gs[g]]; };
+  function move(id, dir) {
+    const gs = groups();
+    const [g, grp] = where(gs, id);
+    if (grp.length > 1) { // leave the tie, on the side it moves to
+      grp.splice(grp.indexOf(id), 1);
+      gs.splice(dir < 0 ? g : g + 1, 0, [id]);
+    } else {
+      const to = g + dir;
+      if (to < 0 || to >= gs.length) return;
+      [gs[g], gs[to]] = [gs[to], gs[g]];
+    }
+    commit(gs);
+  }
+  function tie(id) {
+    const gs = groups();
+    const [g, grp] = where(gs, id);
+    if (grp.length > 1) { grp.splice(grp.indexOf(id), 1); gs.splice(g + 1, 0, [id]); }
+    else if (g > 0) { gs[g - 1].push(id); gs.splice(g, 1); }
+    else return;
+    commit(gs);
+  }
+  function dropOn(id, before) {
+    if (dragged === null || dragged === id) return;
+    const gs = groups();
+    const [g0, grp0] = where(gs, dragged);
+    grp0.splice(grp0.indexOf(dragged), 1);
+    if (!grp0.length) gs.splice(g0, 1);
+    const [g] = where(gs, id);
+    gs.splice(before ? g : g + 1, 0, [dragged]);
+    selected = dragged;
+    commit(gs);
+  }
+  const list = el('ol', { class: 'rank', 'aria-label': `${q.prompt || q.name}: best first` });
+  const status = el('p', { class: 'hint', 'aria-live': 'polite' });
+  const accept = el('button', { type: 'button', class: 'secondary', onclick: () => commit(groups(), true) },
+    'Keep this order ', el('kbd', { text: 'Enter' }));
+  function row(id, place, tied) {
+    const n = num(id);
+    const li = el('li', { draggable: 'true', 'data-id': id, class: id === selected ? 'selected' : '' },
+      el('span', { class: 'place', text: tied ? `${place}=` : String(place) }),
+      el('span', { class: 'tag', text: String(n) }),
+      el('span', { class: 'grow', text: `Response ${n}` }),
+      el('button', { type: 'button', class: 'secondary', 'aria-label': `Move response ${n} up`,
+        onclick: (ev) => { ev.stopPropagation(); selected = id; move(id, -1); } }, '↑'),
+      el('button', { type: 'button', class: 'secondary', 'aria-label': `Move response ${n} down`,
+        onclick: (ev) => { ev.stopPropagation(); selected = id; move(id, 1); } }, '↓'));
+    if (q.allow_ties)
+      li.append(el('button', { type: 'button', class: 'secondary', 'aria-pressed': String(tied),
+        'aria-label': `Tie response ${n} with the one above`,
+        onclick: (ev) => { ev.stopPropagation(); selected = id; tie(id); } }, '='));
+    li.addEventListener('click', () => { selected = id; update(); });
+    li.addEventListener('dragstart', (ev) => { dragged = id; ev.dataTransfer.setData('text/plain', id); ev.dataTransfer.effectAllowed = 'move'; });
+    li.addEventListener('dragend', () => { dragged = null; });
+    li.addEventListener('dragover', (ev) => { ev.preventDefault(); });
+    li.addEventListener('drop', (ev) => {
+      ev.preventDefault();
+      const box = li.getBoundingClientRect();
+      dropOn(id, ev.clientY < box.top + box.height / 2);
+    });
+    return li;
+  }
+  function update() {
+    const gs = groups();
+    let place = 1;
+    const items = [];
+    for (const g of gs) {
+      for (const id of g) items.push(row(id, place, g.length > 1));
+      place += g.length;
+    }
+    list.replaceChildren(...items);
+    status.textContent = answers[q.name] === undefined
+      ? 'Not ranked yet: move responses, or press Enter to keep this order.'
+      : `Ranked, best first: ${gs.map((g) => g.map(num).join(' = ')).join(', ')}.`;
+  }
+  return {
+    body: [list, el('div', { class: 'choices' }, accept), status],
+    update,
+    key(ev) {
+      if (/^[1-9]$/.test(ev.key) && Number(ev.key) <= rs.length) { selected = rs[Number(ev.key) - 1].id; update(); return true; }
+      if (ev.key === 'Enter') { commit(groups(), true); return true; }
+      if (selected === null) return false;
+      if (ev.key === 'ArrowUp' || ev.key === 'ArrowDown') { move(selected, ev.key === 'ArrowUp' ? -1 : 1); return true; }
+      if (q.allow_ties && (ev.key === 't' || ev.key === 'T')) { tie(selected); return true; }
+      return false;
+    },
+    keys: [[`1…${Math.min(rs.length, 9)}`, 'select a response'], ['↑ / ↓', 'move the selected response'],
+      ...(q.allow_ties ? [['T', 'tie the selected response with the one above (again: untie)']] : []),
+      ['Enter', 'keep the order as it stands']],
+  };
+}
+
 function labelsView(q) {
   const boxes = q.options.map((opt, i) => {
     const key = LETTERS[i] || '';
@@ -192,34 +302,81 @@ function labelsView(q) {
   };
 }
 
+// Text: an editor prefilled per the question, a character count, and the
+// changes against the original (a word diff, refreshed as one types).
 function textView(q) {
-  const original = prefill(q);
+  let original = prefill(q);
   const area = el('textarea', { id: `q-${q.name}`, 'aria-label': q.prompt || q.name, spellcheck: 'true' });
   const count = el('p', { class: 'hint', 'aria-live': 'polite' });
+  const changes = el('div', { class: 'diff', 'aria-label': 'Changes against the original' });
+  const details = el('details', { class: 'changes', open: '' }, el('summary', { text: 'Changes' }), changes);
+  let timer = 0;
+  const counter = () => {
+    const n = [...area.value].length;
+    let t = `${n} characters`;
+    if (q.min_chars && q.max_chars) t += ` (${q.min_chars} to ${q.max_chars})`;
+    else if (q.max_chars) t += ` of at most ${q.max_chars}`;
+    if (original && area.value !== original) t += ' · edited';
+    return t;
+  };
+  function showDiff() {
+    details.hidden = !original;
+    if (!original) return;
+    const ops = diffWords(original, area.value);
+    changes.replaceChildren(...(ops.length === 1 && ops[0][0] === '='
+      ? [el('span', { class: 'muted', text: 'No changes yet.' })]
+      : ops.map(([op, text]) => (op === '=' ? document.createTextNode(text)
+        : el(op === '-' ? 'del' : 'ins', { text })))));
+  }
+  function refresh() { count.textContent = counter(); clearTimeout(timer); timer = setTimeout(showDiff, 120); }
   area.value = answers[q.name] !== undefined ? answers[q.name] : original;
-  area.addEventListener('input', () => { answers[q.name] = area.value; saveDraft(); count.textContent = counter(); });
-  const counter = () => `${[...area.value].length} characters` +
-    (q.max_chars ? ` of at most ${q.max_chars}` : '') + (original && area.value !== original ? ' · edited' : '');
-  count.textContent = counter();
+  area.addEventListener('input', () => { answers[q.name] = area.value; saveDraft(); refresh(); });
   if (answers[q.name] === undefined && original) answers[q.name] = original;
+  count.textContent = counter();
+  showDiff();
   return {
-    body: [area, count],
-    update() { if (document.activeElement !== area && answers[q.name] !== undefined) area.value = answers[q.name]; count.textContent = counter(); },
+    body: [area, count, details],
+    update() {
+      // "best" follows the labeler's preference until the text is edited.
+      const p = prefill(q);
+      if (p !== original) {
+        if (area.value === original) { area.value = p; answers[q.name] = p || undefined; }
+        original = p;
+        showDiff();
+      }
+      if (document.activeElement !== area && answers[q.name] !== undefined) area.value = answers[q.name];
+      refresh();
+    },
     key(ev) { if (ev.key === 'Enter' && !ev.ctrlKey) { area.focus(); return true; } return false; },
     keys: [['Enter', 'edit the text'], ['Esc', 'leave the editor']],
   };
 }
 
+// The text a text question starts from: a given response, or with "best"
+// the response this labeler prefers so far in the same task (a pairwise
+// winner, the top of a ranking, else the best score).
 function prefill(q) {
   const p = q.prefill || 'none';
-  if (p.startsWith('response:')) {
-    const r = task.item.responses.find((x) => x.id === p.slice(9));
-    return r ? r.text : '';
+  const text = (id) => { const r = task.item.responses.find((x) => x.id === id); return r ? r.text : ''; };
+  if (p.startsWith('response:')) return text(p.slice(9));
+  if (p !== 'best') return '';
+  for (const o of job.questions) {
+    const a = answers[o.name];
+    if (a === undefined || a === null) continue;
+    if (o.type === 'pairwise' && a.winner && a.winner !== 'tie' && a.winner !== 'both_bad') return text(a.winner);
+    if (o.type === 'rank' && a.length) { const top = Array.isArray(a[0]) ? a[0] : [a[0]]; if (top.length === 1) return text(top[0]); }
+  }
+  for (const o of job.questions) {
+    const a = answers[o.name];
+    if (o.type !== 'rating' || o.per_response === false || !a || o.scale === 'thumbs') continue;
+    let best = null;
+    for (const r of task.item.responses) if (a[r.id] !== undefined && (best === null || a[r.id] > a[best])) best = r.id;
+    if (best !== null) return text(best);
   }
   return '';
 }
 
-const VIEWS = { pairwise: pairwiseView, rating: ratingView, labels: labelsView, text: textView };
+const VIEWS = { pairwise: pairwiseView, rank: rankView, rating: ratingView, labels: labelsView, text: textView };
 
 // ---- the task ----
 
@@ -280,11 +437,29 @@ function tick() {
 }
 setInterval(tick, 1000);
 
-async function next() {
-  setStatus('Loading the next task…');
+// The task after the one on screen is leased in the background (the server
+// keeps at most two live leases per labeler), so it appears at once after
+// a submit or skip. Only a task is trusted: "nothing left" is asked again.
+let prefetched = null; // { after, promise }
+
+function prefetch() {
+  const after = task.id;
+  prefetched = { after, promise: api('POST', `/api/v1/jobs/${jobId}/tasks/next?after=${after}`).catch(() => null) };
+}
+
+async function next(finished) {
+  let r = null;
+  if (prefetched && prefetched.after === finished) {
+    r = await prefetched.promise;
+    if (r && Date.parse(r.task.expires_at) - Date.now() < 5000) r = null;
+  }
+  prefetched = null;
   task = null;
-  const r = await api('POST', `/api/v1/jobs/${jobId}/tasks/next`);
-  setStatus('');
+  if (r === null) {
+    setStatus('Loading the next task…');
+    r = await api('POST', `/api/v1/jobs/${jobId}/tasks/next`);
+    setStatus('');
+  }
   if (r === null) {
     $('task').hidden = true;
     $('empty').hidden = false;
@@ -292,6 +467,7 @@ async function next() {
   }
   task = r.task;
   renderTask();
+  prefetch();
 }
 
 function missing() {
@@ -333,14 +509,15 @@ async function submit() {
     $('done-count').textContent = String(done);
     state.className = 'save-state';
     state.textContent = '';
-    await next();
+    setStatus('');
+    await next(task.id);
   } catch (e) {
     state.className = 'save-state error';
     state.textContent = e.field ? `${e.message} (${e.field})` : e.message;
     if (e.status === 409 || e.status === 404) {
       localStorage.removeItem(draftKey());
       setStatus(`${e.message} Moving on.`, 'error');
-      await next();
+      await next(task.id);
     }
   } finally {
     busy = false;
@@ -353,7 +530,7 @@ async function skip(reason) {
   try {
     await api('POST', `/api/v1/tasks/${task.id}/skip`, reason ? { reason } : {});
     localStorage.removeItem(draftKey());
-    await next();
+    await next(task.id);
   } catch (e) {
     setStatus(e.message, 'error');
   } finally {

@@ -79,6 +79,27 @@ function makeJob(s) {
   return job;
 }
 
+// A job with a rank question (ties allowed) and a text question that starts
+// from the labeler's favourite response.
+function makeRankJob(s) {
+  const jobFile = join(s.dir, 'rank.json');
+  writeFileSync(jobFile, JSON.stringify({
+    name: 'Rank and rewrite', instructions: 'Rank, then improve the best.', overlap: 1,
+    lease_seconds: 600, randomize_order: false,
+    questions: [{ name: 'order', type: 'rank', allow_ties: true },
+      { name: 'rewrite', type: 'text', prefill: 'best', min_chars: 1 }],
+  }));
+  const job = cli(s.db, ['job', 'create', '--file', jobFile, '--owner', 'lead']);
+  const items = [1, 2].map((n) => ({ id: `r${n}`, prompt: `Rank set ${n}`,
+    responses: ['a', 'b', 'c'].map((id) => ({ id, text: `Answer ${id.toUpperCase()}${n} is here.` })) }));
+  const itemsFile = join(s.dir, 'rank.jsonl');
+  writeFileSync(itemsFile, items.map((i) => JSON.stringify(i)).join('\n') + '\n');
+  cli(s.db, ['job', 'import', job, itemsFile]);
+  cli(s.db, ['job', 'members', job, 'lab']);
+  cli(s.db, ['job', 'open', job]);
+  return job;
+}
+
 const LAUNCH = { executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu',
   '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] };
 
@@ -170,6 +191,58 @@ const tests = {
       await page.goto(`${s.base}/`);
       await page.getByText('2 judged by me').waitFor();
       await page.screenshot({ path: join(SHOTS, 'home-phone.png'), fullPage: true });
+      assert.deepEqual(errors, []);
+      await ctx.close();
+    } finally {
+      s.stop();
+    }
+  },
+
+  async 'a rank is done by keyboard (with a tie) and by drag and drop; the text editor shows its diff; the next task is prefetched'(browser) {
+    const s = await startServer();
+    try {
+      const job = makeRankJob(s);
+      const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const page = await ctx.newPage();
+      const errors = [], leases = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      page.on('request', (r) => { if (r.url().includes('/tasks/next')) leases.push(new URL(r.url()).search); });
+      await login(page, s.base, 'lab');
+      await page.goto(`${s.base}/jobs/${job}/label`);
+      await page.locator('.rank li').nth(2).waitFor();
+      // The task after this one is leased in the background.
+      for (let i = 0; i < 50 && sql(s.db, "SELECT count(*) AS n FROM tasks WHERE state = 'leased'")[0].n < 2; i++)
+        await new Promise((r) => setTimeout(r, 100));
+      assert.equal(sql(s.db, "SELECT count(*) AS n FROM tasks WHERE state = 'leased'")[0].n, 2);
+      // 3, up, up: response 3 first; 2, T: response 2 tied with response 1.
+      for (const k of ['3', 'ArrowUp', 'ArrowUp', '2', 't']) await page.keyboard.press(k);
+      assert.match(await page.locator('.rank').innerText(), /1\s*3\s*Response 3[\s\S]*2=\s*1\s*Response 1[\s\S]*2=\s*2\s*Response 2/);
+      // The text starts from the favourite (response 3); edit it by keyboard.
+      await page.keyboard.press('j');
+      await page.keyboard.press('Enter');
+      assert.equal(await page.locator('textarea').inputValue(), 'Answer C1 is here.');
+      await page.keyboard.press('End');
+      await page.keyboard.type(' Now better');
+      await page.locator('.diff ins').filter({ hasText: 'Now better' }).waitFor();
+      assert.match(await page.locator('.hint').last().innerText(), /29 characters.*edited/);
+      await page.screenshot({ path: join(SHOTS, 'label-rank-desktop.png'), fullPage: true });
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Control+Enter');
+      await page.waitForFunction(() => document.getElementById('done-count').textContent === '1');
+      let rows = sql(s.db, "SELECT j.answers FROM judgments j JOIN items i ON i.id = j.item_id WHERE i.ext_id = 'r1'");
+      assert.deepEqual(JSON.parse(rows[0].answers), { order: [['c'], ['a', 'b']], rewrite: 'Answer C1 is here. Now better' });
+
+      // Task 2 came from the prefetch: no plain lease request after the first.
+      await page.locator('.prompt').filter({ hasText: 'Rank set 2' }).waitFor();
+      assert.equal(leases.filter((q) => q === '').length, 1, leases.join(' '));
+      // Drag response 2 above response 1, then keep the order with Enter.
+      await page.dragAndDrop('.rank li[data-id="b"]', '.rank li[data-id="a"]', { targetPosition: { x: 20, y: 3 } });
+      assert.match(await page.locator('.rank').innerText(), /1\s*2\s*Response 2[\s\S]*2\s*1\s*Response 1[\s\S]*3\s*3\s*Response 3/);
+      assert.equal(await page.locator('textarea').inputValue(), 'Answer B2 is here.');
+      await page.keyboard.press('Control+Enter');
+      await page.locator('#empty').waitFor();
+      rows = sql(s.db, "SELECT j.answers FROM judgments j JOIN items i ON i.id = j.item_id WHERE i.ext_id = 'r2'");
+      assert.deepEqual(JSON.parse(rows[0].answers), { order: [['b'], ['a'], ['c']], rewrite: 'Answer B2 is here.' });
       assert.deepEqual(errors, []);
       await ctx.close();
     } finally {

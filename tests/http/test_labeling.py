@@ -252,3 +252,30 @@ def test_other_labelers_tasks_are_not_found():
     # CSRF still guards the loop.
     lab.csrf = "wrong"
     expect_error(lab.post(f"/api/v1/jobs/{jid}/tasks/next"), 403, "csrf")
+
+
+def test_prefetch_holds_at_most_two_leases():
+    s = Server(users=LABS)
+    lead, lab = s.client("lead"), s.client("lab")
+    jid = make_job(s, lead, items=4, overlap=1, members=("lab",))
+    a = lease(lab, jid)
+    # The page prefetches the task after the one on screen.
+    st, _, body = lab.post(f"/api/v1/jobs/{jid}/tasks/next?after={a['id']}")
+    assert st == 200
+    b = body["task"]
+    assert b["id"] != a["id"] and b["item"]["id"] != a["item"]["id"]
+    # Asking again (a reload) gives the same two: the oldest first.
+    assert lease(lab, jid)["id"] == a["id"]
+    assert lab.post(f"/api/v1/jobs/{jid}/tasks/next?after={a['id']}")[2]["task"]["id"] == b["id"]
+    assert lab.post(f"/api/v1/jobs/{jid}/tasks/next?after={b['id']}")[2]["task"]["id"] == a["id"]
+    assert s.sql("SELECT count(*) FROM tasks WHERE state = 'leased'") == [(2,)]
+    # After the submit, the prefetched task is the next, and the next
+    # prefetch is a third item.
+    assert submit(lab, a, {"better": {"winner": "a"}})[0] == 201
+    assert lease(lab, jid)["id"] == b["id"]
+    c = lab.post(f"/api/v1/jobs/{jid}/tasks/next?after={b['id']}")[2]["task"]
+    assert c["item"]["id"] not in (a["item"]["id"], b["item"]["id"])
+    # A bad `after` is refused and leases nothing.
+    for bad in ("x", "-1", "0", "1e3", ""):
+        expect_error(lab.post(f"/api/v1/jobs/{jid}/tasks/next?after={bad}"), 422, field="after")
+    assert s.sql("SELECT count(*) FROM tasks WHERE state = 'leased'") == [(2,)]
