@@ -32,6 +32,7 @@ void api_jobs_members_put(struct req *r);
 void api_items_import(struct req *r);
 void api_items_list(struct req *r);
 void api_jobs_stats(struct req *r);
+void api_markdown(struct req *r);
 
 /* api_tasks.c */
 void api_tasks_next(struct req *r);
@@ -45,6 +46,9 @@ void api_judgments_revise(struct req *r);
 void api_page_home(struct req *r);
 void api_page_login(struct req *r);
 void api_page_label(struct req *r);
+void api_page_job(struct req *r);
+void api_page_tokens(struct req *r);
+void api_page_users(struct req *r);
 void api_asset(struct req *r);
 
 /* JSON for a user (new reference); shared by the session and users APIs. */

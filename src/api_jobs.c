@@ -263,3 +263,20 @@ void api_jobs_stats(struct req *r)
     else
         reply_json(r, 200, json_pack("{so}", "stats", out));
 }
+
+/* {"markdown": "..."} -> {"html": "..."}: the job form's live preview of
+ * instructions, rendered exactly as labelers will see them. */
+void api_markdown(struct req *r)
+{
+    static const char *const keys[] = {"markdown", NULL};
+    const char *md;
+    char *html;
+    if (body_only(r, keys) != 0 || body_string(r, "markdown", 1, &md) != 0)
+        return;
+    if ((html = job_render_markdown(md)) == NULL) {
+        reply_err(r, ERR_NOMEM, NULL, NULL);
+        return;
+    }
+    reply_json(r, 200, json_pack("{ss}", "html", html));
+    free(html);
+}

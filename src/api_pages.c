@@ -59,6 +59,28 @@ void api_page_label(struct req *r)
     render(r, "templates/label.html", vars);
 }
 
+/* A lead's page of job r->id[0], or the new-job form (no id). */
+void api_page_job(struct req *r)
+{
+    char job[24] = "";
+    const char *vars[] = {"job", job, NULL};
+    if (r->id[0] > 0)
+        snprintf(job, sizeof job, "%lld", (long long)r->id[0]);
+    render(r, "templates/job.html", vars);
+}
+
+void api_page_tokens(struct req *r)
+{
+    const char *vars[] = {NULL};
+    render(r, "templates/tokens.html", vars);
+}
+
+void api_page_users(struct req *r)
+{
+    const char *vars[] = {NULL};
+    render(r, "templates/users.html", vars);
+}
+
 void api_page_login(struct req *r)
 {
     const char *vars[] = {NULL};

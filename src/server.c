@@ -63,6 +63,7 @@ static const struct route routes[] = {
     {"POST", "/api/v1/jobs/{id}/items", api_items_import, ROLE_LEAD, SCOPE_WRITE, (size_t)1 << 30, BODY_JSONL, 0},
     {"GET", "/api/v1/jobs/{id}/items", api_items_list, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
     {"GET", "/api/v1/jobs/{id}/stats", api_jobs_stats, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
+    {"POST", "/api/v1/markdown", api_markdown, ROLE_LEAD, 0, 512 * KB, BODY_JSON, 0},
     {"POST", "/api/v1/jobs/{id}/tasks/next", api_tasks_next, ROLE_LABELER, 0, 0, BODY_NONE, R_WRITES},
     {"GET", "/api/v1/tasks/{id}", api_tasks_get, ROLE_LABELER, 0, 0, BODY_NONE, 0},
     {"POST", "/api/v1/tasks/{id}/judgment", api_tasks_judgment, ROLE_LABELER, 0, 2048 * KB, BODY_JSON, R_WRITES},
@@ -74,6 +75,10 @@ static const struct route routes[] = {
     {"GET", "/", api_page_home, ROLE_LABELER, 0, 0, BODY_NONE, R_PAGE | R_MUST_CHANGE_OK},
     {"GET", "/login", api_page_login, ROLE_NONE, 0, 0, BODY_NONE, 0},
     {"GET", "/jobs/{id}/label", api_page_label, ROLE_LABELER, 0, 0, BODY_NONE, R_PAGE},
+    {"GET", "/jobs/new", api_page_job, ROLE_LEAD, 0, 0, BODY_NONE, R_PAGE},
+    {"GET", "/jobs/{id}", api_page_job, ROLE_LEAD, 0, 0, BODY_NONE, R_PAGE},
+    {"GET", "/tokens", api_page_tokens, ROLE_LEAD, 0, 0, BODY_NONE, R_PAGE},
+    {"GET", "/admin/users", api_page_users, ROLE_ADMIN, 0, 0, BODY_NONE, R_PAGE},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -454,6 +459,11 @@ static int authorize(struct req *r)
         }
         if (rt->flags & R_TOKEN_ANY_ROLE)
             return 0;
+    }
+    if ((rt->flags & R_PAGE) && (r->who.role < rt->min_role || r->who.must_change_password)) {
+        /* A page the user may not see (yet): the home page says why. */
+        reply(r, 302, NULL, NULL, 0, "Location: /\r\n");
+        return -1;
     }
     if (r->who.role < rt->min_role) {
         reply_error(r, 403, NULL, "your role may not do this", NULL);

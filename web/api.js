@@ -10,21 +10,29 @@ export class ApiError extends Error {
     this.status = status;
     this.code = error ? error.code : 'network';
     this.field = error ? error.field : undefined;
+    this.problems = error ? error.problems : undefined;
+    this.lines = error ? error.lines : undefined;
   }
 }
 
 export function setCsrf(token) { csrf = token; }
 
-export async function api(method, path, body) {
+export function api(method, path, body) {
+  return send(method, path, body === undefined ? undefined : JSON.stringify(body), 'application/json');
+}
+
+// Sends a file (or any Blob) as the raw body, e.g. JSON Lines for imports.
+export function upload(path, blob, type) {
+  return send('POST', path, blob, type);
+}
+
+async function send(method, path, body, type) {
   const headers = { 'Accept': 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (body !== undefined) headers['Content-Type'] = type;
   if (method !== 'GET' && csrf) headers['X-CSRF-Token'] = csrf;
   let res;
   try {
-    res = await fetch(path, {
-      method, headers, credentials: 'same-origin',
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    res = await fetch(path, { method, headers, credentials: 'same-origin', body });
   } catch (e) {
     throw new ApiError(0, { code: 'network', message: 'The server cannot be reached.' });
   }

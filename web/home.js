@@ -1,7 +1,9 @@
-// home.js: the signed-in landing page: my jobs (my count, the job's
-// progress, Start), sign out, change password.
-import { api, me } from './api.js';
+// home.js: the signed-in landing page: the jobs I label (my count, the
+// job's progress, Start), for leads and admins the jobs they run, and the
+// password change.
+import { api } from './api.js';
 import { el } from './dom.js';
+import { shell } from './shell.js';
 
 function jobRow(j) {
   const bar = el('progress', { max: String(Math.max(1, j.counts.items)), 'aria-label': `${j.name}: progress` });
@@ -17,29 +19,35 @@ function jobRow(j) {
   return li;
 }
 
-async function loadJobs() {
+async function loadJobs(role) {
   const { jobs } = await api('GET', '/api/v1/jobs');
   const mine = jobs.filter((j) => j.is_member);
   document.getElementById('jobs').replaceChildren(...mine.map(jobRow));
   document.getElementById('jobs-empty').hidden = mine.length > 0;
+  if (role === 'labeler') return;
+  const runs = jobs.filter((j) => j.can_manage);
+  document.getElementById('runs').hidden = false;
+  document.getElementById('runs-empty').hidden = runs.length > 0;
+  document.getElementById('runs-table').hidden = runs.length === 0;
+  document.querySelector('#runs-table tbody').replaceChildren(...runs.map((j) => el('tr', {},
+    el('th', { scope: 'row' }, el('a', { href: `/jobs/${j.id}`, text: j.name })),
+    el('td', {}, el('span', { class: `badge ${j.status}`, text: j.status })),
+    el('td', { text: String(j.counts.items) }), el('td', { text: String(j.counts.complete) }),
+    el('td', { text: String(j.counts.judgments) }), el('td', { text: j.owner.name }))));
 }
 
 const status = document.getElementById('pw-status');
 const form = document.getElementById('password-form');
 
 async function init() {
-  const m = await me();
+  const m = await shell();
   if (m.user.must_change_password) {
     document.getElementById('must-change').hidden = false;
     form.querySelector('#current').focus();
     return;
   }
-  await loadJobs();
+  await loadJobs(m.user.role);
 }
-
-document.getElementById('logout').addEventListener('click', async () => {
-  try { await api('DELETE', '/api/v1/session'); } finally { location.assign('/login'); }
-});
 
 form.addEventListener('submit', async (ev) => {
   ev.preventDefault();
@@ -53,7 +61,8 @@ form.addEventListener('submit', async (ev) => {
     status.className = 'ok';
     status.textContent = 'Password changed. Other sessions were signed out.';
     form.reset();
-    document.getElementById('must-change').hidden = true;
+    // A one-time password is gone: load the page as the user now sees it.
+    if (!document.getElementById('must-change').hidden) location.reload();
   } catch (e) {
     status.textContent = e.message;
   }

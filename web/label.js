@@ -215,7 +215,7 @@ function rankView(q) {
     selected = dragged;
     commit(gs);
   }
-  const list = el('ol', { class: 'rank', 'aria-label': `${q.prompt || q.name}: best first` });
+  const list = el('ol', { class: 'rank', 'aria-label': `${q.name}: best first` });
   const status = el('p', { class: 'hint', 'aria-live': 'polite' });
   const accept = el('button', { type: 'button', class: 'secondary', onclick: () => commit(groups(), true) },
     'Keep this order ', el('kbd', { text: 'Enter' }));
@@ -306,7 +306,7 @@ function labelsView(q) {
 // changes against the original (a word diff, refreshed as one types).
 function textView(q) {
   let original = prefill(q);
-  const area = el('textarea', { id: `q-${q.name}`, 'aria-label': q.prompt || q.name, spellcheck: 'true' });
+  const area = el('textarea', { id: `q-${q.name}`, 'aria-label': q.name, spellcheck: 'true' });
   const count = el('p', { class: 'hint', 'aria-live': 'polite' });
   const changes = el('div', { class: 'diff', 'aria-label': 'Changes against the original' });
   const details = el('details', { class: 'changes', open: '' }, el('summary', { text: 'Changes' }), changes);
@@ -408,7 +408,7 @@ function renderTask() {
     const v = make ? make(q) : { body: [el('p', { text: `This page cannot show ${q.type} questions yet.` })], update() {}, key: () => false, keys: [] };
     v.q = q;
     v.fs = el('fieldset', { onclick: () => { if (current !== i) focusQuestion(i); } },
-      el('legend', { text: q.prompt || q.name }), ...v.body);
+      el('legend', { text: q.name }), ...(q.help ? [el('p', { class: 'hint', text: q.help })] : []), ...v.body);
     views.push(v);
     form.append(v.fs);
   });
@@ -424,7 +424,7 @@ function renderTask() {
 function renderHelp() {
   const rows = [['Ctrl+Enter', 'submit'], ['S', 'skip (with a reason)'], ['J / K', 'next / previous question'],
     ['?', 'this list'], ['Esc', 'close']];
-  views.forEach((v) => v.keys.forEach(([k, t]) => rows.push([k, `${v.q.prompt || v.q.name}: ${t}`])));
+  views.forEach((v) => v.keys.forEach(([k, t]) => rows.push([k, `${v.q.name}: ${t}`])));
   $('help-keys').replaceChildren(...rows.flatMap(([k, t]) => [el('dt', {}, el('kbd', { text: k })), el('dd', { text: t })]));
 }
 
@@ -480,7 +480,7 @@ async function submit() {
   if (busy || !task) return;
   const lack = missing();
   if (lack.length) {
-    setStatus(`Answer ${lack.map((q) => q.prompt || q.name).join(', ')} first.`, 'error');
+    setStatus(`Answer ${lack.map((q) => q.name).join(', ')} first.`, 'error');
     focusQuestion(job.questions.indexOf(lack[0]));
     return;
   }

@@ -38,7 +38,7 @@ const freePort = () => new Promise((res) => {
 async function startServer() {
   const dir = mkdtempSync(join(tmpdir(), 'arbiter-browser-'));
   const db = join(dir, 'arbiter.db');
-  for (const [u, role] of [['lead', 'lead'], ['lab', 'labeler']]) cli(db, ['user', 'add', u, '--role', role], `${PASSWORD}\n`);
+  for (const [u, role] of [['admin', 'admin'], ['lead', 'lead'], ['lab', 'labeler']]) cli(db, ['user', 'add', u, '--role', role], `${PASSWORD}\n`);
   const port = await freePort();
   const proc = spawn(BINARY, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`, '--pwhash-mem', '8', '--pwhash-ops', '1'],
     { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -245,6 +245,191 @@ const tests = {
       assert.deepEqual(JSON.parse(rows[0].answers), { order: [['b'], ['a'], ['c']], rewrite: 'Answer B2 is here.' });
       assert.deepEqual(errors, []);
       await ctx.close();
+    } finally {
+      s.stop();
+    }
+  },
+
+  async 'a lead creates a job in the form, sees a bad upload by line, uploads, adds a labeler, opens it, and watches progress live'(browser) {
+    const s = await startServer();
+    try {
+      const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const page = await ctx.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      page.on('dialog', (d) => d.accept());
+      await login(page, s.base, 'lead');
+      await page.getByRole('link', { name: 'New job' }).click();
+      await page.waitForURL(`${s.base}/jobs/new`);
+      await page.fill('#f-name', 'Browser-made job');
+      await page.fill('#f-instructions', '## Judge well\n\nPrefer **correct** answers. <script>window.__pwned = 3</script>');
+      await page.locator('#preview h2').filter({ hasText: 'Judge well' }).waitFor();
+      assert.equal(await page.locator('#preview strong').innerText(), 'correct');
+      assert.equal(await page.locator('#preview script').count(), 0);
+      await page.fill('#f-overlap', '1');
+      await page.uncheck('#f-random'); // the keys below assume the imported order
+      await page.selectOption('#new-type', 'pairwise');
+      await page.click('#add');
+      await page.fill('#q0-name', 'better');
+      await page.selectOption('#new-type', 'rating');
+      await page.click('#add');
+      await page.fill('#q1-name', 'quality');
+      await page.fill('#q1-max', '7');
+      // A bad setting is refused with its field marked, and nothing is made.
+      await page.fill('#f-lease', '1');
+      await page.click('#save');
+      await page.locator('#form-errors').filter({ hasText: 'lease_seconds' }).waitFor();
+      assert.equal(await page.getAttribute('#f-lease', 'aria-invalid'), 'true');
+      assert.equal(sql(s.db, 'SELECT count(*) AS n FROM jobs')[0].n, 0);
+      await page.fill('#f-lease', '600');
+      await page.screenshot({ path: join(SHOTS, 'job-new-desktop.png'), fullPage: true });
+      await page.click('#save');
+      await page.waitForURL(/\/jobs\/\d+$/);
+      const job = page.url().split('/').pop();
+      const stored = sql(s.db, `SELECT name, status, overlap, lease_seconds, randomize_order, questions FROM jobs WHERE id = ${job}`)[0];
+      assert.equal(stored.randomize_order, 0);
+      assert.equal(stored.name, 'Browser-made job');
+      assert.equal(stored.status, 'draft');
+      assert.deepEqual(JSON.parse(stored.questions).map((q) => [q.name, q.type]), [['better', 'pairwise'], ['quality', 'rating']]);
+      assert.equal(JSON.parse(stored.questions)[1].scale.max, 7);
+
+      // An upload with a bad line 2 imports nothing and names line 2.
+      const good = [1, 2, 3].map((n) => JSON.stringify({ id: `g${n}`, prompt: `Question ${n}?`,
+        responses: [{ id: 'a', model: 'm1', text: `A${n}` }, { id: 'b', model: 'm2', text: `B${n}` }] }));
+      await page.setInputFiles('#items-file', { name: 'bad.jsonl', mimeType: 'application/x-ndjson',
+        buffer: Buffer.from([good[0], '{"id": "g9", "prompt": "no responses"}', good[2]].join('\n')) });
+      await page.click('#upload');
+      await page.locator('#upload-errors').waitFor();
+      const bad = await page.locator('#upload-errors tbody tr').allInnerTexts();
+      assert.equal(bad.length, 1);
+      assert.match(bad[0], /^2\s+responses/);
+      assert.equal(sql(s.db, 'SELECT count(*) AS n FROM items')[0].n, 0);
+      await page.setInputFiles('#items-file', { name: 'good.jsonl', mimeType: 'application/x-ndjson',
+        buffer: Buffer.from(good.join('\n') + '\n') });
+      await page.click('#upload');
+      await page.locator('#upload-status').filter({ hasText: 'Imported 3 items' }).waitFor();
+      assert.ok(await page.locator('#upload-errors').isHidden());
+      assert.equal(sql(s.db, `SELECT count(*) AS n FROM items WHERE job_id = ${job}`)[0].n, 3);
+
+      // Members: an unknown name is refused; lab is added; lead added and removed.
+      await page.fill('#member-name', 'nobody');
+      await page.click('#member-form button');
+      await page.locator('#member-status.error').waitFor();
+      for (const u of ['lab', 'lead']) {
+        await page.fill('#member-name', u);
+        await page.click('#member-form button');
+        await page.locator('#members li').filter({ hasText: u }).waitFor();
+      }
+      await page.getByRole('button', { name: 'Remove lead' }).click();
+      await page.locator('#member-status').filter({ hasText: 'lead was removed' }).waitFor();
+      assert.deepEqual(sql(s.db, `SELECT u.name FROM job_members m JOIN users u ON u.id = m.user_id WHERE m.job_id = ${job}`), [{ name: 'lab' }]);
+
+      await page.getByRole('button', { name: 'Open for labeling' }).click();
+      await page.locator('#job-status').filter({ hasText: 'open' }).waitFor();
+      assert.equal(sql(s.db, `SELECT status FROM jobs WHERE id = ${job}`)[0].status, 'open');
+
+      // The labeler judges two items by keyboard; the lead's page follows.
+      const ctx2 = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const lab = await ctx2.newPage();
+      await login(lab, s.base, 'lab');
+      await lab.goto(`${s.base}/jobs/${job}/label`);
+      for (let n = 1; n <= 2; n++) {
+        await lab.locator('.prompt').filter({ hasText: `Question ${n}?` }).waitFor();
+        for (const k of ['2', '6', '3', 'Control+Enter']) await lab.keyboard.press(k);
+        await lab.waitForFunction((d) => document.getElementById('done-count').textContent === String(d), n);
+      }
+      assert.deepEqual(sql(s.db, `SELECT answers FROM judgments WHERE job_id = ${job}`).map((r) => JSON.parse(r.answers)),
+        [1, 2].map(() => ({ better: { winner: 'b' }, quality: { a: 6, b: 3 } })));
+      await page.locator('#labelers tbody tr').filter({ hasText: 'lab' }).filter({ hasText: '2' }).waitFor({ timeout: 12000 });
+      assert.match(await page.locator('#counts').innerText(), /2\s+Complete/);
+      await page.screenshot({ path: join(SHOTS, 'job-desktop.png'), fullPage: true });
+      // Questions are locked now that judgments exist.
+      await page.locator('#questions-locked').waitFor();
+      assert.ok(await page.locator('#q0-name').isDisabled());
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.screenshot({ path: join(SHOTS, 'job-phone.png'), fullPage: true });
+      await page.goto(`${s.base}/`);
+      await page.locator('#runs-table').getByRole('link', { name: 'Browser-made job' }).waitFor();
+      await page.screenshot({ path: join(SHOTS, 'home-lead-phone.png'), fullPage: true });
+      assert.equal(await page.evaluate(() => window.__pwned), undefined);
+      assert.deepEqual(errors, []);
+      await ctx2.close();
+      await ctx.close();
+    } finally {
+      s.stop();
+    }
+  },
+
+  async 'an admin creates a user, sets a role, disables, resets a password; a lead creates and revokes an API token'(browser) {
+    const s = await startServer();
+    try {
+      const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const page = await ctx.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      page.on('dialog', (d) => d.accept());
+      await login(page, s.base, 'admin');
+      await page.getByRole('link', { name: 'Users' }).click();
+      await page.waitForURL(`${s.base}/admin/users`);
+      await page.fill('#u-name', 'newbie');
+      await page.selectOption('#u-role', 'labeler');
+      await page.click('#u-generate');
+      const first = await page.inputValue('#u-password');
+      assert.equal(first.length, 16);
+      await page.click('#user-form button[type=submit]');
+      await page.locator('#form-status').filter({ hasText: 'newbie was created' }).waitFor();
+      await page.getByLabel('Role of newbie').selectOption('lead');
+      await page.locator('#list-status').filter({ hasText: 'newbie is now lead' }).waitFor();
+      await page.getByRole('button', { name: 'Disable newbie' }).click();
+      await page.getByRole('button', { name: 'Enable newbie' }).waitFor();
+      let u = sql(s.db, "SELECT role, disabled, must_change_password FROM users WHERE name = 'newbie'")[0];
+      assert.deepEqual(u, { role: 'lead', disabled: 1, must_change_password: 1 });
+      await page.getByRole('button', { name: 'Enable newbie' }).click();
+      await page.getByRole('button', { name: 'Disable newbie' }).waitFor();
+      await page.getByRole('button', { name: 'Reset the password of newbie' }).click();
+      await page.fill('#reset-password', 'short');
+      await page.click('#reset-form button[type=submit]');
+      await page.locator('#reset-status.error').waitFor();
+      await page.fill('#reset-password', 'a fresh one-time password');
+      await page.click('#reset-form button[type=submit]');
+      await page.locator('#list-status').filter({ hasText: 'password of newbie was reset' }).waitFor();
+      await page.screenshot({ path: join(SHOTS, 'users-desktop.png'), fullPage: true });
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.screenshot({ path: join(SHOTS, 'users-phone.png'), fullPage: true });
+      // The reset password works (and must be replaced at sign-in).
+      const r = await fetch(`${s.base}/api/v1/session`, { method: 'POST', headers: { 'Content-Type': 'application/json', Origin: s.base },
+        body: JSON.stringify({ username: 'newbie', password: 'a fresh one-time password' }) });
+      assert.equal(r.status, 200);
+      assert.equal((await r.json()).user.must_change_password, true);
+      await ctx.close();
+
+      const ctx2 = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const lead = await ctx2.newPage();
+      lead.on('pageerror', (e) => errors.push(String(e)));
+      lead.on('dialog', (d) => d.accept());
+      await login(lead, s.base, 'lead');
+      assert.equal(await lead.getByRole('link', { name: 'Users' }).count(), 0);
+      await lead.getByRole('link', { name: 'API tokens' }).click();
+      await lead.fill('#t-name', 'nightly export');
+      await lead.click('#token-form button[type=submit]');
+      await lead.locator('#new-secret').waitFor();
+      const secret = await lead.locator('#secret').innerText();
+      assert.match(secret, /^arb_/);
+      let res = await fetch(`${s.base}/api/v1/jobs`, { headers: { Authorization: `Bearer ${secret}` } });
+      assert.equal(res.status, 200);
+      await lead.screenshot({ path: join(SHOTS, 'tokens-desktop.png'), fullPage: true });
+      await lead.getByRole('button', { name: 'Revoke nightly export' }).click();
+      await lead.locator('#list-status').filter({ hasText: 'was revoked' }).waitFor();
+      res = await fetch(`${s.base}/api/v1/jobs`, { headers: { Authorization: `Bearer ${secret}` } });
+      assert.equal(res.status, 401);
+      assert.equal(sql(s.db, 'SELECT count(*) AS n FROM api_tokens WHERE revoked_at IS NOT NULL')[0].n, 1);
+      await lead.setViewportSize({ width: 390, height: 844 });
+      await lead.screenshot({ path: join(SHOTS, 'tokens-phone.png'), fullPage: true });
+      // A lead asking for the users page is sent home.
+      await lead.goto(`${s.base}/admin/users`);
+      await lead.waitForURL(`${s.base}/`);
+      assert.deepEqual(errors, []);
+      await ctx2.close();
     } finally {
       s.stop();
     }
