@@ -78,7 +78,7 @@ def main():
     ap.add_argument("--asan-binary", help="the same built with ASan+UBSan")
     ap.add_argument("--only", help="run HTTP tests whose name contains this")
     ap.add_argument("--browser", action="store_true",
-                    help="also run tests/browser/run.mjs (chromium via playwright-core)")
+                    help="also run tests/browser/run.mjs (chromium and firefox via playwright-core)")
     a = ap.parse_args()
     total_p = total_f = 0
     env = dict(os.environ)
@@ -93,8 +93,8 @@ def main():
         total_p += p; total_f += f
     if a.browser and a.binary:
         p = subprocess.run(["node", os.path.join(HERE, "browser", "run.mjs"), "--binary",
-                            os.path.abspath(a.binary)], capture_output=True, text=True,
-                           cwd=os.path.dirname(HERE), timeout=600)
+                            os.path.abspath(a.binary), "--browsers", "chromium,firefox"],
+                           capture_output=True, text=True, cwd=os.path.dirname(HERE), timeout=900)
         sys.stdout.write(p.stdout + p.stderr[-4000:])
         m = re.search(r"(\d+) passed, (\d+) failed", p.stdout)
         if m and p.returncode == 0:

@@ -129,7 +129,7 @@ function renderQuestions() {
     const fs = el('fieldset', { class: 'question', 'aria-label': `Question ${i + 1}: ${q.type}` },
       el('legend', { text: `${i + 1}. ${q.type}` }),
       el('div', { class: 'fields' },
-        control(q, i, 'name', 'Name (the answer\'s key)', 'text', { maxlength: '64', pattern: '[A-Za-z0-9_-]+' }),
+        control(q, i, 'name', 'Name (the answer\'s key)', 'text', { maxlength: '64', pattern: '[A-Za-z0-9_\\-]+' }),
         control(q, i, 'help', 'Help for labelers (optional)', 'text', { maxlength: '2000' }),
         control(q, i, 'required', 'Required', 'check'),
         ...typeOptions(q, i)),

@@ -3,7 +3,7 @@
 // temporary database. Each test checks the database, not only the page.
 // Screenshots go to tests/screenshots/ (git-ignored). Prints
 // "N passed, M failed" like the other suites.
-import { chromium } from 'playwright-core';
+import { chromium, firefox } from 'playwright-core';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -100,8 +100,21 @@ function makeRankJob(s) {
   return job;
 }
 
-const LAUNCH = { executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] };
+// Debian's chromium, and Debian's Firefox ESR through WebDriver BiDi
+// (playwright-core's "moz-firefox" channel): --browsers chromium,firefox.
+const BROWSERS = {
+  chromium: () => chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox',
+    '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] }),
+  firefox: () => firefox.launch({ channel: 'moz-firefox', executablePath: '/usr/bin/firefox-esr', headless: true }),
+};
+let SHOT = ''; // file name prefix of the browser under test
+// Page errors, less Firefox's report of the style Playwright injects for a
+// screenshot (refused by the pages' CSP; this hash is that style's).
+const PW_STYLE = 'sha256-YjaKGiklmzC6wjXA513HAMmzus8VE61XCOT+SmwNZWA=';
+const collect = (page, errors) => page.on('pageerror', (e) => { if (!String(e).includes(PW_STYLE)) errors.push(String(e)); });
+// The caret is left as it is: hiding it injects an inline style, which the
+// pages' Content-Security-Policy refuses (and Firefox reports).
+const shot = (page, name, fullPage = false) => page.screenshot({ path: join(SHOTS, SHOT + name), fullPage, caret: 'initial' });
 
 async function login(page, base, user) {
   await page.goto(`${base}/login`);
@@ -119,10 +132,10 @@ const tests = {
       const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
       const page = await ctx.newPage();
       const errors = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
+      collect(page, errors);
       await login(page, s.base, 'lab');
       await page.getByRole('link', { name: 'Start labeling Helpfulness A/B' }).waitFor();
-      await page.screenshot({ path: join(SHOTS, 'home-desktop.png'), fullPage: true });
+      await shot(page, 'home-desktop.png', true);
       await page.getByRole('link', { name: 'Start labeling Helpfulness A/B' }).click();
       await page.waitForURL(`${s.base}/jobs/${job}/label`);
       await page.locator('.response').first().waitFor();
@@ -131,10 +144,10 @@ const tests = {
       assert.match(await page.locator('.response').nth(0).innerText(), /<script>window.__pwned = 1<\/script>/);
       assert.match(await page.locator('.response').nth(1).innerText(), /<img src=x onerror=/);
       assert.equal(await page.locator('.response img, .response script').count(), 0);
-      await page.screenshot({ path: join(SHOTS, 'label-desktop.png'), fullPage: true });
+      await shot(page, 'label-desktop.png', true);
       await page.keyboard.press('?');
       await page.locator('#help').waitFor();
-      await page.screenshot({ path: join(SHOTS, 'label-help-desktop.png') });
+      await shot(page, 'label-help-desktop.png');
       await page.keyboard.press('Escape');
       // Keyboard only: 1 (response 1 better), 4 and 2 (ratings), Ctrl+Enter.
       await page.keyboard.press('1');
@@ -179,7 +192,7 @@ const tests = {
       // Task 3 at phone width, then skip it with a reason, by keyboard.
       await page.setViewportSize({ width: 390, height: 844 });
       await page.locator('.response').first().filter({ hasText: 'A3' }).waitFor();
-      await page.screenshot({ path: join(SHOTS, 'label-phone.png'), fullPage: true });
+      await shot(page, 'label-phone.png', true);
       await page.keyboard.press('s');
       await page.locator('#skip-reason').waitFor();
       await page.keyboard.type('unclear prompt');
@@ -190,7 +203,7 @@ const tests = {
       assert.equal(sql(s.db, 'SELECT count(*) AS n FROM judgments')[0].n, 2);
       await page.goto(`${s.base}/`);
       await page.getByText('2 judged by me').waitFor();
-      await page.screenshot({ path: join(SHOTS, 'home-phone.png'), fullPage: true });
+      await shot(page, 'home-phone.png', true);
       assert.deepEqual(errors, []);
       await ctx.close();
     } finally {
@@ -205,7 +218,7 @@ const tests = {
       const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
       const page = await ctx.newPage();
       const errors = [], leases = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
+      collect(page, errors);
       page.on('request', (r) => { if (r.url().includes('/tasks/next')) leases.push(new URL(r.url()).search); });
       await login(page, s.base, 'lab');
       await page.goto(`${s.base}/jobs/${job}/label`);
@@ -225,7 +238,7 @@ const tests = {
       await page.keyboard.type(' Now better');
       await page.locator('.diff ins').filter({ hasText: 'Now better' }).waitFor();
       assert.match(await page.locator('.hint').last().innerText(), /29 characters.*edited/);
-      await page.screenshot({ path: join(SHOTS, 'label-rank-desktop.png'), fullPage: true });
+      await shot(page, 'label-rank-desktop.png', true);
       await page.keyboard.press('Escape');
       await page.keyboard.press('Control+Enter');
       await page.waitForFunction(() => document.getElementById('done-count').textContent === '1');
@@ -236,7 +249,20 @@ const tests = {
       await page.locator('.prompt').filter({ hasText: 'Rank set 2' }).waitFor();
       assert.equal(leases.filter((q) => q === '').length, 1, leases.join(' '));
       // Drag response 2 above response 1, then keep the order with Enter.
-      await page.dragAndDrop('.rank li[data-id="b"]', '.rank li[data-id="a"]', { targetPosition: { x: 20, y: 3 } });
+      if (SHOT === '') {
+        await page.dragAndDrop('.rank li[data-id="b"]', '.rank li[data-id="a"]', { targetPosition: { x: 20, y: 3 } });
+      } else {
+        // Playwright cannot drive a native drag in Firefox: the same events,
+        // dispatched by hand, reach the page's handlers.
+        await page.evaluate(() => {
+          const from = document.querySelector('.rank li[data-id="b"]'), to = document.querySelector('.rank li[data-id="a"]');
+          const dataTransfer = new DataTransfer(), y = to.getBoundingClientRect().top + 3;
+          from.dispatchEvent(new DragEvent('dragstart', { bubbles: true, dataTransfer }));
+          to.dispatchEvent(new DragEvent('dragover', { bubbles: true, cancelable: true, dataTransfer, clientY: y }));
+          to.dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer, clientY: y }));
+          from.dispatchEvent(new DragEvent('dragend', { bubbles: true, dataTransfer }));
+        });
+      }
       assert.match(await page.locator('.rank').innerText(), /1\s*2\s*Response 2[\s\S]*2\s*1\s*Response 1[\s\S]*3\s*3\s*Response 3/);
       assert.equal(await page.locator('textarea').inputValue(), 'Answer B2 is here.');
       await page.keyboard.press('Control+Enter');
@@ -256,7 +282,7 @@ const tests = {
       const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
       const page = await ctx.newPage();
       const errors = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
+      collect(page, errors);
       page.on('dialog', (d) => d.accept());
       await login(page, s.base, 'lead');
       await page.getByRole('link', { name: 'New job' }).click();
@@ -282,7 +308,7 @@ const tests = {
       assert.equal(await page.getAttribute('#f-lease', 'aria-invalid'), 'true');
       assert.equal(sql(s.db, 'SELECT count(*) AS n FROM jobs')[0].n, 0);
       await page.fill('#f-lease', '600');
-      await page.screenshot({ path: join(SHOTS, 'job-new-desktop.png'), fullPage: true });
+      await shot(page, 'job-new-desktop.png', true);
       await page.click('#save');
       await page.waitForURL(/\/jobs\/\d+$/);
       const job = page.url().split('/').pop();
@@ -340,17 +366,17 @@ const tests = {
       }
       assert.deepEqual(sql(s.db, `SELECT answers FROM judgments WHERE job_id = ${job}`).map((r) => JSON.parse(r.answers)),
         [1, 2].map(() => ({ better: { winner: 'b' }, quality: { a: 6, b: 3 } })));
-      await page.locator('#labelers tbody tr').filter({ hasText: 'lab' }).filter({ hasText: '2' }).waitFor({ timeout: 12000 });
-      assert.match(await page.locator('#counts').innerText(), /2\s+Complete/);
-      await page.screenshot({ path: join(SHOTS, 'job-desktop.png'), fullPage: true });
+      await page.waitForFunction(() => /2\s+Complete/.test(document.getElementById('counts').innerText), null, { timeout: 12000 });
+      assert.match(await page.locator('#labelers tbody').innerText(), /^lab\s+2\s+0\s/);
+      await shot(page, 'job-desktop.png', true);
       // Questions are locked now that judgments exist.
       await page.locator('#questions-locked').waitFor();
       assert.ok(await page.locator('#q0-name').isDisabled());
       await page.setViewportSize({ width: 390, height: 844 });
-      await page.screenshot({ path: join(SHOTS, 'job-phone.png'), fullPage: true });
+      await shot(page, 'job-phone.png', true);
       await page.goto(`${s.base}/`);
       await page.locator('#runs-table').getByRole('link', { name: 'Browser-made job' }).waitFor();
-      await page.screenshot({ path: join(SHOTS, 'home-lead-phone.png'), fullPage: true });
+      await shot(page, 'home-lead-phone.png', true);
       assert.equal(await page.evaluate(() => window.__pwned), undefined);
       assert.deepEqual(errors, []);
       await ctx2.close();
@@ -366,7 +392,7 @@ const tests = {
       const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
       const page = await ctx.newPage();
       const errors = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
+      collect(page, errors);
       page.on('dialog', (d) => d.accept());
       await login(page, s.base, 'admin');
       await page.getByRole('link', { name: 'Users' }).click();
@@ -393,9 +419,9 @@ const tests = {
       await page.fill('#reset-password', 'a fresh one-time password');
       await page.click('#reset-form button[type=submit]');
       await page.locator('#list-status').filter({ hasText: 'password of newbie was reset' }).waitFor();
-      await page.screenshot({ path: join(SHOTS, 'users-desktop.png'), fullPage: true });
+      await shot(page, 'users-desktop.png', true);
       await page.setViewportSize({ width: 390, height: 844 });
-      await page.screenshot({ path: join(SHOTS, 'users-phone.png'), fullPage: true });
+      await shot(page, 'users-phone.png', true);
       // The reset password works (and must be replaced at sign-in).
       const r = await fetch(`${s.base}/api/v1/session`, { method: 'POST', headers: { 'Content-Type': 'application/json', Origin: s.base },
         body: JSON.stringify({ username: 'newbie', password: 'a fresh one-time password' }) });
@@ -405,7 +431,7 @@ const tests = {
 
       const ctx2 = await browser.newContext({ viewport: { width: 1280, height: 900 } });
       const lead = await ctx2.newPage();
-      lead.on('pageerror', (e) => errors.push(String(e)));
+      collect(lead, errors);
       lead.on('dialog', (d) => d.accept());
       await login(lead, s.base, 'lead');
       assert.equal(await lead.getByRole('link', { name: 'Users' }).count(), 0);
@@ -417,14 +443,14 @@ const tests = {
       assert.match(secret, /^arb_/);
       let res = await fetch(`${s.base}/api/v1/jobs`, { headers: { Authorization: `Bearer ${secret}` } });
       assert.equal(res.status, 200);
-      await lead.screenshot({ path: join(SHOTS, 'tokens-desktop.png'), fullPage: true });
+      await shot(lead, 'tokens-desktop.png', true);
       await lead.getByRole('button', { name: 'Revoke nightly export' }).click();
       await lead.locator('#list-status').filter({ hasText: 'was revoked' }).waitFor();
       res = await fetch(`${s.base}/api/v1/jobs`, { headers: { Authorization: `Bearer ${secret}` } });
       assert.equal(res.status, 401);
       assert.equal(sql(s.db, 'SELECT count(*) AS n FROM api_tokens WHERE revoked_at IS NOT NULL')[0].n, 1);
       await lead.setViewportSize({ width: 390, height: 844 });
-      await lead.screenshot({ path: join(SHOTS, 'tokens-phone.png'), fullPage: true });
+      await shot(lead, 'tokens-phone.png', true);
       // A lead asking for the users page is sent home.
       await lead.goto(`${s.base}/admin/users`);
       await lead.waitForURL(`${s.base}/`);
@@ -436,19 +462,54 @@ const tests = {
   },
 };
 
-const browser = await chromium.launch(LAUNCH);
+const which = args.includes('--browsers') ? args[args.indexOf('--browsers') + 1].split(',') : ['chromium'];
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : '';
 let passed = 0, failed = 0;
-for (const [name, fn] of Object.entries(tests)) {
-  const t0 = Date.now();
+
+// The text editor's diff, without a browser.
+{
+  const { diffWords } = await import('../../web/diff.js');
+  const cases = [
+    ['a b c', 'a b c', [['=', 'a b c']]],
+    ['a b c', 'a x c', [['=', 'a '], ['-', 'b'], ['+', 'x'], ['=', ' c']]],
+    ['', 'new text', [['+', 'new text']]],
+    ['old', '', [['-', 'old']]],
+    ['The cat sat.', 'The big cat sat down.', [['=', 'The '], ['+', 'big '], ['=', 'cat '], ['-', 'sat.'], ['+', 'sat down.']]],
+  ];
   try {
-    await fn(browser);
+    for (const [a, b, want] of cases) assert.deepEqual(diffWords(a, b), want, `${a} -> ${b}`);
+    // Any diff rebuilds both texts; a huge middle falls back to - and +.
+    const big = Array.from({ length: 3000 }, (_, i) => `w${i}`).join(' ');
+    const other = Array.from({ length: 3000 }, (_, i) => `v${i}`).join(' ');
+    for (const [a, b] of [[big, other], ['x ' + big, 'y ' + big + ' z'], ['a  b\n\nc', 'a b\nc d']]) {
+      const ops = diffWords(a, b);
+      assert.equal(ops.filter(([o]) => o !== '+').map(([, t]) => t).join(''), a);
+      assert.equal(ops.filter(([o]) => o !== '-').map(([, t]) => t).join(''), b);
+    }
     passed++;
-    console.log(`ok   browser ${name} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+    console.log('ok   node web/diff.js diffWords');
   } catch (e) {
     failed++;
-    console.log(`FAIL browser ${name}\n${e.stack}`);
+    console.log(`FAIL node web/diff.js diffWords\n${e.stack}`);
   }
 }
-await browser.close();
+
+for (const kind of which) {
+  SHOT = kind === 'chromium' ? '' : `${kind}-`;
+  const browser = await BROWSERS[kind]();
+  for (const [name, fn] of Object.entries(tests)) {
+    if (!name.includes(only)) continue;
+    const t0 = Date.now();
+    try {
+      await fn(browser);
+      passed++;
+      console.log(`ok   ${kind} ${name} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+    } catch (e) {
+      failed++;
+      console.log(`FAIL ${kind} ${name}\n${e.stack}`);
+    }
+  }
+  await browser.close();
+}
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

@@ -1,6 +1,6 @@
 """The login page, the landing page, assets, and the security headers on
 every kind of response."""
-from harness import Server, raw_exchange
+from harness import Server, expect_error, make_job, raw_exchange
 
 SECURITY = {
     "content-security-policy": "default-src 'self'",
@@ -84,3 +84,78 @@ def test_civetweb_errors_carry_security_headers():
                   "referrer-policy: no-referrer", "x-frame-options: deny"):
             assert v in head, (v, head)
     assert s.client().get("/healthz")[0] == 200
+
+
+def test_lead_and_admin_pages_by_role():
+    s = Server(users=("admin", "lead", "lab"))
+    lead = s.client("lead")
+    jid = make_job(s, lead, items=1)
+    pages = {"/jobs/new": "lead", f"/jobs/{jid}": "lead", "/tokens": "lead", "/admin/users": "admin",
+             f"/jobs/{jid}/label": "labeler"}
+    rank = {"labeler": 1, "lab": 1, "lead": 2, "admin": 3}
+    for user in ("lab", "lead", "admin"):
+        c = s.client(user)
+        for path, least in pages.items():
+            st, hd, data = c.raw("GET", path)
+            if rank[user] >= rank[least]:
+                assert st == 200 and hd["content-type"].startswith("text/html"), (user, path, st)
+                assert "<script>" not in data.decode() and "style=" not in data.decode()
+                check_headers(hd, path)
+            else:  # sent to the home page, which says what they may do
+                assert st == 302 and hd["location"] == "/", (user, path, st)
+    anon = s.client()
+    for path in pages:
+        st, hd, _ = anon.raw("GET", path)
+        assert st == 302 and hd["location"] == "/login", path
+    # The job id is put in the page escaped; a non-number path is no page.
+    assert f'data-job="{jid}"'.encode() in s.client("lead").raw("GET", f"/jobs/{jid}")[2]
+    assert b'data-job=""' in s.client("lead").raw("GET", "/jobs/new")[2]
+    assert s.client("lead").raw("GET", "/jobs/x")[0] == 404
+
+
+def test_markdown_preview_is_the_instructions_renderer():
+    s = Server(users=("lead", "lab"))
+    lead = s.client("lead")
+    st, _, body = lead.post("/api/v1/markdown", {
+        "markdown": "## Hi\n\n**bold** <script>alert(1)</script> [x](javascript:alert(1))"})
+    assert st == 200
+    html = body["html"]
+    assert "<h2>Hi</h2>" in html and "<strong>bold</strong>" in html
+    assert "<script" not in html and "javascript:" not in html
+    # The same text saved as instructions renders the same.
+    jid = make_job(s, lead, items=1)
+    md = "# Title\n\n- one\n- two <img src=x onerror=alert(1)>"
+    assert lead.patch(f"/api/v1/jobs/{jid}", {"instructions": md})[0] == 200
+    preview = lead.post("/api/v1/markdown", {"markdown": md})[2]["html"]
+    assert preview == lead.get(f"/api/v1/jobs/{jid}")[2]["job"]["instructions_html"]
+    assert "<img" not in preview
+    expect_error(lead.post("/api/v1/markdown", {"markdown": 3}), 422, field="markdown")
+    expect_error(lead.post("/api/v1/markdown", {}), 422, field="markdown")
+    expect_error(lead.post("/api/v1/markdown", {"markdown": "", "x": 1}), 422, field="x")
+    expect_error(s.client("lab").post("/api/v1/markdown", {"markdown": "x"}), 403)
+    expect_error(s.client().post("/api/v1/markdown", {"markdown": "x"}), 401)
+
+
+def test_labeling_page_weighs_under_100_kb():
+    """The labeling page's own HTML, CSS and JS (every module it imports)."""
+    import re
+    s = Server(users=("lead", "lab"))
+    jid = make_job(s, s.client("lead"), items=1)
+    lab = s.client("lab")
+    html = lab.raw("GET", f"/jobs/{jid}/label")[2]
+    total, seen = len(html), set()
+    todo = re.findall(rb'(?:href|src)="(/(?:static|web)/[^"]+)"', html)
+    while todo:
+        path = todo.pop().decode() if isinstance(todo[-1], bytes) else todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        st, _, body = lab.raw("GET", path)
+        assert st == 200, path
+        total += len(body)
+        if path.endswith(".js"):
+            todo += ["/web/" + m.decode() for m in re.findall(rb"from '\./([\w.]+)'", body)]
+    assert {"/web/label.js", "/web/api.js", "/web/dom.js", "/web/markdown.js", "/web/diff.js",
+            "/static/app.css", "/static/label.css"} <= seen, seen
+    print(f"labeling page: {total} bytes in {len(seen) + 1} files")
+    assert total < 100 * 1024, total
