@@ -114,7 +114,53 @@ const PW_STYLE = 'sha256-YjaKGiklmzC6wjXA513HAMmzus8VE61XCOT+SmwNZWA=';
 const collect = (page, errors) => page.on('pageerror', (e) => { if (!String(e).includes(PW_STYLE)) errors.push(String(e)); });
 // The caret is left as it is: hiding it injects an inline style, which the
 // pages' Content-Security-Policy refuses (and Firefox reports).
-const shot = (page, name, fullPage = false) => page.screenshot({ path: join(SHOTS, SHOT + name), fullPage, caret: 'initial' });
+// Every page screenshot is also audited (see audit()).
+async function shot(page, name, fullPage = false) {
+  await page.screenshot({ path: join(SHOTS, SHOT + name), fullPage, caret: 'initial' });
+  assert.deepEqual(await audit(page), [], `WCAG audit of ${name}`);
+}
+
+// WCAG checks on the page as it stands: every visible text has at least
+// AA contrast against its background (4.5:1, 3:1 for large text; disabled
+// controls are exempt), and every control has a name. Returns problems.
+function audit(page) {
+  return page.evaluate(() => {
+    const problems = [];
+    const rgba = (c) => { const m = c.match(/[\d.]+/g).map(Number); return m.length === 3 ? [...m, 1] : m; };
+    const lum = ([r, g, b]) => {
+      const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const background = (node) => {
+      for (let n = node; n; n = n.parentElement) {
+        const c = rgba(getComputedStyle(n).backgroundColor);
+        if (c[3] > 0.5) return c;
+      }
+      return [255, 255, 255, 1];
+    };
+    const visible = (n) => n.getClientRects().length > 0 && getComputedStyle(n).visibility !== 'hidden';
+    for (const n of document.querySelectorAll('body *')) {
+      if (!visible(n) || n.closest('[disabled], [aria-disabled="true"], :disabled')) continue;
+      const text = [...n.childNodes].filter((c) => c.nodeType === 3).map((c) => c.textContent).join('').trim();
+      if (!text) continue;
+      const st = getComputedStyle(n);
+      const fg = rgba(st.color), bg = background(n);
+      const a = fg[3], mix = fg.slice(0, 3).map((v, i) => v * a + bg[i] * (1 - a));
+      const [l1, l2] = [lum(mix), lum(bg)].sort((x, y) => y - x);
+      const ratio = (l1 + 0.05) / (l2 + 0.05);
+      const size = parseFloat(st.fontSize), bold = Number(st.fontWeight) >= 700;
+      const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+      if (ratio < need) problems.push(`contrast ${ratio.toFixed(2)} < ${need}: <${n.tagName.toLowerCase()}> "${text.slice(0, 30)}"`);
+    }
+    for (const n of document.querySelectorAll('input, select, textarea, button')) {
+      if (!visible(n) || n.type === 'hidden') continue;
+      const named = n.getAttribute('aria-label') || n.getAttribute('aria-labelledby') || n.closest('label') ||
+        (n.id && document.querySelector(`label[for="${CSS.escape(n.id)}"]`)) || (n.tagName === 'BUTTON' && n.textContent.trim());
+      if (!named) problems.push(`no name: <${n.tagName.toLowerCase()} id="${n.id}">`);
+    }
+    return problems;
+  });
+}
 
 async function login(page, base, user) {
   await page.goto(`${base}/login`);
@@ -145,6 +191,18 @@ const tests = {
       assert.match(await page.locator('.response').nth(1).innerText(), /<img src=x onerror=/);
       assert.equal(await page.locator('.response img, .response script').count(), 0);
       await shot(page, 'label-desktop.png', true);
+      // The audit itself finds faint text and a control without a name.
+      await page.evaluate(() => {
+        const p = document.createElement('p'), i = document.createElement('input');
+        p.id = 'faint'; p.textContent = 'faint'; p.style.color = '#bbbbbb'; p.style.background = '#ffffff';
+        i.id = 'nameless';
+        document.querySelector('main').append(p, i);
+      });
+      const found = await audit(page);
+      assert.equal(found.length, 2, found.join('; '));
+      assert.match(found[0], /^contrast 1\.\d+ < 4\.5: <p> "faint"/);
+      assert.match(found[1], /no name: <input id="nameless">/);
+      await page.evaluate(() => { document.getElementById('faint').remove(); document.getElementById('nameless').remove(); });
       await page.keyboard.press('?');
       await page.locator('#help').waitFor();
       await shot(page, 'label-help-desktop.png');
