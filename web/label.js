@@ -121,8 +121,9 @@ function ratingView(q) {
     let a = v;
     if (id !== null) { a = { ...(answers[q.name] || {}) }; a[id] = v; }
     if (advance && row < targets.length - 1) { row++; advance = false; }
-    setAnswer(q, a, advance);
+    setAnswer(q, a, advance === true); // 'row': a digit that may go on stays on this question
   };
+  let typed = null; // the last digit typed: { digits, row, at }
   const labelOf = (v) => (q.scale.labels && q.scale.labels[String(v)]) ? ` ${q.scale.labels[String(v)]}` : '';
   const rows = targets.map(([id, name], i) => {
     const opts = thumbs
@@ -154,14 +155,34 @@ function ratingView(q) {
         return false;
       }
       if (/^[0-9]$/.test(ev.key)) {
-        let v = Number(ev.key);
-        if (v === 0 && q.scale.max >= 10) v = 10;
-        if (v >= q.scale.min && v <= q.scale.max) { put(r[0], v, true); return true; }
+        // Scales past 9 take two digits typed quickly ("1", "0": 10) for
+        // the row the first one scored.
+        const now = Date.now();
+        if (typed && now - typed.at < 800 && q.scale.max > 9) {
+          const v2 = Number(typed.digits + ev.key);
+          if (v2 <= q.scale.max) {
+            const back = row;
+            row = typed.row;
+            put(targets[typed.row][0], v2, false);
+            row = back;
+            typed = null;
+            this.update();
+            return true;
+          }
+        }
+        const v = Number(ev.key);
+        if (v >= q.scale.min && v <= q.scale.max) {
+          typed = { digits: ev.key, row, at: now };
+          put(r[0], v, q.scale.max > 9 && v * 10 <= q.scale.max ? 'row' : true);
+          return true;
+        }
+        typed = null;
       }
       return false;
     },
     keys: thumbs ? [['U / D', 'thumbs up / down for the marked row'], ['↑ / ↓', 'previous / next row']]
-      : [[`${q.scale.min}…${Math.min(q.scale.max, 9)}`, 'score the marked row'], ['↑ / ↓', 'previous / next row']],
+      : [[`${q.scale.min}…${Math.min(q.scale.max, 9)}`, 'score the marked row'], ['↑ / ↓', 'previous / next row'],
+        ...(q.scale.max > 9 ? [['two digits', `scores past 9 (quickly: "1", "0" is 10)`]] : [])],
   };
 }
 

@@ -87,7 +87,8 @@ function makeRankJob(s) {
     name: 'Rank and rewrite', instructions: 'Rank, then improve the best.', overlap: 1,
     lease_seconds: 600, randomize_order: false,
     questions: [{ name: 'order', type: 'rank', allow_ties: true },
-      { name: 'rewrite', type: 'text', prefill: 'best', min_chars: 1 }],
+      { name: 'rewrite', type: 'text', prefill: 'best', min_chars: 1 },
+      { name: 'overall', type: 'rating', scale: { min: 0, max: 10 }, per_response: false }],
   }));
   const job = cli(s.db, ['job', 'create', '--file', jobFile, '--owner', 'lead']);
   const items = [1, 2].map((n) => ({ id: `r${n}`, prompt: `Rank set ${n}`,
@@ -298,10 +299,12 @@ const tests = {
       assert.match(await page.locator('.hint').last().innerText(), /29 characters.*edited/);
       await shot(page, 'label-rank-desktop.png', true);
       await page.keyboard.press('Escape');
+      // 0–10: two digits typed quickly make 10.
+      for (const k of ['j', '1', '0']) await page.keyboard.press(k);
       await page.keyboard.press('Control+Enter');
       await page.waitForFunction(() => document.getElementById('done-count').textContent === '1');
       let rows = sql(s.db, "SELECT j.answers FROM judgments j JOIN items i ON i.id = j.item_id WHERE i.ext_id = 'r1'");
-      assert.deepEqual(JSON.parse(rows[0].answers), { order: [['c'], ['a', 'b']], rewrite: 'Answer C1 is here. Now better' });
+      assert.deepEqual(JSON.parse(rows[0].answers), { order: [['c'], ['a', 'b']], rewrite: 'Answer C1 is here. Now better', overall: 10 });
 
       // Task 2 came from the prefetch: no plain lease request after the first.
       await page.locator('.prompt').filter({ hasText: 'Rank set 2' }).waitFor();
@@ -323,10 +326,11 @@ const tests = {
       }
       assert.match(await page.locator('.rank').innerText(), /1\s*2\s*Response 2[\s\S]*2\s*1\s*Response 1[\s\S]*3\s*3\s*Response 3/);
       assert.equal(await page.locator('textarea').inputValue(), 'Answer B2 is here.');
+      for (const k of ['j', 'j', '0']) await page.keyboard.press(k); // 0 is a score too
       await page.keyboard.press('Control+Enter');
       await page.locator('#empty').waitFor();
       rows = sql(s.db, "SELECT j.answers FROM judgments j JOIN items i ON i.id = j.item_id WHERE i.ext_id = 'r2'");
-      assert.deepEqual(JSON.parse(rows[0].answers), { order: [['b'], ['a'], ['c']], rewrite: 'Answer B2 is here.' });
+      assert.deepEqual(JSON.parse(rows[0].answers), { order: [['b'], ['a'], ['c']], rewrite: 'Answer B2 is here.', overall: 0 });
       assert.deepEqual(errors, []);
       await ctx.close();
     } finally {
