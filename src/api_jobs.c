@@ -5,10 +5,13 @@
  * exist (404, so ids leak nothing). */
 #include "api.h"
 
+#include "export.h"
+
 #include "items.h"
 #include "jobs.h"
 #include "progress.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,4 +282,85 @@ void api_markdown(struct req *r)
     }
     reply_json(r, 200, json_pack("{ss}", "html", html));
     free(html);
+}
+
+static int export_sink_http(void *ctx, const char *data, size_t len)
+{
+    return reply_stream_write(ctx, data, len);
+}
+
+/* GET /api/v1/jobs/{id}/export?format=...: the job's judgments as JSON
+ * Lines, streamed (src/export.c). The cursor of the snapshot is in the
+ * head (X-Arbiter-Cursor), before the first row. */
+void api_jobs_export(struct req *r)
+{
+    struct db_conn *c = db_reader(r->app->db);
+    const char *q = r->ri->query_string, *why = NULL, *field = NULL;
+    char names[16][32], values[16][256], head[512];
+    unsigned char key[32];
+    struct export_opts o;
+    struct job j;
+    int64_t cursor = 0, rows = 0;
+    int n = 0, i, rc;
+    export_opts_default(&o);
+    /* Every parameter is known and well formed, or 422 names it. */
+    while (q != NULL && *q != '\0') {
+        const char *amp = strchr(q, '&'), *eq;
+        size_t len = amp != NULL ? (size_t)(amp - q) : strlen(q);
+        eq = memchr(q, '=', len);
+        if (len > 0) {
+            size_t nlen = eq != NULL ? (size_t)(eq - q) : len;
+            if (n == 16 || nlen >= sizeof names[0] ||
+                mg_url_decode(q, (int)nlen, names[n], (int)sizeof names[n], 1) < 0 ||
+                mg_url_decode(eq != NULL ? eq + 1 : q + len, eq != NULL ? (int)(len - nlen - 1) : 0,
+                              values[n], (int)sizeof values[n], 1) < 0) {
+                reply_error(r, 422, NULL, "too many or too long query parameters", NULL);
+                return;
+            }
+            n++;
+        }
+        q = amp != NULL ? amp + 1 : NULL;
+    }
+    for (i = 0; i < n; i++) {
+        rc = export_opt_set(&o, names[i], values[i], &why);
+        if (rc == ERR_NOT_FOUND) {
+            reply_error(r, 422, "unknown_field", "unknown query parameter", names[i]);
+            return;
+        }
+        if (rc != 0) {
+            reply_error(r, 422, NULL, why, names[i]);
+            return;
+        }
+    }
+    if (load_job(r, c, 1, &j) != 0)
+        return;
+    if (export_opts_check(&o, &j, &why, &field) != 0) {
+        reply_error(r, 422, NULL, why, field);
+        job_free_fields(&j);
+        return;
+    }
+    if (export_cursor(c, j.id, &cursor) != 0 || auth_key_load(r->app->db, key) != 0) {
+        reply_err(r, ERR_DB, NULL, NULL);
+        job_free_fields(&j);
+        return;
+    }
+    if (o.since > cursor) {
+        reply_error(r, 422, NULL, "is past the job's last change: not a cursor of this job",
+                    "since");
+        job_free_fields(&j);
+        return;
+    }
+    snprintf(head, sizeof head,
+             "Content-Disposition: attachment; filename=\"job-%lld-%s%s-%lld.jsonl\"\r\n"
+             "X-Arbiter-Cursor: %lld\r\nX-Arbiter-Since: %lld\r\n",
+             (long long)j.id, export_format_name(o.format), o.majority ? "-majority" : "",
+             (long long)cursor, (long long)cursor, (long long)o.since);
+    reply_stream_start(r, 200, "application/x-ndjson", head);
+    rc = export_run(r->app->db, &j, &o, cursor, key, export_sink_http, r, &rows);
+    sodium_memzero(key, sizeof key);
+    if (rc == 0)
+        reply_stream_end(r);
+    else if (rc != -1)
+        fprintf(stderr, "arbiter: export of job %lld failed midway (%d)\n", (long long)j.id, rc);
+    job_free_fields(&j);
 }

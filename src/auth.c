@@ -114,26 +114,41 @@ static int key_write(struct db_conn *c, void *arg)
 }
 
 /* Reads the server key; 0, ERR_NOT_FOUND or ERR_DB. */
-static int key_read(struct auth *a)
+static int key_read(struct db *db, unsigned char key[crypto_generichash_KEYBYTES])
 {
-    struct db_conn *c = db_reader(a->db);
+    struct db_conn *c = db_reader(db);
     sqlite3_stmt *st = c != NULL ? db_stmt(c, SQL_SECRET_GET) : NULL;
     int rc = ERR_NOT_FOUND;
     if (st == NULL)
         return ERR_DB;
     sqlite3_bind_text(st, 1, "token_key", -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == (int)sizeof a->key) {
-        memcpy(a->key, sqlite3_column_blob(st, 0), sizeof a->key);
+    if (sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_bytes(st, 0) == crypto_generichash_KEYBYTES) {
+        memcpy(key, sqlite3_column_blob(st, 0), crypto_generichash_KEYBYTES);
         rc = 0;
     }
     db_done(st);
     return rc;
 }
 
+int auth_key_load(struct db *db, unsigned char key[32])
+{
+    struct key_op op;
+    int rc = key_read(db, key);
+    if (rc == ERR_NOT_FOUND) {
+        /* INSERT OR IGNORE: if two processes race, both then read the winner. */
+        randombytes_buf(op.key, sizeof op.key);
+        rc = db_write(db, key_write, &op);
+        sodium_memzero(op.key, sizeof op.key);
+        if (rc == 0)
+            rc = key_read(db, key);
+    }
+    return rc;
+}
+
 int auth_new(struct db *db, const struct auth_config *cfg, struct auth **out)
 {
     struct auth *a = calloc(1, sizeof *a);
-    struct key_op op;
     int slots, rc;
     if (a == NULL)
         return ERR_NOMEM;
@@ -141,14 +156,7 @@ int auth_new(struct db *db, const struct auth_config *cfg, struct auth **out)
     a->cfg = *cfg;
     slots = cfg->hash_slots > 0 ? cfg->hash_slots : (int)sysconf(_SC_NPROCESSORS_ONLN);
     sem_init(&a->slots, 0, (unsigned)(slots > 0 ? slots : 1));
-    rc = key_read(a);
-    if (rc == ERR_NOT_FOUND) {
-        /* INSERT OR IGNORE: if two processes race, both then read the winner. */
-        randombytes_buf(op.key, sizeof op.key);
-        rc = db_write(db, key_write, &op);
-        if (rc == 0)
-            rc = key_read(a);
-    }
+    rc = auth_key_load(db, a->key);
     if (rc == 0) {
         unsigned char raw[16];
         char pw[32];

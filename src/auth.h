@@ -120,6 +120,11 @@ int auth_token_get(struct auth *a, int64_t id, struct auth_token_info *out);
 /* The database handle auth was made with (borrowed). */
 struct db *auth_db(struct auth *a);
 
+/* The server's secret key (32 bytes, made at first use and kept in the
+ * database): the key of token and session hashes, and of the labeler
+ * pseudonyms in exports. 0 or an error. */
+int auth_key_load(struct db *db, unsigned char key[32]);
+
 /* Internals exposed for unit tests: the keyed hash of a secret, and the CSRF
  * token derived from a session token. */
 void auth_secret_hash(const struct auth *a, const char *secret, unsigned char out[32]);

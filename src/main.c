@@ -5,6 +5,7 @@
 #include "app.h"
 #include "auth.h"
 #include "db.h"
+#include "export.h"
 #include "items.h"
 #include "jobs.h"
 #include "progress.h"
@@ -56,6 +57,13 @@ static const char usage[] =
     "  job members ID [USER...]   set the labelers of a job\n"
     "  job open|pause|close ID    change a job's status\n"
     "  job stats ID               print a job's progress as JSON\n"
+    "  export ID --format F [--since CURSOR] [--out FILE] [--aggregate none|majority]\n"
+    "         [--min-agreement X] [--question NAME] [--rank-pairs all|best] [--min-gap N]\n"
+    "         [--best-rated SCORE] [--kto-good SCORE] [--kto-bad SCORE]\n"
+    "                             export a job's judgments as JSON Lines (formats: raw,\n"
+    "                             sft, openai-chat, preference, openai-preference, kto;\n"
+    "                             docs/formats.md); the cursor for the next pull goes to\n"
+    "                             standard error\n"
     "\n"
     "options for every command:\n"
     "  --db PATH                  the database (default " DEFAULT_DB ")\n"
@@ -77,7 +85,9 @@ static const char usage[] =
 
 struct cli {
     struct app_config cfg;
-    const char *role, *user, *scope_csv, *file, *owner;
+    const char *role, *user, *scope_csv, *file, *owner, *out;
+    const char *xname[16], *xvalue[16]; /* export options, by their API names */
+    int nx;
     unsigned scopes;
     long expires_days;
     char *pos[256];
@@ -87,8 +97,9 @@ struct cli {
 enum {
     OPT_DB = 256, OPT_LISTEN, OPT_THREADS, OPT_ASSETS, OPT_SECURE, OPT_ORIGIN, OPT_PROXY,
     OPT_IDLE, OPT_MAX, OPT_OPS, OPT_MEM, OPT_T_ACCOUNT, OPT_T_ADDR, OPT_T_WINDOW, OPT_ROLE,
-    OPT_USER, OPT_SCOPE, OPT_EXPIRES, OPT_FILE, OPT_OWNER, OPT_HELP
+    OPT_USER, OPT_SCOPE, OPT_EXPIRES, OPT_FILE, OPT_OWNER, OPT_HELP, OPT_OUT, OPT_EXPORT
 };
+
 
 static int parse_long(const char *s, long lo, long hi, long *out)
 {
@@ -127,13 +138,24 @@ static int parse_args(int argc, char **argv, struct cli *c)
         {"file", required_argument, 0, OPT_FILE},
         {"owner", required_argument, 0, OPT_OWNER},
         {"help", no_argument, 0, OPT_HELP},
+        {"out", required_argument, 0, OPT_OUT},
+        {"format", required_argument, 0, OPT_EXPORT},
+        {"since", required_argument, 0, OPT_EXPORT},
+        {"aggregate", required_argument, 0, OPT_EXPORT},
+        {"min-agreement", required_argument, 0, OPT_EXPORT},
+        {"question", required_argument, 0, OPT_EXPORT},
+        {"rank-pairs", required_argument, 0, OPT_EXPORT},
+        {"min-gap", required_argument, 0, OPT_EXPORT},
+        {"best-rated", required_argument, 0, OPT_EXPORT},
+        {"kto-good", required_argument, 0, OPT_EXPORT},
+        {"kto-bad", required_argument, 0, OPT_EXPORT},
         {0, 0, 0, 0},
     };
-    int o;
+    int o, li = 0;
     long v;
     optind = 1;
     opterr = 0;
-    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "h", opts, &li)) != -1) {
         const char *bad = NULL;
         switch (o) {
         case OPT_DB: c->cfg.db_path = optarg; break;
@@ -178,6 +200,15 @@ static int parse_args(int argc, char **argv, struct cli *c)
             break;
         case OPT_FILE: c->file = optarg; break;
         case OPT_OWNER: c->owner = optarg; break;
+        case OPT_OUT: c->out = optarg; break;
+        case OPT_EXPORT:
+            if (c->nx == 16) {
+                bad = "export options (too many)";
+                break;
+            }
+            c->xname[c->nx] = opts[li].name;
+            c->xvalue[c->nx++] = optarg;
+            break;
         case OPT_HELP:
         case 'h': return 1;
         default:
@@ -683,6 +714,72 @@ usage:
     return 2;
 }
 
+static int file_sink(void *ctx, const char *data, size_t len)
+{
+    return fwrite(data, 1, len, ctx) == len ? 0 : -1;
+}
+
+static int cmd_export(struct app *app, struct cli *c)
+{
+    struct db_conn *conn = db_reader(app->db);
+    struct export_opts o;
+    struct job j;
+    unsigned char key[32];
+    int64_t id, cursor = 0, rows = 0;
+    const char *why = NULL, *field = NULL;
+    FILE *out = stdout;
+    int i, rc;
+    long v;
+    if (conn == NULL)
+        return 1;
+    if (c->npos != 1 || parse_long(c->pos[0], 1, 0x7fffffffL, &v) != 0) {
+        fprintf(stderr, "arbiter: usage: arbiter export JOB_ID --format F [--since CURSOR] [--out FILE]\n");
+        return 2;
+    }
+    id = v;
+    export_opts_default(&o);
+    for (i = 0; i < c->nx; i++) {
+        char name[32];
+        size_t k;
+        snprintf(name, sizeof name, "%s", c->xname[i]);
+        for (k = 0; name[k] != '\0'; k++)
+            if (name[k] == '-')
+                name[k] = '_';
+        if (export_opt_set(&o, name, c->xvalue[i], &why) != 0) {
+            fprintf(stderr, "arbiter: --%s: %s\n", c->xname[i], why);
+            return 2;
+        }
+    }
+    if (job_load(conn, id, &j) != 0) {
+        fprintf(stderr, "arbiter: no job %lld\n", (long long)id);
+        return 1;
+    }
+    rc = export_opts_check(&o, &j, &why, &field);
+    if (rc != 0)
+        fprintf(stderr, "arbiter: --%s: %s\n", field, why);
+    else if (export_cursor(conn, id, &cursor) != 0 || auth_key_load(app->db, key) != 0)
+        rc = ERR_DB;
+    else if (o.since > cursor) {
+        fprintf(stderr, "arbiter: --since: is past the job's last change (%lld)\n", (long long)cursor);
+        rc = ERR_INVALID;
+    } else if (c->out != NULL && (out = fopen(c->out, "w")) == NULL) {
+        fprintf(stderr, "arbiter: cannot write %s\n", c->out);
+        rc = ERR_INVALID;
+    } else {
+        rc = export_run(app->db, &j, &o, cursor, key, file_sink, out, &rows);
+        if ((out != stdout ? fclose(out) : fflush(out)) != 0 && rc == 0)
+            rc = -1;
+        if (rc == 0)
+            fprintf(stderr, "arbiter: %lld rows; cursor %lld (pass --since %lld next time)\n",
+                    (long long)rows, (long long)cursor, (long long)cursor);
+        else
+            fprintf(stderr, "arbiter: export failed\n");
+    }
+    sodium_memzero(key, sizeof key);
+    job_free_fields(&j);
+    return rc == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     struct cli c;
@@ -700,7 +797,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "user") != 0 &&
-        strcmp(cmd, "token") != 0 && strcmp(cmd, "job") != 0) {
+        strcmp(cmd, "token") != 0 && strcmp(cmd, "job") != 0 && strcmp(cmd, "export") != 0) {
         fprintf(stderr, "%s%s", cmd[0] != '\0' ? "arbiter: unknown command\n" : "", usage);
         return 2;
     }
@@ -746,6 +843,8 @@ int main(int argc, char **argv)
         rc = cmd_user(&app, &c);
     } else if (strcmp(cmd, "job") == 0) {
         rc = cmd_job(&app, &c);
+    } else if (strcmp(cmd, "export") == 0) {
+        rc = cmd_export(&app, &c);
     } else {
         rc = cmd_token(&app, &c);
     }

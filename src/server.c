@@ -63,6 +63,7 @@ static const struct route routes[] = {
     {"POST", "/api/v1/jobs/{id}/items", api_items_import, ROLE_LEAD, SCOPE_WRITE, (size_t)1 << 30, BODY_JSONL, 0},
     {"GET", "/api/v1/jobs/{id}/items", api_items_list, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
     {"GET", "/api/v1/jobs/{id}/stats", api_jobs_stats, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
+    {"GET", "/api/v1/jobs/{id}/export", api_jobs_export, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
     {"POST", "/api/v1/markdown", api_markdown, ROLE_LEAD, 0, 512 * KB, BODY_JSON, 0},
     {"POST", "/api/v1/jobs/{id}/tasks/next", api_tasks_next, ROLE_LABELER, 0, 0, BODY_NONE, R_WRITES},
     {"GET", "/api/v1/tasks/{id}", api_tasks_get, ROLE_LABELER, 0, 0, BODY_NONE, 0},
@@ -167,6 +168,48 @@ void reply(struct req *r, int status, const char *ctype, const void *body, size_
     if (b.data != NULL)
         mg_write(r->conn, b.data, b.len);
     buf_free(&b);
+}
+
+void reply_stream_start(struct req *r, int status, const char *ctype, const char *extra_headers)
+{
+    struct buf b = {0};
+    if (r->status != 0)
+        return;
+    r->status = status;
+    r->streaming = 1;
+    buf_printf(&b, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n"
+               "Connection: %s\r\nCache-Control: no-store\r\n",
+               status, status_text(status), ctype, keep_alive(r) ? "keep-alive" : "close");
+    buf_puts(&b, security_headers);
+    if (extra_headers != NULL)
+        buf_puts(&b, extra_headers);
+    buf_puts(&b, "\r\n");
+    if (b.data != NULL && mg_write(r->conn, b.data, b.len) != (int)b.len)
+        r->stream_broken = 1;
+    buf_free(&b);
+}
+
+int reply_stream_write(struct req *r, const void *data, size_t len)
+{
+    char head[24];
+    int n;
+    if (r->stream_broken)
+        return -1;
+    if (len == 0)
+        return 0;
+    n = snprintf(head, sizeof head, "%zx\r\n", len);
+    if (mg_write(r->conn, head, (size_t)n) != n || mg_write(r->conn, data, len) != (int)len ||
+        mg_write(r->conn, "\r\n", 2) != 2) {
+        r->stream_broken = 1;
+        return -1;
+    }
+    return 0;
+}
+
+void reply_stream_end(struct req *r)
+{
+    if (!r->stream_broken && mg_write(r->conn, "0\r\n\r\n", 5) != 5)
+        r->stream_broken = 1;
 }
 
 void reply_json_h(struct req *r, int status, json_t *body, const char *extra_headers)

@@ -26,6 +26,8 @@ struct req {
     json_t *body;         /* the parsed JSON object for JSON routes */
     char addr[64];        /* the client address */
     int status;           /* the status sent; 0 until a reply */
+    int streaming;        /* the answer is chunked (reply_stream_*) */
+    int stream_broken;    /* a chunk could not be written: the client left */
 };
 
 /* Sends a whole response in one write, with the security headers.
@@ -35,6 +37,14 @@ void reply(struct req *r, int status, const char *ctype, const void *body, size_
 
 /* Sends body (stolen) as JSON; the _h form adds extra header lines. */
 void reply_json(struct req *r, int status, json_t *body);
+
+/* A streamed answer: the head (chunked), chunks, then the last chunk.
+ * reply_stream_write returns -1 once the client is gone. A handler that
+ * fails midway returns without reply_stream_end, so the client sees an
+ * incomplete transfer, never a short answer that looks whole. */
+void reply_stream_start(struct req *r, int status, const char *ctype, const char *extra_headers);
+int reply_stream_write(struct req *r, const void *data, size_t len);
+void reply_stream_end(struct req *r);
 void reply_json_h(struct req *r, int status, json_t *body, const char *extra_headers);
 
 /* Sends {"error": {"code", "message", "field"?}}. code NULL: the default

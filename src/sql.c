@@ -143,6 +143,16 @@ static const char *const text[SQL__COUNT] = {
                             " ORDER BY t.labeler_id, t.state, 4",
     [SQL_STATS_RECENT] = "SELECT (?2 - created_at) / 60000, count(*) FROM judgments"
                          " WHERE job_id = ?1 AND created_at > ?2 - 3600000 GROUP BY 1",
+    /* Exports: a page of judgments in seq order, since < seq <= cursor. */
+    [SQL_EXPORT_CURSOR] = "SELECT coalesce(max(seq), 0) FROM judgments WHERE job_id = ?1",
+    [SQL_EXPORT_PAGE] = "SELECT g.id, g.seq, g.answers, g.revision, g.created_at, g.updated_at,"
+                        " g.labeler_id, t.shown, t.leased_at, i.data FROM judgments g"
+                        " JOIN tasks t ON t.id = g.task_id JOIN items i ON i.id = g.item_id"
+                        " WHERE g.job_id = ?1 AND g.seq > ?2 AND g.seq <= ?3 ORDER BY g.seq LIMIT ?4",
+    /* aggregate=majority: the judgments of items after ?2, by item. */
+    [SQL_EXPORT_ITEMS_PAGE] = "SELECT g.item_id, g.seq, g.answers, i.data FROM judgments g"
+                              " JOIN items i ON i.id = g.item_id WHERE g.job_id = ?1"
+                              " AND g.item_id > ?2 AND g.seq <= ?3 ORDER BY g.item_id LIMIT ?4",
 };
 
 const char *sql_text(enum sql_id id)
