@@ -307,6 +307,7 @@ async function refresh() {
     $('progress-bar').value = c.complete;
     chart(stats.last_hour.per_minute);
     $('rate-caption').textContent = `Judgments per minute over the last hour: ${stats.last_hour.judgments} in all, ${stats.last_hour.judgments_per_minute.toFixed(2)} per minute.`;
+    if (job.counts.judgments !== stats.judgments) { job.counts.judgments = stats.judgments; renderExports(); }
     if (!locked && stats.judgments > 0) { // the first judgment locks the questions
       locked = true;
       $('questions-locked').hidden = false;
@@ -385,6 +386,34 @@ $('member-form').addEventListener('submit', async (ev) => {
   if (await setMembers([...(job.members || []).map((x) => x.id), name], `${name} was added.`)) $('member-name').value = '';
 });
 
+// ---- exports ----
+
+// The formats this job's questions give rows in (src/export.c decides the
+// same; a format without rows answers 422).
+const FORMATS = [
+  ['raw', 'every judgment, with times and labeler pseudonyms', () => true, false],
+  ['sft', 'demonstrations (TRL)', (q) => q.type === 'text', false],
+  ['openai-chat', 'demonstrations (OpenAI chat fine-tuning)', (q) => q.type === 'text', false],
+  ['preference', 'chosen and rejected pairs (TRL)', (q) => q.type === 'pairwise' || q.type === 'rank' || (q.type === 'rating' && q.per_response), true],
+  ['openai-preference', 'pairs (OpenAI preference fine-tuning)', (q) => q.type === 'pairwise' || q.type === 'rank' || (q.type === 'rating' && q.per_response), true],
+  ['kto', 'good and bad labels (TRL KTO)', (q) => q.type === 'rating', true],
+];
+
+function renderExports() {
+  const any = job.counts.judgments > 0;
+  $('exports-none').hidden = any;
+  $('exports-ready').hidden = !any;
+  if (!any) return;
+  const majority = $('export-aggregate').value === 'majority';
+  $('exports').replaceChildren(...FORMATS.filter(([, , fits, agg]) => job.questions.some(fits) && (agg || !majority))
+    .map(([f, what, , agg]) => {
+      const href = `/api/v1/jobs/${job.id}/export?format=${f}${majority && agg ? '&aggregate=majority' : ''}`;
+      return el('li', {}, el('span', { class: 'grow', text: f }), el('span', { class: 'muted', text: what }),
+        el('a', { class: 'button', href, download: '', 'aria-label': `Download ${f}`, text: 'Download' }));
+    }));
+}
+$('export-aggregate').addEventListener('change', renderExports);
+
 // ---- the page ----
 
 function show(j) {
@@ -396,6 +425,7 @@ function show(j) {
   $('save').textContent = 'Save changes';
   renderStatus();
   renderMembers();
+  renderExports();
   // The form is refilled unless it holds edits not saved yet.
   if (first || !dirty || j.status === 'closed') fillForm(j);
 }

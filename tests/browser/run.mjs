@@ -431,6 +431,19 @@ const tests = {
       await page.waitForFunction(() => /2\s+Complete/.test(document.getElementById('counts').innerText), null, { timeout: 12000 });
       assert.match(await page.locator('#labelers tbody').innerText(), /^lab\s+2\s+0\s/);
       await shot(page, 'job-desktop.png', true);
+      // Exports appear with the judgments; the links download them.
+      await page.getByRole('link', { name: 'Download raw' }).waitFor();
+      assert.equal(await page.getByRole('link', { name: 'Download sft' }).count(), 0); // no text question
+      for (const [f, n] of [['raw', 2], ['preference', 4], ['kto', 4]]) {
+        const href = await page.getByRole('link', { name: `Download ${f}` }).getAttribute('href');
+        const res = await page.request.get(`${s.base}${href}`);
+        assert.equal(res.status(), 200);
+        assert.match(res.headers()['content-disposition'], new RegExp(`job-${job}-${f}`));
+        assert.equal((await res.text()).trim().split('\n').length, n, f);
+      }
+      await page.selectOption('#export-aggregate', 'majority');
+      assert.equal(await page.getByRole('link', { name: 'Download raw' }).count(), 0);
+      assert.match(await page.getByRole('link', { name: 'Download kto' }).getAttribute('href'), /aggregate=majority/);
       // Questions are locked now that judgments exist.
       await page.locator('#questions-locked').waitFor();
       assert.ok(await page.locator('#q0-name').isDisabled());
