@@ -282,59 +282,80 @@ static int parse_shown(const char *s, int *idx, int max)
     return *s == ']' ? n : -1;
 }
 
-static int time_field(struct buf *b, const char *name, int64_t ms)
+/* Appends a literal, then the decimal n (the row's hot path: no printf). */
+static int put_num(struct buf *b, const char *lit, int64_t n)
+{
+    char d[24];
+    int k = (int)sizeof d;
+    uint64_t u = n < 0 ? (uint64_t)0 - (uint64_t)n : (uint64_t)n;
+    do
+        d[--k] = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (n < 0)
+        d[--k] = '-';
+    return buf_puts(b, lit) != 0 || buf_append(b, d + k, sizeof d - (size_t)k) != 0 ? -1 : 0;
+}
+
+static int time_field(struct buf *b, const char *lit, int64_t ms)
 {
     char t[40];
     util_time_iso_ms(ms, t, sizeof t);
-    return buf_printf(b, ",\"%s\":\"%s\"", name, t);
+    return buf_puts(b, lit) != 0 || buf_puts(b, t) != 0 || buf_append(b, "\"", 1) != 0 ? -1 : 0;
 }
 
 static int raw_row(struct out *o, sqlite3_stmt *st)
 {
+    static const char *const keys[] = {"id", "responses", "messages", "prompt", "metadata"};
     const char *data = (const char *)sqlite3_column_text(st, 9);
-    struct jspan item = {data, (size_t)sqlite3_column_bytes(st, 9)}, id, ctx, resp, meta,
-                 list[MAX_RESP];
-    const char *ctx_key = "messages";
+    struct jspan item = {data, (size_t)sqlite3_column_bytes(st, 9)}, m[5], list[MAX_RESP];
     int shown[MAX_RESP], n, k, i, bad;
     int64_t leased = sqlite3_column_int64(st, 8), created = sqlite3_column_int64(st, 4);
+    int64_t took = created - leased;
     struct buf *b = &o->b;
     size_t start = b->len;
-    if (data == NULL || jspan_member(item, "id", &id) != 0 ||
-        jspan_member(item, "responses", &resp) != 0 ||
-        (n = jspan_elements(resp, list, MAX_RESP)) < 0 ||
-        (jspan_member(item, ctx_key, &ctx) != 0 &&
-         jspan_member(item, ctx_key = "prompt", &ctx) != 0) ||
+    /* One pass over the item's stored text finds what the row splices. */
+    if (data == NULL || jspan_members(item, keys, 5, m) < 0 || m[0].p == NULL || m[1].p == NULL ||
+        (m[2].p == NULL && m[3].p == NULL) || (n = jspan_elements(m[1], list, MAX_RESP)) < 0 ||
         (k = parse_shown((const char *)sqlite3_column_text(st, 7), shown, MAX_RESP)) < 0)
         return ERR_DB;
-    bad = buf_printf(b, "{\"job_id\":%lld,\"judgment_id\":%lld,\"seq\":%lld,\"item_id\":",
-                     (long long)o->job_id, (long long)sqlite3_column_int64(st, 0),
-                     (long long)sqlite3_column_int64(st, 1)) != 0 ||
-          buf_append(b, id.p, id.len) != 0 || buf_printf(b, ",\"%s\":", ctx_key) != 0 ||
-          buf_append(b, ctx.p, ctx.len) != 0 || buf_puts(b, ",\"responses\":[") != 0;
+    bad = put_num(b, "{\"job_id\":", o->job_id) != 0 ||
+          put_num(b, ",\"judgment_id\":", sqlite3_column_int64(st, 0)) != 0 ||
+          put_num(b, ",\"seq\":", sqlite3_column_int64(st, 1)) != 0 ||
+          buf_puts(b, ",\"item_id\":") != 0 || buf_append(b, m[0].p, m[0].len) != 0 ||
+          buf_puts(b, m[2].p != NULL ? ",\"messages\":" : ",\"prompt\":") != 0 ||
+          buf_append(b, m[2].p != NULL ? m[2].p : m[3].p, m[2].p != NULL ? m[2].len : m[3].len) != 0 ||
+          buf_puts(b, ",\"responses\":[") != 0;
     for (i = 0; i < k && !bad; i++) {
         if (shown[i] < 0 || shown[i] >= n)
             return ERR_DB;
-        bad = (i > 0 && buf_puts(b, ",") != 0) ||
+        bad = (i > 0 && buf_append(b, ",", 1) != 0) ||
               buf_append(b, list[shown[i]].p, list[shown[i]].len) != 0;
     }
     bad = bad || buf_puts(b, "],\"shown_order\":[") != 0;
     for (i = 0; i < k && !bad; i++) {
         struct jspan rid;
         bad = jspan_member(list[shown[i]], "id", &rid) != 0 ||
-              (i > 0 && buf_puts(b, ",") != 0) || buf_append(b, rid.p, rid.len) != 0;
+              (i > 0 && buf_append(b, ",", 1) != 0) || buf_append(b, rid.p, rid.len) != 0;
     }
     bad = bad || buf_puts(b, "],\"answers\":") != 0 ||
           buf_append(b, sqlite3_column_text(st, 2), (size_t)sqlite3_column_bytes(st, 2)) != 0 ||
-          buf_printf(b, ",\"labeler\":\"%s\"", pseudonym(o, sqlite3_column_int64(st, 6))) != 0 ||
-          time_field(b, "leased_at", leased) != 0 || time_field(b, "submitted_at", created) != 0 ||
-          time_field(b, "updated_at", sqlite3_column_int64(st, 5)) != 0 ||
-          buf_printf(b, ",\"duration_seconds\":%.3f,\"revision\":%d,\"metadata\":",
-                     (double)(created - leased) / 1000.0, sqlite3_column_int(st, 3)) != 0;
-    if (!bad && jspan_member(item, "metadata", &meta) == 0)
-        bad = buf_append(b, meta.p, meta.len) != 0;
-    else
-        bad = bad || buf_puts(b, "{}") != 0;
-    if (bad || buf_puts(b, "}\n") != 0) {
+          buf_puts(b, ",\"labeler\":\"") != 0 ||
+          buf_puts(b, pseudonym(o, sqlite3_column_int64(st, 6))) != 0 ||
+          time_field(b, "\",\"leased_at\":\"", leased) != 0 ||
+          time_field(b, ",\"submitted_at\":\"", created) != 0 ||
+          time_field(b, ",\"updated_at\":\"", sqlite3_column_int64(st, 5)) != 0;
+    /* duration_seconds with milliseconds: "41.200" */
+    if (!bad && took < 0)
+        took = 0;
+    bad = bad || put_num(b, ",\"duration_seconds\":", took / 1000) != 0 ||
+          buf_append(b, ".", 1) != 0 ||
+          buf_append(b, (char[]){(char)('0' + took % 1000 / 100), (char)('0' + took % 100 / 10),
+                                 (char)('0' + took % 10)}, 3) != 0 ||
+          put_num(b, ",\"revision\":", sqlite3_column_int(st, 3)) != 0 ||
+          buf_puts(b, ",\"metadata\":") != 0 ||
+          (m[4].p != NULL ? buf_append(b, m[4].p, m[4].len) : buf_puts(b, "{}")) != 0 ||
+          buf_puts(b, "}\n") != 0;
+    if (bad) {
         b->len = start;
         return ERR_NOMEM;
     }

@@ -10,16 +10,19 @@ static const char *ws(const char *p, const char *end)
     return p;
 }
 
-/* The end of the string whose opening quote is at p, or NULL. */
+/* The end of the string whose opening quote is at p, or NULL. Long texts
+ * are the common case: memchr finds the next quote, and a backslash before
+ * it (found the same way) is stepped over with the byte it escapes. */
 static const char *skip_string(const char *p, const char *end)
 {
-    for (p++; p < end; p++) {
-        if (*p == '\\') {
-            p++; /* the escaped byte; \uXXXX's digits are plain bytes */
-            continue;
-        }
-        if (*p == '"')
-            return p + 1;
+    for (p++; p < end;) {
+        const char *q = memchr(p, '"', (size_t)(end - p)), *b;
+        if (q == NULL)
+            return NULL;
+        b = memchr(p, '\\', (size_t)(q - p));
+        if (b == NULL)
+            return q + 1;
+        p = b + 2; /* the escaped byte; \uXXXX's digits are plain bytes */
     }
     return NULL;
 }
@@ -129,6 +132,34 @@ int jspan_member(struct jspan obj, const char *key, struct jspan *out)
 {
     struct member_find f = {key, out};
     return walk(obj, '{', member_cb, &f) == 1 ? 0 : -1;
+}
+
+struct members_find {
+    const char *const *keys;
+    struct jspan *out;
+    int n, found;
+};
+
+static int members_cb(struct jspan key, struct jspan val, void *arg)
+{
+    struct members_find *f = arg;
+    int i;
+    for (i = 0; i < f->n; i++)
+        if (f->out[i].p == NULL && key.len == strlen(f->keys[i]) &&
+            memcmp(key.p, f->keys[i], key.len) == 0) {
+            f->out[i] = val;
+            return ++f->found == f->n; /* all found: stop early */
+        }
+    return 0;
+}
+
+int jspan_members(struct jspan obj, const char *const *keys, int n, struct jspan *out)
+{
+    struct members_find f = {keys, out, n, 0};
+    int i;
+    for (i = 0; i < n; i++)
+        out[i].p = NULL, out[i].len = 0;
+    return walk(obj, '{', members_cb, &f) < 0 ? -1 : f.found;
 }
 
 struct elements {

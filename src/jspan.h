@@ -26,6 +26,11 @@ const char *jspan_skip(const char *p, const char *end);
  * written (the names looked up here never need escapes). */
 int jspan_member(struct jspan obj, const char *key, struct jspan *out);
 
+/* The members keys[0..n) of the object obj in one pass: out[i] is the
+ * value of keys[i], or {NULL, 0} when absent. The number found, or -1
+ * when obj is not an object. */
+int jspan_members(struct jspan obj, const char *const *keys, int n, struct jspan *out);
+
 /* The elements of the array arr, at most max of them, into out; their
  * count, or -1 when arr is not an array or holds more than max. */
 int jspan_elements(struct jspan arr, struct jspan *out, int max);

@@ -4,6 +4,8 @@
 
 #include <sodium.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 int main(void)
 {
@@ -21,6 +23,27 @@ int main(void)
     CHECK_STR(s, "2026-11-22T10:40:00Z");
     CHECK(util_parse_iso("2026-11-22 10:40", &t) == -1);
     CHECK(util_parse_iso("2026-11-22T10:40:00Zjunk", &t) == -1);
+    util_time_iso_ms(1795344000123LL, s, sizeof s);
+    CHECK_STR(s, "2026-11-22T10:40:00.123Z");
+    util_time_iso_ms(-1, s, sizeof s);
+    CHECK_STR(s, "1969-12-31T23:59:59.999Z");
+    util_time_iso(951782400, s, sizeof s); /* a leap day */
+    CHECK_STR(s, "2000-02-29T00:00:00Z");
+    {
+        /* The hand-made formatter agrees with gmtime_r and strftime. */
+        int i, same = 1;
+        for (i = 0; i < 200000 && same; i++) {
+            time_t v = (time_t)((int64_t)randombytes_uniform(4000000) * 97 - 100000000LL +
+                                (int64_t)randombytes_uniform(86400));
+            struct tm tm;
+            char want[64];
+            gmtime_r(&v, &tm);
+            strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%SZ", &tm);
+            util_time_iso((int64_t)v, s, sizeof s);
+            same = strcmp(s, want) == 0;
+        }
+        CHECK(same);
+    }
 
     util_b64url((const uint8_t *)"\xfb\xff\xfe", 3, s, sizeof s);
     CHECK_STR(s, "-__-"); /* url-safe alphabet, no padding */
