@@ -20,6 +20,7 @@ QUESTIONS_A = [
     {"name": "helpful", "type": "rating", "scale": {"min": 1, "max": 5}},
     {"name": "ok", "type": "rating", "scale": "thumbs"},
     {"name": "rewrite", "type": "text", "prefill": "response:a", "required": False},
+    {"name": "flags", "type": "labels", "options": ["rude", "wrong"], "multiple": True},
 ]
 CHAT = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name a prime."}]
 ITEMS_A = [
@@ -34,11 +35,13 @@ ITEMS_A = [
 ]
 ANSWERS_A = {
     "q0": {"better": {"winner": "a", "strength": 2}, "helpful": {"a": 5, "b": 2},
-           "ok": {"a": True, "b": False}, "rewrite": "Hi there!"},
-    "q1": {"better": {"winner": "tie"}, "helpful": {"a": 3, "b": 3}, "ok": {"a": True, "b": True}},
+           "ok": {"a": True, "b": False}, "rewrite": "Hi there!", "flags": []},
+    "q1": {"better": {"winner": "tie"}, "helpful": {"a": 3, "b": 3}, "ok": {"a": True, "b": True},
+           "flags": ["wrong"]},
     "c0": {"better": {"winner": "b", "strength": 1}, "helpful": {"a": 1, "b": 4},
-           "ok": {"a": False, "b": True}, "rewrite": "2"},
-    "c1": {"better": {"winner": "both_bad"}, "helpful": {"a": 2, "b": 3}, "ok": {"a": False, "b": False}},
+           "ok": {"a": False, "b": True}, "rewrite": "2", "flags": []},
+    "c1": {"better": {"winner": "both_bad"}, "helpful": {"a": 2, "b": 3}, "ok": {"a": False, "b": False},
+           "flags": ["rude", "wrong"]},
 }
 
 
@@ -187,29 +190,35 @@ def test_rank_pairs_and_majority():
     lead = s.client("lead")
     q = [{"name": "order", "type": "rank", "allow_ties": True}]
     items = [{"id": "r0", "prompt": "Rank", "responses": [{"id": k, "text": f"text {k}"} for k in "abc"]},
-             {"id": "r1", "prompt": "Rank ties", "responses": [{"id": k, "text": f"tie {k}"} for k in "abc"]}]
+             {"id": "r1", "prompt": "Rank ties", "responses": [{"id": k, "text": f"tie {k}"} for k in "abc"]},
+             {"id": "r2", "messages": CHAT, "responses": [{"id": k, "text": f"chat {k}"} for k in "abc"]}]
     jid = job_with(s, lead, q, items, overlap=3, members=("lab", "lab2", "lab3"))
     orders = {"lab": ["a", "b", "c"], "lab2": ["a", "c", "b"], "lab3": ["b", "a", "c"]}
     for u, order in orders.items():
         judge_all(s.client(u), jid, lambda ext, order=order: {
-            "order": order if ext == "r0" else [["a"], ["b", "c"]]})
+            "order": order if ext in ("r0", "r2") else [["a"], ["b", "c"]]})
     rows, _ = export(lead, jid, format="preference")
     r0 = [(r["chosen"][-1], r["rejected"][-1], r["margin"]) for r in rows if r["prompt"] == "Rank"]
+    r2 = [(r["chosen"][0]["content"][-1], r["rejected"][0]["content"][-1]) for r in rows if r["prompt"] == CHAT]
+    assert sorted(r2) == sorted((c, rj) for c, rj, _ in r0)  # the chat ranks the same, conversational
     assert len(r0) == 9 and ("a", "c", 2.0) in r0 and ("c", "b", 1.0) in r0
     r1 = [(r["chosen"][-1], r["rejected"][-1]) for r in rows if r["prompt"] == "Rank ties"]
     assert sorted(r1) == [("a", "b")] * 3 + [("a", "c")] * 3  # tied b and c give no pair
     best, _ = export(lead, jid, format="preference", rank_pairs="best")
-    assert len([r for r in best if r["prompt"] == "Rank"]) == 6
+    assert len([r for r in best if r["prompt"] == "Rank"]) == 6 == len([r for r in best if r["prompt"] == CHAT])
     # Majority: a > b (2 of 3), a > c (3 of 3), b > c (2 of 3).
     maj, _ = export(lead, jid, format="preference", aggregate="majority")
-    got = sorted((r["prompt"], r["chosen"][-1], r["rejected"][-1]) for r in maj)
+    got = sorted((r["prompt"], r["chosen"][-1], r["rejected"][-1]) for r in maj if r["prompt"] != CHAT)
+    assert len([r for r in maj if r["prompt"] == CHAT]) == 3
     assert got == [("Rank", "a", "b"), ("Rank", "a", "c"), ("Rank", "b", "c"),
                    ("Rank ties", "a", "b"), ("Rank ties", "a", "c")], got
     maj, _ = export(lead, jid, format="preference", aggregate="majority", min_agreement="0.9")
-    assert sorted((r["prompt"], r["chosen"][-1], r["rejected"][-1]) for r in maj) == [
+    assert sorted((r["prompt"], r["chosen"][-1], r["rejected"][-1]) for r in maj if r["prompt"] != CHAT) == [
         ("Rank", "a", "c"), ("Rank ties", "a", "b"), ("Rank ties", "a", "c")]
     maj, _ = export(lead, jid, format="openai-preference", aggregate="majority")
-    assert len(maj) == 5
+    assert len(maj) == 8
+    raw, _ = export(lead, jid, format="raw")
+    assert len(raw) == 9 and sum("messages" in r for r in raw) == 3
     expect_error(lead.get(f"/api/v1/jobs/{jid}/export?format=raw&aggregate=majority"), 422, field="aggregate")
     expect_error(lead.get(f"/api/v1/jobs/{jid}/export?format=sft"), 422, field="format")
 
