@@ -8,7 +8,7 @@ CC      ?= cc
 WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Werror
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -Ibuild
-LDLIBS  := -lcivetweb -lsqlite3 -ljansson -lsodium -lcmark -lpthread
+LDLIBS  := -lcivetweb -lsqlite3 -ljansson -lsodium -lcmark -lpthread -lm
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 DEB_BUILD := gcc make libc6-dev libcivetweb-dev libsqlite3-dev libjansson-dev libsodium-dev libcmark-dev

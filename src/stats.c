@@ -1,0 +1,370 @@
+/* stats.c: report statistics (see stats.h; docs/reports.md explains each
+ * figure). */
+#include "stats.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void stats_wilson(double s, double n, double z, double *lo, double *hi)
+{
+    double p, z2, den, mid, half;
+    if (n <= 0) {
+        *lo = 0;
+        *hi = 1;
+        return;
+    }
+    p = s / n;
+    z2 = z * z;
+    den = 1 + z2 / n;
+    mid = (p + z2 / (2 * n)) / den;
+    half = z * sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / den;
+    *lo = mid - half < 0 ? 0 : mid - half;
+    *hi = mid + half > 1 ? 1 : mid + half;
+}
+
+/* ---- Bradley-Terry ---- */
+
+static int bt_fit(int m, const double *w, double *p)
+{
+    int it, i, j;
+    double *next = malloc(sizeof *next * (size_t)m);
+    if (next == NULL)
+        return -1;
+    for (i = 0; i < m; i++)
+        p[i] = 1;
+    for (it = 1; it <= 10000; it++) {
+        double change = 0, logsum = 0;
+        int active = 0;
+        for (i = 0; i < m; i++) {
+            double wins = 0, den = 0;
+            for (j = 0; j < m; j++) {
+                double n = w[i * m + j] + w[j * m + i];
+                if (j == i || n == 0)
+                    continue;
+                wins += w[i * m + j];
+                den += n / (p[i] + p[j]);
+            }
+            next[i] = den > 0 ? wins / den : p[i];
+        }
+        /* Scale so that the log-strengths of models that played average 0. */
+        for (i = 0; i < m; i++)
+            if (next[i] > 0) {
+                logsum += log(next[i]);
+                active++;
+            }
+        for (i = 0; i < m; i++) {
+            double v = active > 0 ? next[i] / exp(logsum / active) : 1;
+            double d = fabs(log(v) - log(p[i]));
+            if (d > change)
+                change = d;
+            p[i] = v;
+        }
+        if (change < 1e-10) {
+            free(next);
+            return it;
+        }
+    }
+    free(next);
+    return -1;
+}
+
+int stats_bt(int m, const double *w, double *rating, int *prior)
+{
+    double *p = malloc(sizeof *p * (size_t)m), *wp = NULL, mean = 0;
+    const double *use = w;
+    int i, j, it, played = 0, needs = 0;
+    *prior = 0;
+    if (p == NULL)
+        return -1;
+    /* A model that never won or never lost has no finite strength. */
+    for (i = 0; i < m; i++) {
+        double won = 0, lost = 0;
+        for (j = 0; j < m; j++) {
+            won += w[i * m + j];
+            lost += w[j * m + i];
+        }
+        if (won + lost > 0 && (won == 0 || lost == 0))
+            needs = 1;
+    }
+    if (needs) {
+        wp = malloc(sizeof *wp * (size_t)m * (size_t)m);
+        if (wp == NULL) {
+            free(p);
+            return -1;
+        }
+        for (i = 0; i < m * m; i++)
+            wp[i] = w[i];
+        for (i = 0; i < m; i++)
+            for (j = 0; j < m; j++)
+                if (i != j && w[i * m + j] + w[j * m + i] > 0)
+                    wp[i * m + j] += 0.5;
+        use = wp;
+        *prior = 1;
+    }
+    it = bt_fit(m, use, p);
+    for (i = 0; i < m; i++) {
+        double n = 0;
+        for (j = 0; j < m; j++)
+            n += use[i * m + j] + use[j * m + i];
+        rating[i] = n > 0 ? 400 * log10(p[i]) : NAN;
+        if (n > 0) {
+            mean += rating[i];
+            played++;
+        }
+    }
+    for (i = 0; i < m; i++)
+        rating[i] = isnan(rating[i]) ? 1000 : rating[i] - (played ? mean / played : 0) + 1000;
+    free(wp);
+    free(p);
+    return it;
+}
+
+/* ---- random numbers ---- */
+
+void stats_rng_seed(struct stats_rng *r, uint64_t seed)
+{
+    r->s = seed;
+}
+
+uint64_t stats_rng_next(struct stats_rng *r)
+{
+    uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+double stats_rng_unit(struct stats_rng *r)
+{
+    return (double)(stats_rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static double normal(struct stats_rng *r)
+{
+    /* Box-Muller; one of the pair is enough here. */
+    double u = stats_rng_unit(r), v = stats_rng_unit(r);
+    return sqrt(-2 * log(1 - u)) * cos(2 * M_PI * v);
+}
+
+int64_t stats_binomial(struct stats_rng *r, int64_t n, double p)
+{
+    int64_t k = 0, i;
+    double x;
+    if (n <= 0 || p <= 0)
+        return 0;
+    if (p >= 1)
+        return n;
+    if (n < 64) {
+        for (i = 0; i < n; i++)
+            k += stats_rng_unit(r) < p;
+        return k;
+    }
+    x = floor(n * p + sqrt(n * p * (1 - p)) * normal(r) + 0.5);
+    return x < 0 ? 0 : x > (double)n ? n : (int64_t)x;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The q-quantile of sorted v[0..n), linear between order statistics. */
+static double quantile(const double *v, int n, double q)
+{
+    double h = (n - 1) * q;
+    int i = (int)floor(h);
+    if (n == 0)
+        return NAN;
+    if (i >= n - 1)
+        return v[n - 1];
+    return v[i] + (h - i) * (v[i + 1] - v[i]);
+}
+
+void stats_bt_bootstrap(int m, const double *wins, const double *ties, int samples,
+                        uint64_t seed, double *lo, double *hi)
+{
+    struct stats_rng r;
+    double *w = malloc(sizeof *w * (size_t)m * (size_t)m);
+    double *rt = malloc(sizeof *rt * (size_t)m);
+    double *draws = malloc(sizeof *draws * (size_t)m * (size_t)(samples > 0 ? samples : 1));
+    int s, i, j, prior;
+    if (w == NULL || rt == NULL || draws == NULL || samples <= 0) {
+        for (i = 0; i < m; i++)
+            lo[i] = hi[i] = NAN;
+        goto out;
+    }
+    stats_rng_seed(&r, seed);
+    for (s = 0; s < samples; s++) {
+        for (i = 0; i < m * m; i++)
+            w[i] = 0;
+        for (i = 0; i < m; i++)
+            for (j = i + 1; j < m; j++) {
+                double a = wins[i * m + j], b = wins[j * m + i], t = ties[i * m + j];
+                int64_t n = (int64_t)llround(a + b + t), x, y;
+                if (n == 0)
+                    continue;
+                /* A multinomial draw as two binomials: i's wins, then j's
+                 * among the rest; ties are what is left. */
+                x = stats_binomial(&r, n, a / (a + b + t));
+                y = a + t > 0 && b > 0 ? stats_binomial(&r, n - x, b / (b + t)) : b > 0 ? n - x : 0;
+                w[i * m + j] = (double)x + 0.5 * (double)(n - x - y);
+                w[j * m + i] = (double)y + 0.5 * (double)(n - x - y);
+            }
+        stats_bt(m, w, rt, &prior);
+        for (i = 0; i < m; i++)
+            draws[(size_t)i * (size_t)samples + (size_t)s] = rt[i];
+    }
+    for (i = 0; i < m; i++) {
+        double *d = draws + (size_t)i * (size_t)samples;
+        qsort(d, (size_t)samples, sizeof *d, cmp_double);
+        lo[i] = quantile(d, samples, 0.025);
+        hi[i] = quantile(d, samples, 0.975);
+    }
+out:
+    free(w);
+    free(rt);
+    free(draws);
+}
+
+/* ---- agreement ---- */
+
+int stats_alpha(const double *v, int units, int coders, enum alpha_level level, double *alpha,
+                int *pairable)
+{
+    double *vals = NULL, *o = NULL, *nc = NULL, *cum = NULL, n = 0, num = 0, den = 0;
+    int nv = 0, u, c, d, a, b, rc = -1;
+    *pairable = 0;
+    /* The distinct values, sorted: the categories (ranks for ordinal). */
+    vals = malloc(sizeof *vals * (size_t)units * (size_t)coders + sizeof *vals);
+    if (vals == NULL)
+        return -1;
+    for (u = 0; u < units; u++) {
+        int m = 0;
+        for (c = 0; c < coders; c++)
+            m += !isnan(v[u * coders + c]);
+        if (m < 2)
+            continue;
+        for (c = 0; c < coders; c++)
+            if (!isnan(v[u * coders + c]))
+                vals[nv++] = v[u * coders + c];
+    }
+    qsort(vals, (size_t)nv, sizeof *vals, cmp_double);
+    for (a = 0, b = 0; a < nv; a++)
+        if (b == 0 || vals[a] != vals[b - 1])
+            vals[b++] = vals[a];
+    nv = b;
+    if (nv < 2)
+        goto out; /* nothing pairable, or one value only: undefined */
+    o = calloc((size_t)nv * (size_t)nv, sizeof *o);
+    nc = calloc((size_t)nv, sizeof *nc);
+    cum = calloc((size_t)nv + 1, sizeof *cum);
+    if (o == NULL || nc == NULL || cum == NULL)
+        goto out;
+    /* The coincidence matrix: every ordered pair of values within a unit,
+     * weighted 1 / (m_u - 1). */
+    for (u = 0; u < units; u++) {
+        int idx[256], m = 0;
+        for (c = 0; c < coders && m < 256; c++) {
+            double x = v[u * coders + c];
+            int lo = 0, hi = nv - 1;
+            if (isnan(x))
+                continue;
+            while (lo < hi) {
+                int mid = (lo + hi) / 2;
+                if (vals[mid] < x)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            idx[m++] = lo;
+        }
+        if (m < 2)
+            continue;
+        *pairable += m;
+        for (a = 0; a < m; a++)
+            for (b = 0; b < m; b++)
+                if (a != b)
+                    o[idx[a] * nv + idx[b]] += 1.0 / (m - 1);
+    }
+    for (c = 0; c < nv; c++) {
+        for (d = 0; d < nv; d++)
+            nc[c] += o[c * nv + d];
+        n += nc[c];
+        cum[c + 1] = cum[c] + nc[c];
+    }
+    for (c = 0; c < nv; c++)
+        for (d = 0; d < nv; d++) {
+            double delta;
+            if (c == d)
+                continue;
+            if (level == ALPHA_NOMINAL) {
+                delta = 1;
+            } else if (level == ALPHA_INTERVAL) {
+                delta = (vals[c] - vals[d]) * (vals[c] - vals[d]);
+            } else {
+                /* Ordinal: the values' marginals between c and d. */
+                int g0 = c < d ? c : d, g1 = c < d ? d : c;
+                double s = cum[g1 + 1] - cum[g0] - (nc[c] + nc[d]) / 2;
+                delta = s * s;
+            }
+            num += o[c * nv + d] * delta;
+            den += nc[c] * nc[d] * delta;
+        }
+    if (den <= 0)
+        goto out;
+    *alpha = 1 - (n - 1) * num / den;
+    rc = 0;
+out:
+    free(vals);
+    free(o);
+    free(nc);
+    free(cum);
+    return rc;
+}
+
+int stats_fleiss(const int *counts, int items, int k, double *kappa)
+{
+    double *pj = calloc((size_t)k, sizeof *pj), pbar = 0, pe = 0;
+    int i, c, raters = -1;
+    if (pj == NULL || items < 1) {
+        free(pj);
+        return -1;
+    }
+    for (i = 0; i < items; i++) {
+        int n = 0;
+        double agree = 0;
+        for (c = 0; c < k; c++)
+            n += counts[i * k + c];
+        if (raters < 0)
+            raters = n;
+        if (n != raters || n < 2) {
+            free(pj);
+            return -1;
+        }
+        for (c = 0; c < k; c++) {
+            agree += (double)counts[i * k + c] * (counts[i * k + c] - 1);
+            pj[c] += counts[i * k + c];
+        }
+        pbar += agree / ((double)n * (n - 1));
+    }
+    pbar /= items;
+    for (c = 0; c < k; c++) {
+        pj[c] /= (double)items * raters;
+        pe += pj[c] * pj[c];
+    }
+    free(pj);
+    if (pe >= 1)
+        return -1;
+    *kappa = (pbar - pe) / (1 - pe);
+    return 0;
+}
+
+double stats_median(double *v, int n)
+{
+    if (n == 0)
+        return NAN;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}

@@ -1,0 +1,62 @@
+/* stats.h: the statistics of human-evaluation reports (docs/reports.md):
+ * Wilson intervals, Bradley-Terry ratings on the Elo scale with seeded
+ * bootstrap intervals, Krippendorff's alpha, Fleiss' kappa, and small
+ * helpers. Pure functions of their inputs: no I/O, no globals, so the same
+ * data (and seed) always gives the same figures. */
+#ifndef ARBITER_STATS_H
+#define ARBITER_STATS_H
+
+#include <stdint.h>
+
+/* The Wilson score interval of s successes in n trials at normal quantile
+ * z (1.96 for 95%). n == 0 gives [0, 1]. */
+void stats_wilson(double s, double n, double z, double *lo, double *hi);
+
+/* Bradley-Terry maximum likelihood by the MM algorithm (Hunter 2004).
+ * w[i * m + j]: how often model i beat model j (a tie counts half to
+ * each). Ratings on the Elo scale: 400 points per factor of 10 in the odds,
+ * mean 1000, into rating[0..m). A model that never won (or never lost)
+ * has no finite estimate; then every pair that met gets one half-win each
+ * way as a prior (and *prior is set to 1). Models that never met anyone get
+ * 1000. Returns the iterations used, or -1 when it did not converge. */
+int stats_bt(int m, const double *w, double *rating, int *prior);
+
+/* A deterministic random stream (splitmix64). */
+struct stats_rng {
+    uint64_t s;
+};
+void stats_rng_seed(struct stats_rng *r, uint64_t seed);
+uint64_t stats_rng_next(struct stats_rng *r);
+double stats_rng_unit(struct stats_rng *r); /* in [0, 1) */
+
+/* A draw from Binomial(n, p): exact below n = 64 (a sum of Bernoulli
+ * draws), else the normal approximation rounded and clamped to [0, n]. */
+int64_t stats_binomial(struct stats_rng *r, int64_t n, double p);
+
+/* Bootstrap intervals of Bradley-Terry ratings. wins[i * m + j]: how often
+ * i beat j; ties[i * m + j] (= ties[j * m + i]): their ties. Each pair's
+ * number of comparisons is held fixed (a bootstrap stratified by pair) and
+ * its outcomes are redrawn from the observed shares; lo and hi get the
+ * 2.5th and 97.5th percentiles of each model's rating over `samples` draws
+ * from seed. */
+void stats_bt_bootstrap(int m, const double *wins, const double *ties, int samples,
+                        uint64_t seed, double *lo, double *hi);
+
+enum alpha_level { ALPHA_NOMINAL, ALPHA_ORDINAL, ALPHA_INTERVAL };
+
+/* Krippendorff's alpha. v[u * coders + c]: the value coder c gave unit u,
+ * NAN for none. Units with fewer than 2 values do not count. *pairable:
+ * the number of pairable values. 0, or -1 when there is nothing to compare
+ * (or no variation at all: alpha is undefined). */
+int stats_alpha(const double *v, int units, int coders, enum alpha_level level, double *alpha,
+                int *pairable);
+
+/* Fleiss' kappa. counts[i * k + c]: how many raters put item i in category
+ * c; every item must have the same number of raters (>= 2). 0, or -1 when
+ * the rater counts differ or kappa is undefined. */
+int stats_fleiss(const int *counts, int items, int k, double *kappa);
+
+/* The median of v[0..n) (sorted in place); NAN for n == 0. */
+double stats_median(double *v, int n);
+
+#endif
