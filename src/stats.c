@@ -230,13 +230,133 @@ out:
 
 /* ---- agreement ---- */
 
+int stats_agree_init(struct stats_agree *a, const double *values, int nv)
+{
+    memset(a, 0, sizeof *a);
+    a->values = malloc(sizeof *a->values * (size_t)(nv > 0 ? nv : 1));
+    a->o = calloc((size_t)(nv > 0 ? nv * nv : 1), sizeof *a->o);
+    a->cat = calloc((size_t)(nv > 0 ? nv : 1), sizeof *a->cat);
+    if (a->values == NULL || a->o == NULL || a->cat == NULL) {
+        stats_agree_free(a);
+        return -1;
+    }
+    memcpy(a->values, values, sizeof *values * (size_t)nv);
+    qsort(a->values, (size_t)nv, sizeof *a->values, cmp_double);
+    a->nv = nv;
+    a->raters = -1;
+    a->same_raters = 1;
+    return 0;
+}
+
+void stats_agree_free(struct stats_agree *a)
+{
+    free(a->values);
+    free(a->o);
+    free(a->cat);
+    memset(a, 0, sizeof *a);
+}
+
+void stats_agree_unit(struct stats_agree *a, const int *idx, int m)
+{
+    int i, j, agree = 0, c;
+    double p = 0;
+    if (m < 2)
+        return;
+    a->units++;
+    a->pairable += m;
+    for (i = 0; i < m; i++)
+        for (j = 0; j < m; j++)
+            if (i != j) {
+                a->o[idx[i] * a->nv + idx[j]] += 1.0 / (m - 1);
+                agree += idx[i] == idx[j];
+            }
+    a->pct_sum += (double)agree / ((double)m * (m - 1));
+    /* Fleiss: this unit's P_i from its category counts. */
+    if (a->raters < 0)
+        a->raters = m;
+    if (m != a->raters)
+        a->same_raters = 0;
+    for (c = 0; c < a->nv; c++) {
+        int n = 0;
+        for (i = 0; i < m; i++)
+            n += idx[i] == c;
+        p += (double)n * (n - 1);
+        a->cat[c] += n;
+    }
+    a->p_sum += p / ((double)m * (m - 1));
+}
+
+int stats_agree_alpha(const struct stats_agree *a, enum alpha_level level, double *alpha)
+{
+    int nv = a->nv, c, d;
+    double n = 0, num = 0, den = 0, *nc = calloc((size_t)nv + 1, sizeof *nc),
+           *cum = calloc((size_t)nv + 1, sizeof *cum);
+    int rc = -1;
+    if (nc == NULL || cum == NULL)
+        goto out;
+    for (c = 0; c < nv; c++) {
+        for (d = 0; d < nv; d++)
+            nc[c] += a->o[c * nv + d];
+        n += nc[c];
+        cum[c + 1] = cum[c] + nc[c];
+    }
+    for (c = 0; c < nv; c++)
+        for (d = 0; d < nv; d++) {
+            double delta;
+            if (c == d || (nc[c] == 0 && nc[d] == 0))
+                continue;
+            if (level == ALPHA_NOMINAL) {
+                delta = 1;
+            } else if (level == ALPHA_INTERVAL) {
+                delta = (a->values[c] - a->values[d]) * (a->values[c] - a->values[d]);
+            } else {
+                /* Ordinal: the marginals of the values from c to d. */
+                int g0 = c < d ? c : d, g1 = c < d ? d : c;
+                double s = cum[g1 + 1] - cum[g0] - (nc[c] + nc[d]) / 2;
+                delta = s * s;
+            }
+            num += a->o[c * nv + d] * delta;
+            den += nc[c] * nc[d] * delta;
+        }
+    if (den > 0 && n > 1) {
+        *alpha = 1 - (n - 1) * num / den;
+        rc = 0;
+    }
+out:
+    free(nc);
+    free(cum);
+    return rc;
+}
+
+int stats_agree_fleiss(const struct stats_agree *a, double *kappa)
+{
+    double pe = 0, total = 0;
+    int c;
+    if (!a->same_raters || a->units == 0)
+        return -1;
+    for (c = 0; c < a->nv; c++)
+        total += a->cat[c];
+    for (c = 0; c < a->nv; c++)
+        pe += (a->cat[c] / total) * (a->cat[c] / total);
+    if (pe >= 1)
+        return -1;
+    *kappa = (a->p_sum / a->units - pe) / (1 - pe);
+    return 0;
+}
+
+double stats_agree_percent(const struct stats_agree *a)
+{
+    return a->units > 0 ? a->pct_sum / a->units : NAN;
+}
+
 int stats_alpha(const double *v, int units, int coders, enum alpha_level level, double *alpha,
                 int *pairable)
 {
-    double *vals = NULL, *o = NULL, *nc = NULL, *cum = NULL, n = 0, num = 0, den = 0;
-    int nv = 0, u, c, d, a, b, rc = -1;
+    struct stats_agree acc;
+    double *vals;
+    int nv = 0, u, c, a, b, rc = -1, idx[256];
     *pairable = 0;
-    /* The distinct values, sorted: the categories (ranks for ordinal). */
+    /* The distinct values of the pairable units, sorted. */
     vals = malloc(sizeof *vals * (size_t)units * (size_t)coders + sizeof *vals);
     if (vals == NULL)
         return -1;
@@ -244,9 +364,7 @@ int stats_alpha(const double *v, int units, int coders, enum alpha_level level, 
         int m = 0;
         for (c = 0; c < coders; c++)
             m += !isnan(v[u * coders + c]);
-        if (m < 2)
-            continue;
-        for (c = 0; c < coders; c++)
+        for (c = 0; c < coders && m >= 2; c++)
             if (!isnan(v[u * coders + c]))
                 vals[nv++] = v[u * coders + c];
     }
@@ -255,17 +373,12 @@ int stats_alpha(const double *v, int units, int coders, enum alpha_level level, 
         if (b == 0 || vals[a] != vals[b - 1])
             vals[b++] = vals[a];
     nv = b;
-    if (nv < 2)
-        goto out; /* nothing pairable, or one value only: undefined */
-    o = calloc((size_t)nv * (size_t)nv, sizeof *o);
-    nc = calloc((size_t)nv, sizeof *nc);
-    cum = calloc((size_t)nv + 1, sizeof *cum);
-    if (o == NULL || nc == NULL || cum == NULL)
-        goto out;
-    /* The coincidence matrix: every ordered pair of values within a unit,
-     * weighted 1 / (m_u - 1). */
+    if (nv < 2 || stats_agree_init(&acc, vals, nv) != 0) {
+        free(vals);
+        return -1; /* nothing pairable, or one value only: undefined */
+    }
     for (u = 0; u < units; u++) {
-        int idx[256], m = 0;
+        int m = 0;
         for (c = 0; c < coders && m < 256; c++) {
             double x = v[u * coders + c];
             int lo = 0, hi = nv - 1;
@@ -280,47 +393,12 @@ int stats_alpha(const double *v, int units, int coders, enum alpha_level level, 
             }
             idx[m++] = lo;
         }
-        if (m < 2)
-            continue;
-        *pairable += m;
-        for (a = 0; a < m; a++)
-            for (b = 0; b < m; b++)
-                if (a != b)
-                    o[idx[a] * nv + idx[b]] += 1.0 / (m - 1);
+        stats_agree_unit(&acc, idx, m);
     }
-    for (c = 0; c < nv; c++) {
-        for (d = 0; d < nv; d++)
-            nc[c] += o[c * nv + d];
-        n += nc[c];
-        cum[c + 1] = cum[c] + nc[c];
-    }
-    for (c = 0; c < nv; c++)
-        for (d = 0; d < nv; d++) {
-            double delta;
-            if (c == d)
-                continue;
-            if (level == ALPHA_NOMINAL) {
-                delta = 1;
-            } else if (level == ALPHA_INTERVAL) {
-                delta = (vals[c] - vals[d]) * (vals[c] - vals[d]);
-            } else {
-                /* Ordinal: the values' marginals between c and d. */
-                int g0 = c < d ? c : d, g1 = c < d ? d : c;
-                double s = cum[g1 + 1] - cum[g0] - (nc[c] + nc[d]) / 2;
-                delta = s * s;
-            }
-            num += o[c * nv + d] * delta;
-            den += nc[c] * nc[d] * delta;
-        }
-    if (den <= 0)
-        goto out;
-    *alpha = 1 - (n - 1) * num / den;
-    rc = 0;
-out:
+    *pairable = acc.pairable;
+    rc = stats_agree_alpha(&acc, level, alpha);
+    stats_agree_free(&acc);
     free(vals);
-    free(o);
-    free(nc);
-    free(cum);
     return rc;
 }
 

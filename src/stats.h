@@ -51,6 +51,29 @@ enum alpha_level { ALPHA_NOMINAL, ALPHA_ORDINAL, ALPHA_INTERVAL };
 int stats_alpha(const double *v, int units, int coders, enum alpha_level level, double *alpha,
                 int *pairable);
 
+/* Agreement, accumulated unit by unit (an item, or an item's response):
+ * for Krippendorff's alpha (the coincidence matrix), percent agreement
+ * (the share of agreeing pairs of values within a unit, averaged over
+ * units) and Fleiss' kappa (when every unit has as many values). Values
+ * are indexes into the sorted, distinct `values` of the question. */
+struct stats_agree {
+    int nv;
+    double *values; /* owned copy, sorted ascending */
+    double *o;      /* nv x nv coincidences */
+    double *cat;    /* Fleiss: values per category, over units */
+    double p_sum, pct_sum;
+    int units, raters, pairable;
+    int same_raters;
+};
+int stats_agree_init(struct stats_agree *a, const double *values, int nv);
+/* One unit: the value indexes idx[0..m) of its m coders; m < 2 is ignored. */
+void stats_agree_unit(struct stats_agree *a, const int *idx, int m);
+int stats_agree_alpha(const struct stats_agree *a, enum alpha_level level, double *alpha);
+int stats_agree_fleiss(const struct stats_agree *a, double *kappa);
+/* NAN when no unit had two values. */
+double stats_agree_percent(const struct stats_agree *a);
+void stats_agree_free(struct stats_agree *a);
+
 /* Fleiss' kappa. counts[i * k + c]: how many raters put item i in category
  * c; every item must have the same number of raters (>= 2). 0, or -1 when
  * the rater counts differ or kappa is undefined. */

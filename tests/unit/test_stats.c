@@ -31,6 +31,23 @@ int main(void)
         CHECK(stats_fleiss(counts, 10, 5, &k) == 0);
         NEAR(k, 0.210, 0.0005);
         CHECK(stats_fleiss(uneven, 2, 2, &k) == -1); /* 2 raters, then 3 */
+        {
+            /* The accumulator gives the same kappa unit by unit. */
+            struct stats_agree acc;
+            double cats[5] = {1, 2, 3, 4, 5}, kk;
+            int it, c, idx[14], m;
+            CHECK(stats_agree_init(&acc, cats, 5) == 0);
+            for (it = 0; it < 10; it++) {
+                for (m = 0, c = 0; c < 5; c++)
+                    for (j = 0; j < counts[it * 5 + c]; j++)
+                        idx[m++] = c;
+                stats_agree_unit(&acc, idx, m);
+            }
+            CHECK(stats_agree_fleiss(&acc, &kk) == 0);
+            NEAR(kk, 0.210, 0.0005);
+            CHECK(stats_agree_percent(&acc) > 0 && stats_agree_percent(&acc) < 1);
+            stats_agree_free(&acc);
+        }
     }
 
     /* Krippendorff (2011), "Computing Krippendorff's alpha-reliability":
