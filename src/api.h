@@ -34,6 +34,7 @@ void api_items_list(struct req *r);
 void api_jobs_stats(struct req *r);
 void api_markdown(struct req *r);
 void api_jobs_export(struct req *r);
+void api_jobs_report(struct req *r);
 
 /* api_tasks.c */
 void api_tasks_next(struct req *r);

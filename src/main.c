@@ -6,6 +6,7 @@
 #include "auth.h"
 #include "db.h"
 #include "export.h"
+#include "report.h"
 #include "items.h"
 #include "jobs.h"
 #include "progress.h"
@@ -64,6 +65,10 @@ static const char usage[] =
     "                             sft, openai-chat, preference, openai-preference, kto;\n"
     "                             docs/formats.md); the cursor for the next pull goes to\n"
     "                             standard error\n"
+    "  report ID [--format json|jsonl] [--samples N] [--seed N] [--alpha ordinal|interval]\n"
+    "         [--filter KEY=VALUE]...\n"
+    "                             print a job's human-evaluation report (docs/reports.md);\n"
+    "                             --filter keeps items whose metadata KEY is VALUE\n"
     "\n"
     "options for every command:\n"
     "  --db PATH                  the database (default " DEFAULT_DB ")\n"
@@ -149,6 +154,10 @@ static int parse_args(int argc, char **argv, struct cli *c)
         {"best-rated", required_argument, 0, OPT_EXPORT},
         {"kto-good", required_argument, 0, OPT_EXPORT},
         {"kto-bad", required_argument, 0, OPT_EXPORT},
+        {"samples", required_argument, 0, OPT_EXPORT},
+        {"seed", required_argument, 0, OPT_EXPORT},
+        {"alpha", required_argument, 0, OPT_EXPORT},
+        {"filter", required_argument, 0, OPT_EXPORT},
         {0, 0, 0, 0},
     };
     int o, li = 0;
@@ -745,8 +754,9 @@ static int cmd_export(struct app *app, struct cli *c)
         for (k = 0; name[k] != '\0'; k++)
             if (name[k] == '-')
                 name[k] = '_';
-        if (export_opt_set(&o, name, c->xvalue[i], &why) != 0) {
-            fprintf(stderr, "arbiter: --%s: %s\n", c->xname[i], why);
+        if ((rc = export_opt_set(&o, name, c->xvalue[i], &why)) != 0) {
+            fprintf(stderr, "arbiter: --%s: %s\n", c->xname[i],
+                    rc == ERR_NOT_FOUND ? "not an option of export" : why);
             return 2;
         }
     }
@@ -780,6 +790,74 @@ static int cmd_export(struct app *app, struct cli *c)
     return rc == 0 ? 0 : 1;
 }
 
+static int cmd_report(struct app *app, struct cli *c)
+{
+    struct db_conn *conn = db_reader(app->db);
+    struct report_opts o;
+    struct job j;
+    json_t *rep = NULL;
+    char keys[REPORT_FILTERS_MAX][80];
+    const char *why = NULL;
+    int i, rc, jsonl = 0, nk = 0;
+    long v;
+    if (conn == NULL)
+        return 1;
+    if (c->npos != 1 || parse_long(c->pos[0], 1, 0x7fffffffL, &v) != 0) {
+        fprintf(stderr, "arbiter: usage: arbiter report JOB_ID [--format json|jsonl] [--filter K=V]\n");
+        return 2;
+    }
+    report_opts_default(&o);
+    for (i = 0; i < c->nx; i++) {
+        const char *name = c->xname[i], *val = c->xvalue[i];
+        if (strcmp(name, "format") == 0) {
+            if (strcmp(val, "json") != 0 && strcmp(val, "jsonl") != 0) {
+                fprintf(stderr, "arbiter: --format: must be json or jsonl\n");
+                return 2;
+            }
+            jsonl = val[4] == 'l';
+            continue;
+        }
+        if (strcmp(name, "filter") == 0) {
+            const char *eq = strchr(val, '=');
+            if (eq == NULL || eq == val || nk == REPORT_FILTERS_MAX ||
+                (size_t)(eq - val) + 10 > sizeof keys[0]) {
+                fprintf(stderr, "arbiter: --filter: give KEY=VALUE (at most 8)\n");
+                return 2;
+            }
+            snprintf(keys[nk], sizeof keys[nk], "metadata.%.*s", (int)(eq - val), val);
+            name = keys[nk++];
+            val = eq + 1;
+        }
+        if ((rc = report_opt_set(&o, name, val, &why)) != 0) {
+            fprintf(stderr, "arbiter: --%s: %s\n", c->xname[i],
+                    rc == ERR_NOT_FOUND ? "not an option of report" : why);
+            return 2;
+        }
+    }
+    if (job_load(conn, v, &j) != 0) {
+        fprintf(stderr, "arbiter: no job %ld\n", v);
+        return 1;
+    }
+    rc = report_build(app->db, &j, &o, &rep, &why);
+    job_free_fields(&j);
+    if (rc != 0) {
+        fprintf(stderr, "arbiter: report failed%s%s\n", why ? ": " : "", why ? why : "");
+        return 1;
+    }
+    if (jsonl) {
+        char *lines = NULL;
+        size_t len = 0;
+        rc = report_jsonl(rep, &lines, &len);
+        if (rc == 0)
+            fwrite(lines, 1, len, stdout);
+        free(lines);
+        json_decref(rep);
+    } else {
+        print_json(json_pack("{so}", "report", rep));
+    }
+    return rc == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     struct cli c;
@@ -797,7 +875,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "user") != 0 &&
-        strcmp(cmd, "token") != 0 && strcmp(cmd, "job") != 0 && strcmp(cmd, "export") != 0) {
+        strcmp(cmd, "token") != 0 && strcmp(cmd, "job") != 0 && strcmp(cmd, "export") != 0 &&
+        strcmp(cmd, "report") != 0) {
         fprintf(stderr, "%s%s", cmd[0] != '\0' ? "arbiter: unknown command\n" : "", usage);
         return 2;
     }
@@ -845,6 +924,8 @@ int main(int argc, char **argv)
         rc = cmd_job(&app, &c);
     } else if (strcmp(cmd, "export") == 0) {
         rc = cmd_export(&app, &c);
+    } else if (strcmp(cmd, "report") == 0) {
+        rc = cmd_report(&app, &c);
     } else {
         rc = cmd_token(&app, &c);
     }

@@ -64,6 +64,7 @@ static const struct route routes[] = {
     {"GET", "/api/v1/jobs/{id}/items", api_items_list, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
     {"GET", "/api/v1/jobs/{id}/stats", api_jobs_stats, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
     {"GET", "/api/v1/jobs/{id}/export", api_jobs_export, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
+    {"GET", "/api/v1/jobs/{id}/report", api_jobs_report, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
     {"POST", "/api/v1/markdown", api_markdown, ROLE_LEAD, 0, 512 * KB, BODY_JSON, 0},
     {"POST", "/api/v1/jobs/{id}/tasks/next", api_tasks_next, ROLE_LABELER, 0, 0, BODY_NONE, R_WRITES},
     {"GET", "/api/v1/tasks/{id}", api_tasks_get, ROLE_LABELER, 0, 0, BODY_NONE, 0},

@@ -153,6 +153,13 @@ static const char *const text[SQL__COUNT] = {
     [SQL_EXPORT_ITEMS_PAGE] = "SELECT g.item_id, g.seq, g.answers, i.data FROM judgments g"
                               " JOIN items i ON i.id = g.item_id WHERE g.job_id = ?1"
                               " AND g.item_id > ?2 AND g.seq <= ?3 ORDER BY g.item_id LIMIT ?4",
+    /* Reports: a job's judgments item by item, after item ?2. */
+    [SQL_REPORT_PAGE] = "SELECT g.item_id, g.labeler_id, g.answers, t.shown, t.leased_at, g.created_at,"
+                        " i.data FROM judgments g JOIN tasks t ON t.id = g.task_id"
+                        " JOIN items i ON i.id = g.item_id WHERE g.job_id = ?1 AND g.item_id > ?2"
+                        " ORDER BY g.item_id LIMIT ?3",
+    [SQL_REPORT_SKIPS] = "SELECT t.labeler_id, i.data FROM tasks t JOIN items i ON i.id = t.item_id"
+                         " WHERE t.job_id = ?1 AND t.state = 'skipped'",
 };
 
 const char *sql_text(enum sql_id id)

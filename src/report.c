@@ -1,0 +1,1117 @@
+/* report.c: the human-evaluation report (see report.h; every figure is
+ * explained in docs/reports.md).
+ *
+ * One pass over the job's judgments, item by item (judgments_job_item):
+ * each item's judgments are gathered, then every question adds them to its
+ * accumulators: model against model outcomes (pairwise, and rank as its
+ * pairwise outcomes), rating histograms per model, label counts, position
+ * bias from the recorded shown order, agreement units, each labeler's
+ * agreement with the others (leave one out) and gold. The figures come
+ * from the accumulators at the end; nothing holds all judgments. */
+#include "report.h"
+
+#include "items.h"
+#include "export.h"
+#include "stats.h"
+#include "users.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_RESP ITEM_RESPONSES_MAX
+#define ITEM_JUDGMENTS_MAX 64 /* overlap is at most 20; revisions do not add rows */
+#define PAGE_ROWS 2048
+#define Z95 1.959963984540054
+
+void report_opts_default(struct report_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->samples = 1000;
+    o->seed = 1;
+}
+
+int report_opt_set(struct report_opts *o, const char *name, const char *value, const char **why)
+{
+    char *end;
+    if (strcmp(name, "samples") == 0) {
+        long n = strtol(value, &end, 10);
+        if (value[0] >= '0' && value[0] <= '9' && *end == '\0' && n >= 0 && n <= 10000) {
+            o->samples = (int)n;
+            return 0;
+        }
+        *why = "must be an integer from 0 to 10000";
+    } else if (strcmp(name, "seed") == 0) {
+        unsigned long long n = strtoull(value, &end, 10);
+        if (value[0] >= '0' && value[0] <= '9' && *end == '\0') {
+            o->seed = n;
+            return 0;
+        }
+        *why = "must be a non-negative integer";
+    } else if (strcmp(name, "alpha") == 0) {
+        if (strcmp(value, "ordinal") == 0 || strcmp(value, "interval") == 0) {
+            o->interval = value[0] == 'i';
+            return 0;
+        }
+        *why = "must be ordinal or interval";
+    } else if (strncmp(name, "metadata.", 9) == 0 && name[9] != '\0') {
+        if (o->nfilters < REPORT_FILTERS_MAX) {
+            o->fkey[o->nfilters] = name + 9;
+            o->fvalue[o->nfilters++] = value;
+            return 0;
+        }
+        *why = "at most 8 filters";
+    } else {
+        return ERR_NOT_FOUND;
+    }
+    return ERR_INVALID;
+}
+
+/* ---- models and labelers ---- */
+
+struct names {
+    char *v[REPORT_MODELS_MAX];
+    int n;
+};
+
+static int name_index(struct names *t, const char *s)
+{
+    int i;
+    for (i = 0; i < t->n; i++)
+        if (strcmp(t->v[i], s) == 0)
+            return i;
+    if (t->n == REPORT_MODELS_MAX || (t->v[t->n] = strdup(s)) == NULL)
+        return -1;
+    return t->n++;
+}
+
+struct labeler {
+    int64_t id;
+    char name[AUTH_NAME_MAX + 1];
+    int64_t judgments, skips;
+    double *secs;
+    int64_t nsecs, cap;
+    int64_t agree_units;
+    double agree;
+    int64_t gold_total, gold_right;
+};
+
+struct labelers {
+    struct labeler *v;
+    int n;
+};
+
+static struct labeler *labeler_of(struct labelers *t, int64_t id)
+{
+    int i;
+    for (i = t->n - 1; i >= 0; i--) /* few labelers; the last found is likeliest */
+        if (t->v[i].id == id)
+            return &t->v[i];
+    if ((t->n & (t->n - 1)) == 0 || t->n < 8) {
+        struct labeler *nv = realloc(t->v, sizeof *nv * (size_t)(t->n < 8 ? 8 : t->n * 2));
+        if (nv == NULL)
+            return NULL;
+        t->v = nv;
+    }
+    memset(&t->v[t->n], 0, sizeof t->v[t->n]);
+    t->v[t->n].id = id;
+    return &t->v[t->n++];
+}
+
+/* ---- per question ---- */
+
+struct qacc {
+    const struct question *q;
+    int points;             /* values of the agreement domain */
+    int64_t answers, ties, both_bad, decided, first_wins;
+    double *wins, *tie;     /* REPORT_MODELS_MAX^2: comparisons */
+    int64_t *hist;          /* ratings: per model x point (thumbs: down, up) */
+    double *rank_sum, *top1;
+    int64_t *rank_n;
+    int64_t *label_count;   /* labels */
+    int64_t texts, edited;
+    double chars;
+    struct stats_agree agree;
+};
+
+static int qacc_init(struct qacc *a, const struct question *q)
+{
+    double dom[128];
+    int i, n = 0;
+    const size_t mm = (size_t)REPORT_MODELS_MAX * REPORT_MODELS_MAX;
+    memset(a, 0, sizeof *a);
+    a->q = q;
+    switch (q->type) {
+    case Q_PAIRWISE: n = 4; break;         /* response 1, response 2, tie, both bad */
+    case Q_RANK: n = MAX_RESP; break;      /* place 1..20 */
+    case Q_RATING: n = q->thumbs ? 2 : q->max - q->min + 1; break;
+    case Q_LABELS: n = q->multiple ? 2 : q->n_options; break;
+    case Q_TEXT: n = 0; break;
+    }
+    for (i = 0; i < n && i < 128; i++)
+        dom[i] = q->type == Q_RATING && !q->thumbs ? q->min + i : q->type == Q_RANK ? i + 1 : i;
+    a->points = n;
+    if (n > 0 && stats_agree_init(&a->agree, dom, n) != 0)
+        return -1;
+    if (q->type == Q_PAIRWISE || q->type == Q_RANK) {
+        a->wins = calloc(mm, sizeof *a->wins);
+        a->tie = calloc(mm, sizeof *a->tie);
+        if (a->wins == NULL || a->tie == NULL)
+            return -1;
+    }
+    if (q->type == Q_RANK) {
+        a->rank_sum = calloc(REPORT_MODELS_MAX, sizeof *a->rank_sum);
+        a->top1 = calloc(REPORT_MODELS_MAX, sizeof *a->top1);
+        a->rank_n = calloc(REPORT_MODELS_MAX, sizeof *a->rank_n);
+        if (a->rank_sum == NULL || a->top1 == NULL || a->rank_n == NULL)
+            return -1;
+    }
+    /* A slot per model, and one more for overall ratings of items with
+     * several responses (they belong to no model). */
+    if (q->type == Q_RATING && (a->hist = calloc(((size_t)REPORT_MODELS_MAX + 1) * (size_t)n,
+                                                 sizeof *a->hist)) == NULL)
+        return -1;
+    if (q->type == Q_LABELS &&
+        (a->label_count = calloc((size_t)q->n_options + 1, sizeof *a->label_count)) == NULL)
+        return -1;
+    return 0;
+}
+
+static void qacc_free(struct qacc *a)
+{
+    free(a->wins);
+    free(a->tie);
+    free(a->hist);
+    free(a->rank_sum);
+    free(a->top1);
+    free(a->rank_n);
+    free(a->label_count);
+    if (a->points > 0)
+        stats_agree_free(&a->agree);
+}
+
+/* One judgment of the item being read. */
+struct jrec {
+    struct labeler *who;
+    json_t *answers;
+    int shown[MAX_RESP], nshown;
+};
+
+/* The item being read. */
+struct cur {
+    json_t *root;
+    int n;                    /* responses */
+    const char *ids[MAX_RESP], *texts[MAX_RESP];
+    int model[MAX_RESP];      /* index into the model table */
+    json_t *gold;
+    struct jrec j[ITEM_JUDGMENTS_MAX];
+    int nj;
+};
+
+static int resp_of(const struct cur *c, const char *id)
+{
+    int i;
+    for (i = 0; id != NULL && i < c->n; i++)
+        if (strcmp(c->ids[i], id) == 0)
+            return i;
+    return -1;
+}
+
+/* Places of the responses in a rank answer: 1 + how many are strictly
+ * better (ties share a place); 0 for a response not ranked. */
+static void places(const struct cur *c, json_t *a, int *place)
+{
+    int group[MAX_RESP], size[MAX_RESP + 1] = {0}, i, g;
+    size_t k, e;
+    json_t *grp, *v;
+    for (i = 0; i < c->n; i++)
+        group[i] = -1;
+    json_array_foreach(a, k, grp) {
+        if (json_is_array(grp)) {
+            json_array_foreach(grp, e, v) {
+                int r = resp_of(c, json_string_value(v));
+                if (r >= 0 && k < MAX_RESP)
+                    group[r] = (int)k, size[k]++;
+            }
+        } else {
+            int r = resp_of(c, json_string_value(grp));
+            if (r >= 0 && k < MAX_RESP)
+                group[r] = (int)k, size[k]++;
+        }
+    }
+    for (i = 0; i < c->n; i++) {
+        int above = 0;
+        for (g = 0; g < group[i] && group[i] >= 0; g++)
+            above += size[g];
+        place[i] = group[i] >= 0 ? above + 1 : 0;
+    }
+}
+
+static void compare(struct qacc *a, int mi, int mj, int outcome /* 1: i, 0: tie, -1: j */)
+{
+    if (mi == mj || mi < 0 || mj < 0)
+        return;
+    if (outcome > 0)
+        a->wins[mi * REPORT_MODELS_MAX + mj]++;
+    else if (outcome < 0)
+        a->wins[mj * REPORT_MODELS_MAX + mi]++;
+    else {
+        a->tie[mi * REPORT_MODELS_MAX + mj]++;
+        a->tie[mj * REPORT_MODELS_MAX + mi]++;
+    }
+}
+
+/* Agreement of one unit: the coders' value indexes (-1: no value); also
+ * each labeler's agreement with the mode of the others. */
+static void unit(struct qacc *a, struct cur *c, const int *val)
+{
+    int idx[ITEM_JUDGMENTS_MAX] = {0}, m = 0, k, x;
+    for (k = 0; k < c->nj; k++)
+        if (val[k] >= 0)
+            idx[m++] = val[k];
+    stats_agree_unit(&a->agree, idx, m);
+    if (m < 2)
+        return;
+    for (k = 0; k < c->nj; k++) {
+        int count[128] = {0}, top = 0;
+        if (val[k] < 0 || val[k] >= 128)
+            continue;
+        for (x = 0; x < c->nj; x++)
+            if (x != k && val[x] >= 0 && val[x] < 128 && ++count[val[x]] > top)
+                top = count[val[x]];
+        /* Agrees when its value is a (possibly shared) mode of the others. */
+        c->j[k].who->agree_units++;
+        c->j[k].who->agree += count[val[k]] == top;
+    }
+}
+
+static void add_item(struct qacc *a, struct cur *c)
+{
+    const struct question *q = a->q;
+    int val[ITEM_JUDGMENTS_MAX], k, r, s, o;
+    for (k = 0; k < c->nj; k++)
+        val[k] = -1;
+    switch (q->type) {
+    case Q_PAIRWISE:
+        for (k = 0; k < c->nj; k++) {
+            json_t *ans = json_object_get(c->j[k].answers, q->name);
+            const char *w = json_string_value(json_object_get(ans, "winner"));
+            if (w == NULL || c->n != 2)
+                continue;
+            a->answers++;
+            r = resp_of(c, w);
+            if (r >= 0) {
+                val[k] = r;
+                compare(a, c->model[r], c->model[1 - r], 1);
+                a->decided++;
+                a->first_wins += c->j[k].nshown > 0 && c->j[k].shown[0] == r;
+            } else if (strcmp(w, "tie") == 0) {
+                val[k] = 2;
+                a->ties++;
+                compare(a, c->model[0], c->model[1], 0);
+            } else {
+                val[k] = 3;
+                a->both_bad++;
+            }
+        }
+        unit(a, c, val);
+        break;
+    case Q_RANK: {
+        int place[ITEM_JUDGMENTS_MAX][MAX_RESP];
+        for (k = 0; k < c->nj; k++) {
+            json_t *ans = json_object_get(c->j[k].answers, q->name);
+            if (!json_is_array(ans)) {
+                place[k][0] = -1;
+                continue;
+            }
+            a->answers++;
+            places(c, ans, place[k]);
+            for (r = 0; r < c->n; r++) {
+                int mr = c->model[r], ties = 0;
+                if (place[k][r] == 0 || mr < 0)
+                    continue;
+                a->rank_sum[mr] += place[k][r];
+                a->rank_n[mr]++;
+                for (s = 0; s < c->n; s++)
+                    ties += place[k][s] == 1;
+                if (place[k][r] == 1)
+                    a->top1[mr] += 1.0 / ties; /* a shared first place is shared */
+                for (s = r + 1; s < c->n; s++)
+                    if (place[k][s] > 0)
+                        compare(a, mr, c->model[s], place[k][r] < place[k][s] ? 1
+                                                    : place[k][r] > place[k][s] ? -1 : 0);
+            }
+            /* Position bias: the first shown against the second shown. */
+            if (c->j[k].nshown >= 2) {
+                int p0 = place[k][c->j[k].shown[0]], p1 = place[k][c->j[k].shown[1]];
+                if (p0 > 0 && p1 > 0 && p0 != p1) {
+                    a->decided++;
+                    a->first_wins += p0 < p1;
+                }
+            }
+        }
+        for (r = 0; r < c->n; r++) {
+            for (k = 0; k < c->nj; k++)
+                val[k] = place[k][0] >= 0 && place[k][r] > 0 ? place[k][r] - 1 : -1;
+            unit(a, c, val);
+        }
+        break;
+    }
+    case Q_RATING:
+        for (r = 0; r < (q->per_response ? c->n : 1); r++) {
+            for (k = 0; k < c->nj; k++) {
+                json_t *ans = json_object_get(c->j[k].answers, q->name), *v;
+                int m = q->per_response ? c->model[r] : c->n == 1 ? c->model[0] : -1;
+                v = q->per_response ? json_object_get(ans, c->ids[r]) : ans;
+                val[k] = -1;
+                if (q->thumbs && json_is_boolean(v))
+                    val[k] = json_is_true(v);
+                else if (!q->thumbs && json_is_integer(v))
+                    val[k] = (int)(json_integer_value(v) - q->min);
+                if (val[k] < 0 || val[k] >= a->points)
+                    continue;
+                if (r == 0)
+                    a->answers++;
+                /* Overall ratings of several responses belong to no model:
+                 * they count under the last slot. */
+                o = m >= 0 ? m : REPORT_MODELS_MAX;
+                a->hist[(size_t)o * (size_t)a->points + (size_t)val[k]]++;
+            }
+            unit(a, c, val);
+        }
+        break;
+    case Q_LABELS:
+        for (k = 0; k < c->nj; k++) {
+            json_t *ans = json_object_get(c->j[k].answers, q->name), *v;
+            size_t i;
+            if (!json_is_array(ans))
+                continue;
+            a->answers++;
+            json_array_foreach(ans, i, v) {
+                for (o = 0; o < q->n_options; o++)
+                    if (json_is_string(v) && strcmp(json_string_value(v), q->options[o]) == 0) {
+                        a->label_count[o]++;
+                        if (!q->multiple)
+                            val[k] = o;
+                    }
+            }
+        }
+        if (!q->multiple) {
+            unit(a, c, val);
+        } else {
+            for (o = 0; o < q->n_options; o++) {
+                for (k = 0; k < c->nj; k++) {
+                    json_t *ans = json_object_get(c->j[k].answers, q->name), *v;
+                    size_t i;
+                    val[k] = json_is_array(ans) ? 0 : -1;
+                    json_array_foreach(ans, i, v)
+                        if (json_is_string(v) && strcmp(json_string_value(v), q->options[o]) == 0)
+                            val[k] = 1;
+                }
+                unit(a, c, val);
+            }
+        }
+        break;
+    case Q_TEXT: {
+        const char *start = q->prefill == PREFILL_RESPONSE ? c->texts[resp_of(c, q->prefill_id) >= 0
+                                                                          ? resp_of(c, q->prefill_id)
+                                                                          : 0]
+                                                           : NULL;
+        for (k = 0; k < c->nj; k++) {
+            const char *t = json_string_value(json_object_get(c->j[k].answers, q->name));
+            if (t == NULL)
+                continue;
+            a->texts++;
+            a->chars += (double)util_utf8_len(t);
+            a->edited += start != NULL && strcmp(start, t) != 0;
+        }
+        break;
+    }
+    }
+}
+
+/* Gold: the labeler's answer equals the item's expected answer (for a
+ * pairwise question, the winner). */
+static void gold(const struct job *j, struct cur *c)
+{
+    int k, qi;
+    if (!json_is_object(c->gold))
+        return;
+    for (k = 0; k < c->nj; k++)
+        for (qi = 0; qi < j->cfg.n_questions; qi++) {
+            const struct question *q = &j->cfg.questions[qi];
+            json_t *want = json_object_get(c->gold, q->name), *got;
+            if (want == NULL)
+                continue;
+            got = json_object_get(c->j[k].answers, q->name);
+            c->j[k].who->gold_total++;
+            if (q->type == Q_PAIRWISE)
+                c->j[k].who->gold_right +=
+                    json_equal(json_object_get(want, "winner"), json_object_get(got, "winner"));
+            else
+                c->j[k].who->gold_right += json_equal(want, got);
+        }
+}
+
+static int item_passes(json_t *root, const struct report_opts *o)
+{
+    json_t *meta = json_object_get(root, "metadata");
+    int i;
+    for (i = 0; i < o->nfilters; i++) {
+        json_t *v = json_object_get(meta, o->fkey[i]);
+        char num[64];
+        const char *s = json_string_value(v);
+        if (s == NULL && json_is_integer(v)) {
+            snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+            s = num;
+        } else if (s == NULL && json_is_boolean(v)) {
+            s = json_is_true(v) ? "true" : "false";
+        }
+        if (s == NULL || strcmp(s, o->fvalue[i]) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+static int load_item(struct cur *c, const char *data, size_t len, struct names *models)
+{
+    json_t *resp, *r;
+    size_t i;
+    c->root = json_loadb(data, len, 0, NULL);
+    c->n = 0;
+    c->nj = 0;
+    if (c->root == NULL)
+        return ERR_DB;
+    c->gold = json_object_get(c->root, "gold");
+    resp = json_object_get(c->root, "responses");
+    json_array_foreach(resp, i, r) {
+        const char *model = json_string_value(json_object_get(r, "model"));
+        char fallback[80];
+        if (i >= MAX_RESP)
+            break;
+        c->ids[i] = json_string_value(json_object_get(r, "id"));
+        c->texts[i] = json_string_value(json_object_get(r, "text"));
+        if (c->ids[i] == NULL || c->texts[i] == NULL)
+            return ERR_DB;
+        if (model == NULL) { /* no model given: the response id stands in */
+            snprintf(fallback, sizeof fallback, "response:%s", c->ids[i]);
+            model = fallback;
+        }
+        if ((c->model[i] = name_index(models, model)) < 0)
+            return ERR_INVALID;
+        c->n = (int)i + 1;
+    }
+    return 0;
+}
+
+static int parse_shown(const char *s, int *idx, int max)
+{
+    int n = 0;
+    if (s == NULL || *s++ != '[')
+        return 0;
+    while (*s != ']' && *s != '\0' && n < max) {
+        char *end;
+        idx[n++] = (int)strtol(s, &end, 10);
+        if (end == s)
+            return 0;
+        s = end + (*end == ',');
+    }
+    return n;
+}
+
+/* ---- output ---- */
+
+static json_t *num(double v)
+{
+    return isfinite(v) ? json_real(round(v * 1e6) / 1e6) : json_null();
+}
+
+static json_t *interval(double lo, double hi)
+{
+    return json_pack("[oo]", num(lo), num(hi));
+}
+
+static json_t *agreement_json(struct qacc *a, const struct report_opts *o)
+{
+    enum alpha_level level = a->q->type == Q_PAIRWISE || a->q->type == Q_LABELS ||
+                                     (a->q->type == Q_RATING && a->q->thumbs)
+                                 ? ALPHA_NOMINAL
+                             : o->interval ? ALPHA_INTERVAL
+                                           : ALPHA_ORDINAL;
+    static const char *const names[] = {"nominal", "ordinal", "interval"};
+    double alpha = NAN, kappa = NAN;
+    int has_alpha = stats_agree_alpha(&a->agree, level, &alpha) == 0;
+    int has_kappa = stats_agree_fleiss(&a->agree, &kappa) == 0;
+    return json_pack("{sosssosososisi}", "alpha", has_alpha ? num(alpha) : json_null(), "level",
+                     names[level], "percent", num(stats_agree_percent(&a->agree)),
+                     "fleiss_kappa", has_kappa ? num(kappa) : json_null(), "fleiss_raters",
+                     has_kappa ? json_integer(a->agree.raters) : json_null(), "units",
+                     a->agree.units, "pairable_values", a->agree.pairable);
+}
+
+static json_t *comparisons_json(struct qacc *a, struct names *models, const struct report_opts *o)
+{
+    const int M = REPORT_MODELS_MAX, m = models->n;
+    double *w = calloc((size_t)m * (size_t)m + 1, sizeof *w), *t = calloc((size_t)m * (size_t)m + 1, sizeof *t);
+    double *rating = calloc((size_t)m + 1, sizeof *rating), *lo = calloc((size_t)m + 1, sizeof *lo),
+           *hi = calloc((size_t)m + 1, sizeof *hi);
+    json_t *pairs = json_array(), *overall = json_array(), *bt = json_array(), *out = NULL;
+    int i, j, prior = 0, *active = calloc((size_t)m + 1, sizeof *active);
+    if (w == NULL || t == NULL || rating == NULL || lo == NULL || hi == NULL || active == NULL)
+        goto done;
+    for (i = 0; i < m; i++)
+        for (j = 0; j < m; j++) {
+            w[i * m + j] = a->wins[i * M + j] + 0.5 * a->tie[i * M + j];
+            t[i * m + j] = a->tie[i * M + j];
+            if (a->wins[i * M + j] + a->tie[i * M + j] > 0)
+                active[i] = active[j] = 1;
+        }
+    for (i = 0; i < m; i++) {
+        double wins = 0, losses = 0, ties = 0, l, h, n;
+        if (!active[i])
+            continue;
+        for (j = 0; j < m; j++) {
+            double ww = a->wins[i * M + j], ll = a->wins[j * M + i], tt = a->tie[i * M + j];
+            if (j == i || ww + ll + tt == 0)
+                continue;
+            n = ww + ll + tt;
+            stats_wilson(ww + tt / 2, n, Z95, &l, &h);
+            json_array_append_new(pairs, json_pack("{sssssIsIsIsIsoso}", "model", models->v[i],
+                                                   "opponent", models->v[j], "wins", (json_int_t)ww,
+                                                   "losses", (json_int_t)ll, "ties", (json_int_t)tt,
+                                                   "n", (json_int_t)n, "win_rate",
+                                                   num((ww + tt / 2) / n), "ci", interval(l, h)));
+            wins += ww;
+            losses += ll;
+            ties += tt;
+        }
+        n = wins + losses + ties;
+        stats_wilson(wins + ties / 2, n, Z95, &l, &h);
+        json_array_append_new(overall, json_pack("{sssIsIsIsIsoso}", "model", models->v[i], "wins",
+                                                 (json_int_t)wins, "losses", (json_int_t)losses,
+                                                 "ties", (json_int_t)ties, "n", (json_int_t)n,
+                                                 "win_rate", num((wins + ties / 2) / n), "ci",
+                                                 interval(l, h)));
+    }
+    /* Bradley-Terry over the models that played. */
+    {
+        int *map = calloc((size_t)m + 1, sizeof *map), k = 0, x, y;
+        double *ws, *ts;
+        for (i = 0; i < m; i++)
+            if (active[i])
+                map[k++] = i;
+        ws = calloc((size_t)k * (size_t)k + 1, sizeof *ws);
+        ts = calloc((size_t)k * (size_t)k + 1, sizeof *ts);
+        if (map != NULL && ws != NULL && ts != NULL && k >= 2) {
+            for (x = 0; x < k; x++)
+                for (y = 0; y < k; y++) {
+                    ws[x * k + y] = w[map[x] * m + map[y]];
+                    ts[x * k + y] = t[map[x] * m + map[y]];
+                }
+            stats_bt(k, ws, rating, &prior);
+            /* The bootstrap redraws whole outcomes: wins without the ties. */
+            for (x = 0; x < k; x++)
+                for (y = 0; y < k; y++)
+                    ws[x * k + y] -= 0.5 * ts[x * k + y];
+            if (o->samples > 0)
+                stats_bt_bootstrap(k, ws, ts, o->samples, o->seed, lo, hi);
+            for (x = 0; x < k; x++) {
+                /* Ranked above another only when the intervals do not
+                 * overlap: rank = 1 + models whose interval is wholly above. */
+                int rank = 1, naive = 1;
+                for (y = 0; y < k; y++) {
+                    rank += o->samples > 0 && y != x && lo[y] > hi[x];
+                    naive += y != x && rating[y] > rating[x];
+                }
+                json_array_append_new(bt, json_pack("{sssososisi}", "model", models->v[map[x]],
+                                                    "rating", num(rating[x]), "ci",
+                                                    o->samples > 0 ? interval(lo[x], hi[x])
+                                                                   : json_null(),
+                                                    "rank", rank, "order", naive));
+            }
+        }
+        free(map);
+        free(ws);
+        free(ts);
+    }
+    {
+        double l, h;
+        stats_wilson((double)a->first_wins, (double)a->decided, Z95, &l, &h);
+        out = json_pack("{sososos{sIsIsoso}sb}", "win_rates", pairs, "overall", overall,
+                        "bradley_terry", bt, "position_bias", "first_shown_wins",
+                        (json_int_t)a->first_wins, "decided", (json_int_t)a->decided, "rate",
+                        a->decided > 0 ? num((double)a->first_wins / (double)a->decided) : json_null(),
+                        "ci", a->decided > 0 ? interval(l, h) : json_null(), "bt_prior", prior);
+        pairs = overall = bt = NULL;
+    }
+done:
+    json_decref(pairs);
+    json_decref(overall);
+    json_decref(bt);
+    free(w);
+    free(t);
+    free(rating);
+    free(lo);
+    free(hi);
+    free(active);
+    return out;
+}
+
+static json_t *ratings_json(struct qacc *a, struct names *models)
+{
+    const struct question *q = a->q;
+    json_t *list = json_array();
+    int mi, p;
+    for (mi = 0; mi <= models->n; mi++) {
+        int slot = mi == models->n ? REPORT_MODELS_MAX : mi;
+        const int64_t *h = a->hist + (size_t)slot * (size_t)a->points;
+        int64_t n = 0, cum = 0;
+        double sum = 0, sq = 0, median = NAN, lo, hi;
+        json_t *hist = json_object(), *row;
+        for (p = 0; p < a->points; p++) {
+            double v = q->thumbs ? p : q->min + p;
+            n += h[p];
+            sum += v * (double)h[p];
+            sq += v * v * (double)h[p];
+        }
+        if (n == 0) {
+            json_decref(hist);
+            continue;
+        }
+        for (p = 0; p < a->points; p++) {
+            char key[16];
+            if (q->thumbs)
+                snprintf(key, sizeof key, "%s", p ? "up" : "down");
+            else
+                snprintf(key, sizeof key, "%d", q->min + p);
+            json_object_set_new(hist, key, json_integer(h[p]));
+            /* The median from the histogram: the middle value(s). */
+            if (isnan(median) && (cum += h[p]) * 2 >= n) {
+                double v = q->thumbs ? p : q->min + p;
+                if (cum * 2 == n && n % 2 == 0) {
+                    int p2 = p + 1;
+                    while (p2 < a->points && h[p2] == 0)
+                        p2++;
+                    median = p2 < a->points ? (v + (q->thumbs ? p2 : q->min + p2)) / 2 : v;
+                } else {
+                    median = v;
+                }
+            }
+        }
+        if (q->thumbs) {
+            stats_wilson((double)h[1], (double)n, Z95, &lo, &hi);
+            row = json_pack("{sssIsIsoso}", "model", mi == models->n ? "(overall)" : models->v[mi],
+                            "n", (json_int_t)n, "up", (json_int_t)h[1], "thumbs_up_rate",
+                            num((double)h[1] / (double)n), "ci", interval(lo, hi));
+        } else {
+            double mean = sum / (double)n, var = n > 1 ? (sq - sum * sum / (double)n) / (double)(n - 1) : 0;
+            double half = n > 1 ? Z95 * sqrt(var / (double)n) : NAN;
+            row = json_pack("{sssIsososo}", "model", mi == models->n ? "(overall)" : models->v[mi],
+                            "n", (json_int_t)n, "mean", num(mean), "median", num(median), "ci",
+                            interval(mean - half, mean + half));
+        }
+        json_object_set_new(row, "histogram", hist);
+        json_array_append_new(list, row);
+    }
+    return list;
+}
+
+static json_t *question_json(struct qacc *a, struct names *models, const struct report_opts *o)
+{
+    static const char *const types[] = {"pairwise", "rank", "rating", "text", "labels"};
+    const struct question *q = a->q;
+    json_t *out = json_pack("{sssssI}", "name", q->name, "type", types[q->type], "answers",
+                            (json_int_t)a->answers);
+    int i;
+    if (out == NULL)
+        return NULL;
+    if (q->type == Q_PAIRWISE || q->type == Q_RANK) {
+        json_t *c = comparisons_json(a, models, o);
+        if (c != NULL)
+            json_object_update(out, c);
+        json_decref(c);
+    }
+    if (q->type == Q_PAIRWISE) {
+        json_object_set_new(out, "ties", json_integer(a->ties));
+        json_object_set_new(out, "both_bad", json_integer(a->both_bad));
+    }
+    if (q->type == Q_RANK) {
+        json_t *ranks = json_array();
+        for (i = 0; i < models->n; i++) {
+            double lo, hi;
+            if (a->rank_n[i] == 0)
+                continue;
+            stats_wilson(a->top1[i], (double)a->rank_n[i], Z95, &lo, &hi);
+            json_array_append_new(ranks, json_pack("{sssIsososo}", "model", models->v[i], "n",
+                                                   (json_int_t)a->rank_n[i], "mean_rank",
+                                                   num(a->rank_sum[i] / (double)a->rank_n[i]),
+                                                   "top1_rate", num(a->top1[i] / (double)a->rank_n[i]),
+                                                   "top1_ci", interval(lo, hi)));
+        }
+        json_object_set_new(out, "ranks", ranks);
+    }
+    if (q->type == Q_RATING) {
+        json_object_set_new(out, "scale", q->thumbs ? json_string("thumbs")
+                                                    : json_pack("{sisi}", "min", q->min, "max", q->max));
+        json_object_set_new(out, "models", ratings_json(a, models));
+    }
+    if (q->type == Q_LABELS) {
+        json_t *labels = json_array();
+        for (i = 0; i < q->n_options; i++)
+            json_array_append_new(labels, json_pack("{sssIso}", "label", q->options[i], "count",
+                                                    (json_int_t)a->label_count[i], "rate",
+                                                    a->answers ? num((double)a->label_count[i] / (double)a->answers)
+                                                               : json_null()));
+        json_object_set_new(out, "labels", labels);
+    }
+    if (q->type == Q_TEXT) {
+        json_object_set_new(out, "texts", json_integer(a->texts));
+        json_object_set_new(out, "mean_chars", a->texts ? num(a->chars / (double)a->texts) : json_null());
+        if (q->prefill == PREFILL_RESPONSE)
+            json_object_set_new(out, "edited", json_integer(a->edited));
+    }
+    if (a->points > 0)
+        json_object_set_new(out, "agreement", agreement_json(a, o));
+    return out;
+}
+
+static json_t *labelers_json(struct labelers *t)
+{
+    json_t *list = json_array();
+    double *agree = malloc(sizeof *agree * (size_t)(t->n + 1)), *gold = malloc(sizeof *gold * (size_t)(t->n + 1));
+    double med_agree, med_gold;
+    int i, na = 0, ng = 0;
+    if (agree == NULL || gold == NULL) {
+        free(agree);
+        free(gold);
+        return list;
+    }
+    for (i = 0; i < t->n; i++) {
+        if (t->v[i].agree_units > 0)
+            agree[na++] = t->v[i].agree / (double)t->v[i].agree_units;
+        if (t->v[i].gold_total > 0)
+            gold[ng++] = (double)t->v[i].gold_right / (double)t->v[i].gold_total;
+    }
+    med_agree = stats_median(agree, na);
+    med_gold = stats_median(gold, ng);
+    for (i = 0; i < t->n; i++) {
+        struct labeler *l = &t->v[i];
+        double a = l->agree_units ? l->agree / (double)l->agree_units : NAN;
+        double g = l->gold_total ? (double)l->gold_right / (double)l->gold_total : NAN;
+        /* Far below the rest: 0.2 under the median of the labelers, with
+         * at least 10 units (or gold answers) behind the figure. */
+        int low_agree = na >= 3 && l->agree_units >= 10 && a < med_agree - 0.2;
+        int low_gold = ng >= 2 && l->gold_total >= 10 && g < med_gold - 0.2;
+        json_t *row = json_pack("{sssIsIsososIsosIsb}", "labeler", l->name, "judgments",
+                                (json_int_t)l->judgments, "skips", (json_int_t)l->skips,
+                                "median_seconds", num(stats_median(l->secs, (int)l->nsecs)),
+                                "agreement", num(a), "agreement_units", (json_int_t)l->agree_units,
+                                "gold_accuracy", num(g), "gold_answers", (json_int_t)l->gold_total,
+                                "flag", low_agree || low_gold);
+        if (low_agree || low_gold)
+            json_object_set_new(row, "flag_reason",
+                                json_string(low_agree && low_gold ? "agreement and gold accuracy far below the other labelers"
+                                            : low_agree ? "agreement far below the other labelers"
+                                                        : "gold accuracy far below the other labelers"));
+        json_array_append_new(list, row);
+    }
+    free(agree);
+    free(gold);
+    return list;
+}
+
+/* ---- the pass ---- */
+
+struct build {
+    const struct job *j;
+    const struct report_opts *o;
+    struct names models;
+    struct labelers labs;
+    struct qacc *q;
+    struct cur cur;
+    int64_t items, judgments;
+};
+
+static void flush_item(struct build *b)
+{
+    int qi, k;
+    struct cur *c = &b->cur;
+    if (c->root != NULL && c->nj > 0) {
+        b->items++;
+        for (qi = 0; qi < b->j->cfg.n_questions; qi++)
+            add_item(&b->q[qi], c);
+        gold(b->j, c);
+    }
+    for (k = 0; k < c->nj; k++)
+        json_decref(c->j[k].answers);
+    c->nj = 0;
+    json_decref(c->root);
+    c->root = NULL;
+}
+
+static int add_secs(struct labeler *l, double s)
+{
+    if (l->nsecs == l->cap) {
+        double *nv = realloc(l->secs, sizeof *nv * (size_t)(l->cap = l->cap ? l->cap * 2 : 64));
+        if (nv == NULL)
+            return ERR_NOMEM;
+        l->secs = nv;
+    }
+    l->secs[l->nsecs++] = s;
+    return 0;
+}
+
+static int read_judgments(struct db *db, struct build *b)
+{
+    int64_t after = 0, item = 0;
+    int rc = 0, keep = 1;
+    for (;;) {
+        struct db_conn *c = db_reader(db);
+        sqlite3_stmt *st = c != NULL ? db_stmt(c, SQL_REPORT_PAGE) : NULL;
+        int n = 0, step = SQLITE_DONE;
+        int64_t last_whole = after;
+        if (st == NULL)
+            return ERR_DB;
+        sqlite3_bind_int64(st, 1, b->j->id);
+        sqlite3_bind_int64(st, 2, after);
+        sqlite3_bind_int(st, 3, PAGE_ROWS);
+        while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+            int64_t id = sqlite3_column_int64(st, 0);
+            struct jrec *r;
+            n++;
+            if (id != item) {
+                if (item != 0) {
+                    flush_item(b);
+                    last_whole = item;
+                }
+                item = id;
+                rc = load_item(&b->cur, (const char *)sqlite3_column_text(st, 6),
+                               (size_t)sqlite3_column_bytes(st, 6), &b->models);
+                keep = rc == 0 && item_passes(b->cur.root, b->o);
+                if (rc != 0)
+                    break;
+            }
+            if (!keep || b->cur.nj == ITEM_JUDGMENTS_MAX)
+                continue;
+            r = &b->cur.j[b->cur.nj];
+            r->who = labeler_of(&b->labs, sqlite3_column_int64(st, 1));
+            r->answers = json_loadb((const char *)sqlite3_column_text(st, 2),
+                                    (size_t)sqlite3_column_bytes(st, 2), 0, NULL);
+            if (r->who == NULL || r->answers == NULL) {
+                json_decref(r->answers);
+                rc = r->who == NULL ? ERR_NOMEM : ERR_DB;
+                break;
+            }
+            r->nshown = parse_shown((const char *)sqlite3_column_text(st, 3), r->shown, MAX_RESP);
+            b->cur.nj++;
+            b->judgments++;
+            r->who->judgments++;
+            rc = add_secs(r->who, (double)(sqlite3_column_int64(st, 5) - sqlite3_column_int64(st, 4)) / 1000.0);
+        }
+        if (rc == 0 && step != SQLITE_ROW && step != SQLITE_DONE)
+            rc = ERR_DB;
+        db_done(st);
+        if (rc != 0)
+            break;
+        if (n < PAGE_ROWS) {
+            flush_item(b); /* the end: the last item is whole */
+            break;
+        }
+        /* A full page: its last item may go on; read it again whole. */
+        {
+            int k;
+            for (k = 0; k < b->cur.nj; k++) {
+                b->cur.j[k].who->judgments--;
+                b->cur.j[k].who->nsecs--;
+                json_decref(b->cur.j[k].answers);
+            }
+            b->judgments -= b->cur.nj;
+            b->cur.nj = 0;
+            json_decref(b->cur.root);
+            b->cur.root = NULL;
+        }
+        if (last_whole == after) {
+            rc = ERR_DB; /* one item filled a page: cannot happen */
+            break;
+        }
+        after = last_whole;
+        item = 0;
+    }
+    flush_item(b);
+    return rc;
+}
+
+static int read_skips(struct db *db, struct build *b)
+{
+    struct db_conn *c = db_reader(db);
+    sqlite3_stmt *st = c != NULL ? db_stmt(c, SQL_REPORT_SKIPS) : NULL;
+    int step;
+    if (st == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, b->j->id);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct labeler *l;
+        if (b->o->nfilters > 0) {
+            json_t *root = json_loadb((const char *)sqlite3_column_text(st, 1),
+                                      (size_t)sqlite3_column_bytes(st, 1), 0, NULL);
+            int pass = root != NULL && item_passes(root, b->o);
+            json_decref(root);
+            if (!pass)
+                continue;
+        }
+        if ((l = labeler_of(&b->labs, sqlite3_column_int64(st, 0))) == NULL)
+            break;
+        l->skips++;
+    }
+    db_done(st);
+    return step == SQLITE_DONE ? 0 : ERR_DB;
+}
+
+int report_build(struct db *db, const struct job *j, const struct report_opts *o, json_t **out,
+                 const char **why)
+{
+    struct build *b = calloc(1, sizeof *b);
+    struct db_conn *c = db_reader(db);
+    json_t *questions = NULL, *filters = NULL, *models = NULL;
+    int rc = 0, i;
+    int64_t cursor = 0;
+    *out = NULL;
+    if (b == NULL || c == NULL) {
+        free(b);
+        return ERR_NOMEM;
+    }
+    b->j = j;
+    b->o = o;
+    b->q = calloc((size_t)j->cfg.n_questions + 1, sizeof *b->q);
+    if (b->q == NULL)
+        rc = ERR_NOMEM;
+    for (i = 0; rc == 0 && i < j->cfg.n_questions; i++)
+        if (qacc_init(&b->q[i], &j->cfg.questions[i]) != 0)
+            rc = ERR_NOMEM;
+    /* The cursor first: a judgment that lands while the report is read
+     * may or may not be in it, but the cursor says what surely is. */
+    if (rc == 0)
+        rc = export_cursor(c, j->id, &cursor);
+    if (rc == 0)
+        rc = read_judgments(db, b);
+    if (rc == ERR_INVALID)
+        *why = "more models than a report can compare (256)";
+    if (rc == 0)
+        rc = read_skips(db, b);
+    /* Labeler names: leads see who their labelers are. */
+    for (i = 0; rc == 0 && i < b->labs.n; i++) {
+        struct user u;
+        if (user_get(c, b->labs.v[i].id, &u) == 0)
+            snprintf(b->labs.v[i].name, sizeof b->labs.v[i].name, "%s", u.name);
+    }
+    if (rc == 0) {
+        questions = json_array();
+        filters = json_object();
+        models = json_array();
+        for (i = 0; i < j->cfg.n_questions; i++)
+            json_array_append_new(questions, question_json(&b->q[i], &b->models, o));
+        for (i = 0; i < o->nfilters; i++)
+            json_object_set_new(filters, o->fkey[i], json_string(o->fvalue[i]));
+        for (i = 0; i < b->models.n; i++)
+            json_array_append_new(models, json_string(b->models.v[i]));
+        *out = json_pack("{s{sIss}sIsoso sIsI s{sIsI}soso}", "job", "id", (json_int_t)j->id, "name",
+                         j->cfg.name, "cursor", (json_int_t)cursor, "filters", filters, "models", models,
+                         "items", (json_int_t)b->items, "judgments", (json_int_t)b->judgments,
+                         "bootstrap", "samples", (json_int_t)o->samples, "seed",
+                         (json_int_t)o->seed, "questions", questions, "labelers",
+                         labelers_json(&b->labs));
+        if (*out == NULL)
+            rc = ERR_NOMEM;
+    }
+    for (i = 0; i < j->cfg.n_questions && b->q != NULL; i++)
+        qacc_free(&b->q[i]);
+    for (i = 0; i < b->models.n; i++)
+        free(b->models.v[i]);
+    for (i = 0; i < b->labs.n; i++)
+        free(b->labs.v[i].secs);
+    free(b->labs.v);
+    free(b->q);
+    free(b);
+    return rc;
+}
+
+/* ---- JSON Lines: a line per figure ---- */
+
+static int put_line(char **lines, size_t *len, size_t *cap, json_t *row)
+{
+    char *s = json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    size_t n;
+    json_decref(row);
+    if (s == NULL)
+        return ERR_NOMEM;
+    n = strlen(s);
+    if (*len + n + 2 > *cap) {
+        size_t nc = (*cap + n + 2) * 2;
+        char *nl = realloc(*lines, nc);
+        if (nl == NULL) {
+            free(s);
+            return ERR_NOMEM;
+        }
+        *lines = nl;
+        *cap = nc;
+    }
+    memcpy(*lines + *len, s, n);
+    (*lines)[*len + n] = '\n';
+    *len += n + 1;
+    (*lines)[*len] = '\0';
+    free(s);
+    return 0;
+}
+
+/* {"figure": figure, "question": q (if any), ...fields of obj}. */
+static json_t *figure(const char *fig, const char *q, json_t *obj)
+{
+    json_t *row = json_pack("{ss}", "figure", fig);
+    if (row != NULL && q != NULL)
+        json_object_set_new(row, "question", json_string(q));
+    if (row != NULL && json_is_object(obj))
+        json_object_update(row, obj);
+    return row;
+}
+
+int report_jsonl(json_t *report, char **lines, size_t *len)
+{
+    static const char *const arrays[][2] = {{"win_rates", "win_rate"},     {"overall", "win_rate_overall"},
+                                            {"bradley_terry", "bt_rating"}, {"ranks", "rank"},
+                                            {"models", "rating"},           {"labels", "label"}};
+    size_t cap = 0, i, k;
+    json_t *q, *v, *summary;
+    int rc;
+    *lines = NULL;
+    *len = 0;
+    summary = json_pack("{sOsOsOsOsO}", "job", json_object_get(report, "job"), "cursor",
+                        json_object_get(report, "cursor"), "items", json_object_get(report, "items"),
+                        "judgments", json_object_get(report, "judgments"), "filters",
+                        json_object_get(report, "filters"));
+    if ((rc = put_line(lines, len, &cap, figure("summary", NULL, summary))) != 0)
+        return rc;
+    json_decref(summary);
+    json_array_foreach(json_object_get(report, "questions"), i, q) {
+        const char *name = json_string_value(json_object_get(q, "name"));
+        size_t a;
+        for (a = 0; a < sizeof arrays / sizeof arrays[0]; a++)
+            json_array_foreach(json_object_get(q, arrays[a][0]), k, v)
+                if ((rc = put_line(lines, len, &cap, figure(arrays[a][1], name, v))) != 0)
+                    return rc;
+        if ((v = json_object_get(q, "position_bias")) != NULL &&
+            (rc = put_line(lines, len, &cap, figure("position_bias", name, v))) != 0)
+            return rc;
+        if ((v = json_object_get(q, "agreement")) != NULL &&
+            (rc = put_line(lines, len, &cap, figure("agreement", name, v))) != 0)
+            return rc;
+    }
+    json_array_foreach(json_object_get(report, "labelers"), k, v)
+        if ((rc = put_line(lines, len, &cap, figure("labeler", NULL, v))) != 0)
+            return rc;
+    if ((v = json_object_get(report, "decision")) != NULL && json_is_object(v) &&
+        (rc = put_line(lines, len, &cap, figure("decision", NULL, v))) != 0)
+        return rc;
+    return 0;
+}

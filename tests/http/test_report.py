@@ -1,0 +1,253 @@
+"""The human-evaluation report over HTTP: a job whose judgments have known
+statistics (computed here independently), the same report twice, JSON
+Lines, filters, rank questions, access and bad parameters, and the CLI."""
+import json
+import math
+import os
+
+from harness import Server, cli, expect_error
+
+Z = 1.959963984540054
+
+
+def wilson(s, n):
+    p = s / n
+    den = 1 + Z * Z / n
+    mid = (p + Z * Z / (2 * n)) / den
+    half = Z * math.sqrt(p * (1 - p) / n + Z * Z / (4 * n * n)) / den
+    return max(0, mid - half), min(1, mid + half)
+
+
+def alpha_nominal(units):
+    """Krippendorff's alpha, nominal, from lists of values per unit."""
+    o, n_c = {}, {}
+    for vals in units:
+        m = len(vals)
+        if m < 2:
+            continue
+        for i, a in enumerate(vals):
+            for j, b in enumerate(vals):
+                if i != j:
+                    o[(a, b)] = o.get((a, b), 0) + 1 / (m - 1)
+    for (a, b), w in o.items():
+        n_c[a] = n_c.get(a, 0) + w
+    n = sum(n_c.values())
+    d_o = sum(w for (a, b), w in o.items() if a != b)
+    d_e = sum(n_c[a] * n_c[b] for a in n_c for b in n_c if a != b)
+    return 1 - (n - 1) * d_o / d_e
+
+
+def fleiss(units, cats):
+    n = len(units[0])
+    p_i = [sum(u.count(c) * (u.count(c) - 1) for c in cats) / (n * (n - 1)) for u in units]
+    p_j = [sum(u.count(c) for u in units) / (len(units) * n) for c in cats]
+    pe = sum(p * p for p in p_j)
+    return (sum(p_i) / len(units) - pe) / (1 - pe)
+
+
+# 12 items, m1 against m2 (m1 always shown first: randomize off). Each of
+# three labelers picks a winner per item; helpful rates both responses.
+PICKS = {  # item -> (lab, lab2, lab3) winner: a = m1, b = m2, tie
+    i: w for i, w in enumerate([
+        ("a", "a", "b"), ("a", "a", "a"), ("a", "tie", "b"), ("b", "b", "b"),
+        ("a", "a", "tie"), ("a", "b", "b"), ("a", "a", "a"), ("tie", "a", "a"),
+        ("a", "a", "b"), ("b", "a", "b"), ("a", "a", "a"), ("a", "tie", "a")])}
+LABS = ("lab", "lab2", "lab3")
+GOLD = {0: "a", 3: "b", 6: "a"}
+
+
+def helpful(i, k):
+    return {"a": 1 + (i + k) % 5, "b": 1 + (2 * i + k) % 5}
+
+
+def make(s, lead):
+    st, _, body = lead.post("/api/v1/jobs", {
+        "name": "m1 against m2", "overlap": 3, "randomize_order": False,
+        "questions": [{"name": "better", "type": "pairwise", "allow_tie": True},
+                      {"name": "helpful", "type": "rating", "scale": {"min": 1, "max": 5}}]})
+    assert st == 201, body
+    jid = body["job"]["id"]
+    items = []
+    for i in range(12):
+        line = {"id": f"i{i}", "prompt": f"p{i}", "metadata": {"category": "code" if i % 2 else "chat"},
+                "responses": [{"id": "a", "model": "m1", "text": f"one {i}"},
+                              {"id": "b", "model": "m2", "text": f"two {i}"}]}
+        if i in GOLD:
+            line["gold"] = {"better": GOLD[i]}
+        items.append(line)
+    assert lead.jsonl(f"/api/v1/jobs/{jid}/items", items)[0] == 201
+    assert lead.put(f"/api/v1/jobs/{jid}/members", {"members": list(LABS)})[0] == 200
+    assert lead.patch(f"/api/v1/jobs/{jid}", {"status": "open"})[0] == 200
+    for k, u in enumerate(LABS):
+        c = s.client(u)
+        while True:
+            st, _, body = c.post(f"/api/v1/jobs/{jid}/tasks/next")
+            if st == 204:
+                break
+            t = body["task"]
+            i = int(t["item"]["id"][1:])
+            ans = {"better": {"winner": PICKS[i][k]}, "helpful": helpful(i, k)}
+            assert c.post(f"/api/v1/tasks/{t['id']}/judgment", {"answers": ans})[0] == 201
+    return jid
+
+
+def test_report_figures_match_an_independent_computation():
+    s = Server(users=("admin", "lead") + LABS)
+    lead = s.client("lead")
+    jid = make(s, lead)
+    st, _, body = lead.get(f"/api/v1/jobs/{jid}/report")
+    assert st == 200, body
+    rep = body["report"]
+    assert rep["items"] == 12 and rep["judgments"] == 36 and rep["cursor"] == 36
+    assert rep["models"] == ["m1", "m2"] and rep["bootstrap"] == {"samples": 1000, "seed": 1}
+    better, help_q = rep["questions"]
+
+    picks = [w for i in range(12) for w in PICKS[i]]
+    wins, losses, ties = picks.count("a"), picks.count("b"), picks.count("tie")
+    wr = {(r["model"], r["opponent"]): r for r in better["win_rates"]}
+    m1 = wr[("m1", "m2")]
+    assert (m1["wins"], m1["losses"], m1["ties"], m1["n"]) == (wins, losses, ties, 36)
+    s1 = wins + ties / 2
+    assert abs(m1["win_rate"] - s1 / 36) < 1e-6
+    lo, hi = wilson(s1, 36)
+    assert abs(m1["ci"][0] - lo) < 1e-6 and abs(m1["ci"][1] - hi) < 1e-6
+    assert abs(wr[("m2", "m1")]["win_rate"] - (1 - s1 / 36)) < 1e-6
+    assert better["ties"] == ties and better["both_bad"] == 0
+    # Bradley-Terry, two models: 400 log10(s / (n - s)), mean 1000.
+    bt = {r["model"]: r for r in better["bradley_terry"]}
+    assert abs(bt["m1"]["rating"] - bt["m2"]["rating"] - 400 * math.log10(s1 / (36 - s1))) < 1e-3
+    assert abs(bt["m1"]["rating"] + bt["m2"]["rating"] - 2000) < 1e-3
+    assert bt["m1"]["ci"][0] < bt["m1"]["rating"] < bt["m1"]["ci"][1]
+    assert bt["m1"]["order"] == 1
+    # m1 is shown first everywhere: position bias is m1's share of decisions.
+    pb = better["position_bias"]
+    assert (pb["first_shown_wins"], pb["decided"]) == (wins, wins + losses)
+    assert abs(pb["rate"] - wins / (wins + losses)) < 1e-6
+    # Agreement on the pairwise choice, per item.
+    units = [list(PICKS[i]) for i in range(12)]
+    ag = better["agreement"]
+    assert ag["level"] == "nominal" and ag["units"] == 12 and ag["pairable_values"] == 36
+    assert abs(ag["alpha"] - alpha_nominal(units)) < 1e-6
+    assert abs(ag["fleiss_kappa"] - fleiss(units, ["a", "b", "tie"])) < 1e-6 and ag["fleiss_raters"] == 3
+    pct = sum(sum(1 for x in range(3) for y in range(3) if x != y and u[x] == u[y]) / 6 for u in units) / 12
+    assert abs(ag["percent"] - pct) < 1e-6
+
+    # Ratings per model: mean, median, histogram, interval.
+    for model, rid in (("m1", "a"), ("m2", "b")):
+        vals = [helpful(i, k)[rid] for i in range(12) for k in range(3)]
+        row = next(r for r in help_q["models"] if r["model"] == model)
+        mean = sum(vals) / len(vals)
+        sd = math.sqrt(sum((v - mean) ** 2 for v in vals) / (len(vals) - 1))
+        assert row["n"] == 36 and abs(row["mean"] - mean) < 1e-6
+        assert row["median"] == sorted(vals)[17] / 2 + sorted(vals)[18] / 2
+        assert row["histogram"] == {str(p): vals.count(p) for p in range(1, 6)}
+        assert abs(row["ci"][0] - (mean - Z * sd / 6)) < 1e-6
+    assert help_q["agreement"]["level"] == "ordinal" and help_q["agreement"]["units"] == 24
+
+    # Labelers: counts, agreement with the others' mode, gold accuracy.
+    labs = {l["labeler"]: l for l in rep["labelers"]}
+    assert set(labs) == set(LABS)
+    for k, u in enumerate(LABS):
+        l = labs[u]
+        assert l["judgments"] == 12 and l["skips"] == 0 and l["median_seconds"] >= 0
+        agree = units_ag = 0
+        # pairwise units, then helpful's 24 units (a and b of each item)
+        for i in range(12):
+            others = [PICKS[i][x] for x in range(3) if x != k]
+            top = max(others.count(v) for v in others)
+            agree += others.count(PICKS[i][k]) == top
+            for rid in "ab":
+                ov = [helpful(i, x)[rid] for x in range(3) if x != k]
+                t2 = max(ov.count(v) for v in ov)
+                agree += ov.count(helpful(i, k)[rid]) == t2
+            units_ag += 3
+        assert l["agreement_units"] == units_ag and abs(l["agreement"] - agree / units_ag) < 1e-6
+        right = sum(PICKS[i][k] == g for i, g in GOLD.items())
+        assert l["gold_answers"] == 3 and abs(l["gold_accuracy"] - right / 3) < 1e-6
+
+    # The same data gives the same report; another seed, other intervals.
+    assert lead.get(f"/api/v1/jobs/{jid}/report")[2] == body
+    other = lead.get(f"/api/v1/jobs/{jid}/report?seed=7")[2]["report"]
+    assert other["questions"][0]["bradley_terry"][0]["rating"] == better["bradley_terry"][0]["rating"]
+    assert other["bootstrap"]["seed"] == 7
+
+    # JSON Lines: a line per figure, the same numbers.
+    st, hd, data = lead.raw("GET", f"/api/v1/jobs/{jid}/report?format=jsonl")
+    assert st == 200 and hd["content-type"] == "application/x-ndjson"
+    lines = [json.loads(l) for l in data.decode().splitlines()]
+    figs = {l["figure"] for l in lines}
+    assert {"summary", "win_rate", "win_rate_overall", "bt_rating", "position_bias", "agreement",
+            "rating", "labeler"} <= figs
+    line = next(l for l in lines if l["figure"] == "win_rate" and l["model"] == "m1")
+    assert line["question"] == "better" and line["win_rate"] == m1["win_rate"] and line["ci"] == m1["ci"]
+
+    # A slice by metadata: the odd items only.
+    sl = lead.get(f"/api/v1/jobs/{jid}/report?metadata.category=code")[2]["report"]
+    assert sl["items"] == 6 and sl["judgments"] == 18 and sl["filters"] == {"category": "code"}
+    odd = [w for i in range(1, 12, 2) for w in PICKS[i]]
+    r = next(x for x in sl["questions"][0]["win_rates"] if x["model"] == "m1")
+    assert (r["wins"], r["losses"], r["ties"]) == (odd.count("a"), odd.count("b"), odd.count("tie"))
+    assert lead.get(f"/api/v1/jobs/{jid}/report?metadata.category=none")[2]["report"]["judgments"] == 0
+
+
+def test_rank_report_and_many_models():
+    s = Server(users=("lead",) + LABS)
+    lead = s.client("lead")
+    st, _, body = lead.post("/api/v1/jobs", {"name": "rank", "overlap": 3, "randomize_order": False,
+                                             "questions": [{"name": "order", "type": "rank", "allow_ties": True}]})
+    jid = body["job"]["id"]
+    items = [{"id": f"r{i}", "prompt": f"p{i}", "responses": [
+        {"id": "x", "model": "big", "text": "x"}, {"id": "y", "model": "mid", "text": "y"},
+        {"id": "z", "model": "small", "text": "z"}]} for i in range(20)]
+    assert lead.jsonl(f"/api/v1/jobs/{jid}/items", items)[0] == 201
+    lead.put(f"/api/v1/jobs/{jid}/members", {"members": list(LABS)})
+    lead.patch(f"/api/v1/jobs/{jid}", {"status": "open"})
+    for k, u in enumerate(LABS):
+        c = s.client(u)
+        while True:
+            st, _, body = c.post(f"/api/v1/jobs/{jid}/tasks/next")
+            if st == 204:
+                break
+            t = body["task"]
+            i = int(t["item"]["id"][1:])
+            # big > mid > small, except every fifth item ties mid and small.
+            order = [["x"], ["y", "z"]] if i % 5 == 0 else [["x"], ["y"], ["z"]]
+            c.post(f"/api/v1/tasks/{t['id']}/judgment", {"answers": {"order": order}})
+    rep = lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]
+    q = rep["questions"][0]
+    ranks = {r["model"]: r for r in q["ranks"]}
+    assert ranks["big"]["mean_rank"] == 1 and ranks["big"]["top1_rate"] == 1
+    assert abs(ranks["mid"]["mean_rank"] - 2) < 1e-9           # second everywhere
+    assert abs(ranks["small"]["mean_rank"] - (2 * 12 + 3 * 48) / 60) < 1e-9
+    wr = {(r["model"], r["opponent"]): r for r in q["win_rates"]}
+    assert (wr[("mid", "small")]["wins"], wr[("mid", "small")]["ties"]) == (48, 12)
+    assert wr[("big", "small")]["wins"] == 60
+    bt = {r["model"]: r for r in q["bradley_terry"]}
+    assert q["bt_prior"] is True  # big never lost: the prior keeps ratings finite
+    assert bt["big"]["rating"] > bt["mid"]["rating"] > bt["small"]["rating"]
+    assert bt["big"]["rank"] == 1 and bt["big"]["order"] == 1
+    assert q["agreement"]["level"] == "ordinal" and q["agreement"]["alpha"] == 1.0
+    assert q["position_bias"]["decided"] == 60 and q["position_bias"]["rate"] == 1.0
+
+
+def test_report_access_parameters_and_cli():
+    s = Server(users=("admin", "lead", "lead2") + LABS)
+    lead = s.client("lead")
+    jid = make(s, lead)
+    expect_error(s.client("lab").get(f"/api/v1/jobs/{jid}/report"), 403)
+    expect_error(s.client("lead2").get(f"/api/v1/jobs/{jid}/report"), 404)
+    t = s.client()
+    t.token = cli(["token", "create", "r", "--scope", "export", "--user", "lead"], db=s.db).stdout.strip()
+    assert t.get(f"/api/v1/jobs/{jid}/report?samples=0")[0] == 200
+    for q, field in (("format=csv", "format"), ("samples=-1", "samples"), ("samples=x", "samples"),
+                     ("seed=-3", "seed"), ("alpha=ratio", "alpha"), ("nope=1", "nope")):
+        expect_error(lead.get(f"/api/v1/jobs/{jid}/report?{q}"), 422, field=field)
+    api = lead.get(f"/api/v1/jobs/{jid}/report?alpha=interval")[2]["report"]
+    assert api["questions"][1]["agreement"]["level"] == "interval"
+    p = cli(["report", str(jid)], db=s.db)
+    assert json.loads(p.stdout)["report"]["questions"] == lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]["questions"]
+    p = cli(["report", str(jid), "--format", "jsonl", "--filter", "category=chat", "--samples", "50"], db=s.db)
+    first = json.loads(p.stdout.splitlines()[0])
+    assert first["figure"] == "summary" and first["items"] == 6
+    p = cli(["report", str(jid), "--format", "xml"], db=s.db, check=False)
+    assert p.returncode == 2
