@@ -279,6 +279,7 @@ void job_config_clear(struct job_config *cfg)
     for (i = 0; i < cfg->n_questions; i++)
         question_clear(&cfg->questions[i]);
     free(cfg->questions);
+    json_decref(cfg->acceptance);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -286,6 +287,49 @@ void job_free_fields(struct job *j)
 {
     if (j != NULL)
         job_config_clear(&j->cfg);
+}
+
+/* An acceptance rule: {"question", "candidate", "baseline",
+ * "min_win_rate_lower", "min_alpha"}; the normalised copy, or NULL with
+ * problems. */
+static json_t *parse_acceptance(json_t *v, struct problems *pr)
+{
+    static const char *const keys[] = {"question", "candidate", "baseline", "min_win_rate_lower",
+                                       "min_alpha", NULL};
+    const char *q, *cand, *base;
+    json_t *out, *lower = json_object_get(v, "min_win_rate_lower"), *alpha = json_object_get(v, "min_alpha");
+    int before = pr->count;
+    valid_keys(v, "acceptance", keys, pr);
+    q = valid_str(v, "acceptance", "question", 1, QUESTION_NAME_MAX, pr);
+    cand = valid_str(v, "acceptance", "candidate", 0, 200, pr);
+    base = valid_str(v, "acceptance", "baseline", 0, 200, pr);
+    if ((cand == NULL) != (base == NULL))
+        problems_add(pr, cand == NULL ? "acceptance.candidate" : "acceptance.baseline",
+                     "candidate and baseline go together");
+    else if (cand != NULL && strcmp(cand, base) == 0)
+        problems_add(pr, "acceptance.baseline", "must differ from the candidate");
+    if (lower != NULL && (!json_is_number(lower) || json_number_value(lower) < 0 ||
+                          json_number_value(lower) > 1))
+        problems_add(pr, "acceptance.min_win_rate_lower", "must be a number from 0 to 1");
+    else if (lower != NULL && cand == NULL)
+        problems_add(pr, "acceptance.min_win_rate_lower", "needs a candidate and a baseline");
+    if (alpha != NULL && (!json_is_number(alpha) || json_number_value(alpha) < -1 ||
+                          json_number_value(alpha) > 1))
+        problems_add(pr, "acceptance.min_alpha", "must be a number from -1 to 1");
+    if (cand == NULL && alpha == NULL)
+        problems_add(pr, "acceptance", "give a candidate and a baseline, or min_alpha");
+    if (pr->count > before)
+        return NULL;
+    out = json_pack("{ss}", "question", q);
+    if (cand != NULL) {
+        json_object_set_new(out, "candidate", json_string(cand));
+        json_object_set_new(out, "baseline", json_string(base));
+        json_object_set_new(out, "min_win_rate_lower",
+                            json_real(lower != NULL ? json_number_value(lower) : 0.5));
+    }
+    if (alpha != NULL)
+        json_object_set_new(out, "min_alpha", json_real(json_number_value(alpha)));
+    return out;
 }
 
 /* The scalar settings shared by create and update; absent fields keep cfg's. */
@@ -305,12 +349,41 @@ static void parse_settings(json_t *obj, struct job_config *cfg, struct problems 
     valid_int(obj, "", "overlap", 1, JOB_OVERLAP_MAX, &cfg->overlap, pr);
     valid_int(obj, "", "lease_seconds", JOB_LEASE_MIN, JOB_LEASE_MAX, &cfg->lease_seconds, pr);
     valid_bool(obj, "", "randomize_order", &cfg->randomize_order, pr);
+    if (json_object_get(obj, "acceptance") != NULL) {
+        json_t *v = json_object_get(obj, "acceptance");
+        json_decref(cfg->acceptance);
+        cfg->acceptance = NULL;
+        if (json_is_object(v))
+            cfg->acceptance = parse_acceptance(v, pr);
+        else if (!json_is_null(v))
+            problems_add(pr, "acceptance", "must be a rule object, or null for none");
+    }
+}
+
+/* Checks the rule against the questions (after both are known). */
+static void check_acceptance(const struct job_config *cfg, struct problems *pr)
+{
+    const char *name = json_string_value(json_object_get(cfg->acceptance, "question"));
+    const struct question *q = NULL;
+    int i;
+    if (cfg->acceptance == NULL || name == NULL)
+        return;
+    for (i = 0; i < cfg->n_questions; i++)
+        if (strcmp(cfg->questions[i].name, name) == 0)
+            q = &cfg->questions[i];
+    if (q == NULL)
+        problems_add(pr, "acceptance.question", "is not a question of the job");
+    else if (json_object_get(cfg->acceptance, "candidate") != NULL && q->type != Q_PAIRWISE &&
+             q->type != Q_RANK)
+        problems_add(pr, "acceptance.question", "must be a pairwise or rank question to compare models");
+    else if (json_object_get(cfg->acceptance, "min_alpha") != NULL && q->type == Q_TEXT)
+        problems_add(pr, "acceptance.question", "has no agreement (a text question)");
 }
 
 int job_config_parse(json_t *obj, struct job_config *cfg, struct problems *pr)
 {
     static const char *const keys[] = {"name", "instructions", "questions", "overlap",
-                                       "lease_seconds", "randomize_order", NULL};
+                                       "lease_seconds", "randomize_order", "acceptance", NULL};
     memset(cfg, 0, sizeof *cfg);
     cfg->overlap = 1;
     cfg->lease_seconds = 600;
@@ -325,6 +398,8 @@ int job_config_parse(json_t *obj, struct job_config *cfg, struct problems *pr)
         problems_add(pr, "questions", "is required");
     else
         job_questions_parse(json_object_get(obj, "questions"), cfg, pr);
+    if (pr->count == 0)
+        check_acceptance(cfg, pr);
     return pr->count > 0 ? ERR_INVALID : 0;
 }
 
@@ -635,6 +710,10 @@ int job_load(struct db_conn *c, int64_t id, struct job *out)
     job_status_parse(status, &out->status);
     out->created_at = sqlite3_column_int64(st, 11);
     out->updated_at = sqlite3_column_int64(st, 12);
+    out->cfg.acceptance = sqlite3_column_type(st, 13) == SQLITE_NULL
+                              ? NULL
+                              : json_loadb((const char *)sqlite3_column_text(st, 13),
+                                           (size_t)sqlite3_column_bytes(st, 13), 0, NULL);
     db_done(st);
     /* Stored questions were validated when written. */
     rc = qs != NULL ? job_questions_parse(qs, &out->cfg, &pr) : ERR_DB;
@@ -709,6 +788,10 @@ static int create_write(struct db_conn *c, void *arg)
         sqlite3_bind_int(st, 6, op->cfg->lease_seconds);
         sqlite3_bind_int(st, 7, op->cfg->randomize_order);
         sqlite3_bind_int64(st, 8, util_now());
+        if (op->cfg->acceptance != NULL)
+            sqlite3_bind_text(st, 9, json_dumps(op->cfg->acceptance, JSON_COMPACT), -1, free);
+        else
+            sqlite3_bind_null(st, 9);
         rc = db_step_done(st);
     }
     free(text);
@@ -825,7 +908,8 @@ static int status_move_ok(enum job_status a, enum job_status b)
 static int update_write(struct db_conn *c, void *arg)
 {
     static const char *const keys[] = {"name", "instructions", "questions", "overlap",
-                                       "lease_seconds", "randomize_order", "status", NULL};
+                                       "lease_seconds", "randomize_order", "status",
+                                       "acceptance", NULL};
     struct update_op *op = arg;
     struct job j;
     enum job_status to;
@@ -857,6 +941,8 @@ static int update_write(struct db_conn *c, void *arg)
         }
         job_config_clear(&fresh);
     }
+    if (op->pr->count == 0)
+        check_acceptance(&j.cfg, op->pr);
     if (op->pr->count > 0) {
         rc = ERR_INVALID;
         goto out;
@@ -911,6 +997,13 @@ static int update_write(struct db_conn *c, void *arg)
     sqlite3_bind_int(st, 8, j.cfg.randomize_order);
     sqlite3_bind_text(st, 9, job_status_name(to), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 10, util_now());
+    {
+        char *rule = j.cfg.acceptance != NULL ? json_dumps(j.cfg.acceptance, JSON_COMPACT) : NULL;
+        if (rule != NULL)
+            sqlite3_bind_text(st, 11, rule, -1, free);
+        else
+            sqlite3_bind_null(st, 11);
+    }
     if ((rc = db_step_done(st)) != 0)
         goto out;
     snprintf(subject, sizeof subject, "job:%lld", (long long)j.id);
@@ -1096,6 +1189,9 @@ json_t *job_json(struct db_conn *c, const struct job *j, const struct principal 
                   (json_int_t)items, "complete", (json_int_t)complete, "judgments",
                   (json_int_t)judgments, "my_judgments", (json_int_t)mine);
     free(html);
+    if (o != NULL)
+        json_object_set_new(o, "acceptance", j->cfg.acceptance != NULL
+                                                 ? json_deep_copy(j->cfg.acceptance) : json_null());
     if (o != NULL && job_can_manage(j, p))
         json_object_set_new(o, "members", job_members_json(c, j->id));
     return o;

@@ -62,6 +62,7 @@ struct job_config {
     struct question *questions; /* owned */
     int n_questions;
     int overlap, lease_seconds, randomize_order;
+    json_t *acceptance;    /* owned; the normalised rule, or NULL */
 };
 
 /* A stored job. */

@@ -822,6 +822,60 @@ static json_t *labelers_json(struct labelers *t)
     return list;
 }
 
+/* ---- the decision ---- */
+
+/* The job's acceptance rule against the report's own figures: every check
+ * must pass; a check without data fails, saying so. */
+static json_t *decision_json(json_t *rule, json_t *questions)
+{
+    const char *qname = json_string_value(json_object_get(rule, "question"));
+    const char *cand = json_string_value(json_object_get(rule, "candidate"));
+    const char *base = json_string_value(json_object_get(rule, "baseline"));
+    json_t *q = NULL, *v, *checks = json_array();
+    size_t i;
+    int pass = 1;
+    json_array_foreach(questions, i, v)
+        if (qname != NULL && strcmp(json_string_value(json_object_get(v, "name")), qname) == 0)
+            q = v;
+    if (cand != NULL && base != NULL) {
+        double need = json_number_value(json_object_get(rule, "min_win_rate_lower"));
+        json_t *row = NULL, *ci;
+        json_array_foreach(json_object_get(q, "win_rates"), i, v)
+            if (strcmp(json_string_value(json_object_get(v, "model")), cand) == 0 &&
+                strcmp(json_string_value(json_object_get(v, "opponent")), base) == 0)
+                row = v;
+        ci = json_object_get(row, "ci");
+        if (row == NULL) {
+            pass = 0;
+            json_array_append_new(checks, json_pack("{sssssfsbss}", "check", "win_rate_lower",
+                                                    "question", qname, "threshold", need, "pass", 0,
+                                                    "why", "the candidate never met the baseline"));
+        } else {
+            double lower = json_number_value(json_array_get(ci, 0));
+            int ok = lower >= need;
+            pass &= ok;
+            json_array_append_new(checks, json_pack("{sssssssssOsOsOsfsb}", "check", "win_rate_lower",
+                                                    "question", qname, "candidate", cand, "baseline", base,
+                                                    "win_rate", json_object_get(row, "win_rate"), "ci", ci,
+                                                    "n", json_object_get(row, "n"), "threshold", need,
+                                                    "pass", ok));
+        }
+    }
+    if (json_object_get(rule, "min_alpha") != NULL) {
+        double need = json_number_value(json_object_get(rule, "min_alpha"));
+        json_t *alpha = json_object_get(json_object_get(q, "agreement"), "alpha");
+        int ok = json_is_number(alpha) && json_number_value(alpha) >= need;
+        pass &= ok;
+        json_array_append_new(checks, json_pack("{sssssOsfsb}", "check", "alpha", "question", qname,
+                                                "alpha", alpha != NULL ? alpha : json_null(),
+                                                "threshold", need, "pass", ok));
+        if (!json_is_number(alpha))
+            json_object_set_new(json_array_get(checks, json_array_size(checks) - 1), "why",
+                                json_string("no agreement figure: too few items with two labelers"));
+    }
+    return json_pack("{sOsbso}", "rule", rule, "pass", pass, "checks", checks);
+}
+
 /* ---- the pass ---- */
 
 struct build {
@@ -1024,6 +1078,11 @@ int report_build(struct db *db, const struct job *j, const struct report_opts *o
                          labelers_json(&b->labs));
         if (*out == NULL)
             rc = ERR_NOMEM;
+        else if (j->cfg.acceptance != NULL)
+            json_object_set_new(*out, "decision",
+                                decision_json(j->cfg.acceptance, json_object_get(*out, "questions")));
+        else
+            json_object_set_new(*out, "decision", json_null());
     }
     for (i = 0; i < j->cfg.n_questions && b->q != NULL; i++)
         qacc_free(&b->q[i]);

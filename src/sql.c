@@ -4,7 +4,8 @@
 
 #define USER_COLS "id, name, role, password_hash, disabled, must_change_password, created_at, updated_at"
 #define JOB_COLS "j.id, j.owner_id, u.name, j.name, j.instructions, j.questions, j.questions_rev," \
-    " j.overlap, j.lease_seconds, j.randomize_order, j.status, j.created_at, j.updated_at"
+    " j.overlap, j.lease_seconds, j.randomize_order, j.status, j.created_at, j.updated_at," \
+    " j.acceptance"
 #define TASK_COLS "t.id, t.job_id, t.item_id, t.labeler_id, t.state, t.shown, t.leased_at," \
     " t.expires_at, t.finished_at, t.skip_reason, i.ext_id, i.data"
 #define JUDGMENT_COLS "g.id, g.task_id, g.job_id, g.item_id, g.labeler_id, g.answers, g.revision," \
@@ -58,12 +59,13 @@ static const char *const text[SQL__COUNT] = {
     [SQL_SECRET_GET] = "SELECT value FROM secrets WHERE name = ?1",
     [SQL_SECRET_PUT] = "INSERT OR IGNORE INTO secrets (name, value) VALUES (?1, ?2)",
     [SQL_JOB_INSERT] = "INSERT INTO jobs (owner_id, name, instructions, questions, overlap,"
-                       " lease_seconds, randomize_order, status, created_at, updated_at)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'draft', ?8, ?8)",
+                       " lease_seconds, randomize_order, status, created_at, updated_at, acceptance)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'draft', ?8, ?8, ?9)",
     [SQL_JOB_BY_ID] = "SELECT " JOB_COLS " FROM jobs j JOIN users u ON u.id = j.owner_id WHERE j.id = ?1",
     [SQL_JOB_UPDATE] = "UPDATE jobs SET name = ?2, instructions = ?3, questions = ?4,"
                        " questions_rev = ?5, overlap = ?6, lease_seconds = ?7,"
-                       " randomize_order = ?8, status = ?9, updated_at = ?10 WHERE id = ?1",
+                       " randomize_order = ?8, status = ?9, updated_at = ?10, acceptance = ?11"
+                       " WHERE id = ?1",
     [SQL_JOB_LIST_ALL] = "SELECT id FROM jobs ORDER BY id",
     [SQL_JOB_LIST_FOR] = "SELECT id FROM jobs WHERE owner_id = ?1 AND ?2"
                          " UNION SELECT job_id FROM job_members WHERE user_id = ?1 ORDER BY 1",

@@ -251,3 +251,41 @@ def test_report_access_parameters_and_cli():
     assert first["figure"] == "summary" and first["items"] == 6
     p = cli(["report", str(jid), "--format", "xml"], db=s.db, check=False)
     assert p.returncode == 2
+
+
+def test_acceptance_rule_decides_pass_or_fail():
+    s = Server(users=("lead",) + LABS)
+    lead = s.client("lead")
+    jid = make(s, lead)
+    assert lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]["decision"] is None
+    for bad, field in (({"question": "nope", "min_alpha": 0.5}, "acceptance.question"),
+                       ({"question": "better", "candidate": "m1"}, "acceptance.baseline"),
+                       ({"question": "better", "candidate": "m1", "baseline": "m1"}, "acceptance.baseline"),
+                       ({"question": "better"}, "acceptance"),
+                       ({"question": "better", "min_alpha": 2}, "acceptance.min_alpha"),
+                       ({"question": "helpful", "candidate": "m1", "baseline": "m2"}, "acceptance.question"),
+                       ({"question": "better", "min_alpha": 0.1, "extra": 1}, "acceptance.extra"),
+                       ("strict", "acceptance")):
+        expect_error(lead.patch(f"/api/v1/jobs/{jid}", {"acceptance": bad}), 422, field=field)
+    rule = {"question": "better", "candidate": "m1", "baseline": "m2", "min_win_rate_lower": 0.5}
+    st, _, body = lead.patch(f"/api/v1/jobs/{jid}", {"acceptance": rule})
+    assert st == 200 and body["job"]["acceptance"] == rule
+    picks = [w for i in range(12) for w in PICKS[i]]
+    s1 = picks.count("a") + picks.count("tie") / 2
+    lo, _ = wilson(s1, 36)
+    dec = lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]["decision"]
+    assert dec["pass"] is (lo >= 0.5) and dec["rule"] == rule
+    assert abs(dec["checks"][0]["ci"][0] - lo) < 1e-6 and dec["checks"][0]["check"] == "win_rate_lower"
+    # A lower threshold passes; demanding near-perfect agreement fails.
+    lead.patch(f"/api/v1/jobs/{jid}", {"acceptance": dict(rule, min_win_rate_lower=0.3)})
+    assert lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]["decision"]["pass"] is True
+    lead.patch(f"/api/v1/jobs/{jid}", {"acceptance": dict(rule, min_win_rate_lower=0.3, min_alpha=0.99)})
+    dec = lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]["decision"]
+    assert dec["pass"] is False and [c["pass"] for c in dec["checks"]] == [True, False]
+    st, hd, data = lead.raw("GET", f"/api/v1/jobs/{jid}/report?format=jsonl")
+    assert json.loads(data.decode().splitlines()[-1])["figure"] == "decision"
+    # The candidate against a model it never met: fails, saying why.
+    lead.patch(f"/api/v1/jobs/{jid}", {"acceptance": {"question": "better", "candidate": "m1", "baseline": "m9"}})
+    dec = lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]["decision"]
+    assert dec["pass"] is False and "never met" in dec["checks"][0]["why"]
+    assert lead.patch(f"/api/v1/jobs/{jid}", {"acceptance": None})[2]["job"]["acceptance"] is None
