@@ -1,20 +1,23 @@
 #!/usr/bin/env python3
-"""export.py: the export benchmark of `make bench`.
+"""export.py: the export and report benchmarks of `make bench`.
 
-Builds a job with 1,000,000 judgments (250,000 pairwise items, 4 labelers
-each) straight into a fresh database (the schema from `arbiter migrate`,
-the rows from SQL), then measures in the same run:
+Builds a job with 1,000,000 judgments (250,000 pairwise items among 20
+models, 4 labelers each) straight into a fresh database (the schema from
+`arbiter migrate`, the rows from SQL), then measures in the same run:
 
   - the sqlite3 shell printing the same rows (the same join, the same
     columns) with -json, to /dev/null;
   - arbiter's raw export over HTTP (curl to /dev/null, a Bearer token),
     and the server's peak resident memory (VmHWM of a server started for
     this alone);
-  - for scale, the preference export (parsed and derived per judgment).
+  - for scale, the preference export (parsed and derived per judgment);
+  - the report of the same judgments with 1,000 bootstrap samples, against
+    the raw export's time (target: no slower).
 
 Prints rows/s for each and the ratio against the shell. Only 127.0.0.1 is
 contacted."""
 import argparse
+import json
 import os
 import re
 import shutil
@@ -71,8 +74,8 @@ def build(binary, db, judgments):
     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {items})
     INSERT INTO items (id, job_id, ext_id, data, n_responses, response_ids, claims, judged, created_at)
     SELECT i, 1, printf('q%07d', i),
-           printf('{{"id":"q%07d","prompt":"Question %d: explain it.","responses":[{{"id":"a","model":"m1","text":"%s %d"}},{{"id":"b","model":"m2","text":"%s(%d)"}}],"metadata":{{"category":"c%d"}}}}',
-                  i, i, '{text}', i, '{text}', i, i % 7),
+           printf('{{"id":"q%07d","prompt":"Question %d: explain it.","responses":[{{"id":"a","model":"m%02d","text":"%s %d"}},{{"id":"b","model":"m%02d","text":"%s(%d)"}}],"metadata":{{"category":"c%d"}}}}',
+                  i, i, i % 20, '{text}', i, (i % 20 + 1 + (i / 20) % 19) % 20, '{text}', i, i % 7),
            2, '["a","b"]', 4, 4, {now // 1000} FROM n;
     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {judgments})
     INSERT INTO tasks (id, job_id, item_id, labeler_id, state, shown, leased_at, expires_at, finished_at, judgment_id)
@@ -151,14 +154,29 @@ def main():
         t_pref, prows, _ = curl("preference")
         peak = max(peak, vm_hwm(srv.pid))
 
+        t_rep, p = timed(["curl", "-sS", "-f", "-o", os.path.join(tmp, "report.json"), "-H",
+                          f"Authorization: Bearer {token}",
+                          f"http://127.0.0.1:{port}/api/v1/jobs/1/report?samples=1000"],
+                         capture_output=True, text=True)
+        if p.returncode != 0:
+            sys.exit(f"bench: report failed: {p.stderr}")
+        peak = max(peak, vm_hwm(srv.pid))
+        with open(os.path.join(tmp, "report.json")) as f:
+            rep = json.load(f)["report"]
+        bt = rep["questions"][0]["bradley_terry"]
+        if rep["judgments"] != a.judgments or len(bt) != 20:
+            sys.exit(f"bench: the report covered {rep['judgments']} judgments, {len(bt)} models")
+
         shell_rate, raw_rate = a.judgments / t_shell, rows / t_raw
         print(f"sqlite3 -json of the same rows: {shell_rate:,.0f} rows/s")
         print(f"arbiter raw export over HTTP: {raw_rate:,.0f} rows/s "
               f"({size / 1e6:,.0f} MB streamed); {raw_rate / shell_rate:.2f}x the sqlite3 shell (target: >= 1x)")
         print(f"arbiter preference export: {prows / t_pref:,.0f} pairs/s from {a.judgments / t_pref:,.0f} judgments/s "
               f"({prows:,} pairs)")
+        print(f"report of the same {a.judgments:,} judgments (20 models, 1,000 bootstrap samples): "
+              f"{t_rep / t_raw:.2f}x the raw export's time (target: <= 1x)")
         print(f"server peak memory (VmHWM): {peak:.1f} MB, {base_rss:.1f} MB before the exports (target: < 64 MB)")
-        ok = raw_rate >= shell_rate and peak < 64
+        ok = raw_rate >= shell_rate and peak < 64 and t_rep <= t_raw
         print("result: " + ("ok" if ok else "BELOW TARGET"))
         return 0 if ok else 1
     finally:

@@ -15,7 +15,20 @@ static const char *ws(const char *p, const char *end)
  * it (found the same way) is stepped over with the byte it escapes. */
 static const char *skip_string(const char *p, const char *end)
 {
-    for (p++; p < end;) {
+    const char *stop = end - p > 24 ? p + 24 : end;
+    /* Short strings (keys, ids) end within a few bytes: a plain loop is
+     * cheaper than two memchr calls. */
+    for (p++; p < stop; p++) {
+        if (*p == '"')
+            return p + 1;
+        if (*p == '\\' && ++p >= stop) {
+            p++; /* the escaped byte was the last of the loop's: step over it */
+            break;
+        }
+    }
+    if (p >= end)
+        return NULL;
+    while (p < end) {
         const char *q = memchr(p, '"', (size_t)(end - p)), *b;
         if (q == NULL)
             return NULL;
@@ -62,8 +75,9 @@ const char *jspan_skip(const char *p, const char *end)
                 return NULL;
             p++;
             break;
-        default: /* a number or a literal */
-            while (p < end && strchr(",:]}\" \t\n\r", *p) == NULL)
+        default: /* a number or a literal: up to a delimiter */
+            while (p < end && *p != ',' && *p != ':' && *p != ']' && *p != '}' && *p != '"' &&
+                   *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
                 p++;
             break;
         }

@@ -12,6 +12,7 @@
 
 #include "items.h"
 #include "export.h"
+#include "jspan.h"
 #include "stats.h"
 #include "users.h"
 #include "util.h"
@@ -192,23 +193,81 @@ static void qacc_free(struct qacc *a)
         stats_agree_free(&a->agree);
 }
 
-/* One judgment of the item being read. */
+/* One judgment of the item being read: its answers as stored text, read
+ * with the span scanner for the comparison and rating questions; jansson
+ * parses them only for what needs decoded strings (labels, text, gold). */
 struct jrec {
     struct labeler *who;
-    json_t *answers;
+    char *raw;
+    size_t raw_len;
+    json_t *answers; /* parsed on first use (ans_of) */
     int shown[MAX_RESP], nshown;
 };
 
-/* The item being read. */
+/* The item being read, from its stored text. */
 struct cur {
-    json_t *root;
+    int loaded;
     int n;                    /* responses */
-    const char *ids[MAX_RESP], *texts[MAX_RESP];
+    char idbuf[MAX_RESP][68];
+    const char *ids[MAX_RESP];
+    struct jspan text_span[MAX_RESP];
+    json_t *texts[MAX_RESP];  /* decoded on first use (text_of) */
     int model[MAX_RESP];      /* index into the model table */
-    json_t *gold;
+    json_t *gold;             /* owned */
+    char *data;               /* owned copy of the item's text */
     struct jrec j[ITEM_JUDGMENTS_MAX];
     int nj;
 };
+
+static json_t *ans_of(struct jrec *r)
+{
+    if (r->answers == NULL)
+        r->answers = json_loadb(r->raw, r->raw_len, 0, NULL);
+    return r->answers;
+}
+
+/* The span of the answer to question name; 0, or -1 when absent. */
+static int ans_span(const struct jrec *r, const char *name, struct jspan *out)
+{
+    struct jspan all = {r->raw, r->raw_len};
+    return jspan_member(all, name, out) == 0 && !(out->len == 4 && memcmp(out->p, "null", 4) == 0)
+               ? 0
+               : -1;
+}
+
+static const char *text_of(struct cur *c, int i)
+{
+    if (i < 0 || i >= c->n)
+        return NULL;
+    if (c->texts[i] == NULL)
+        c->texts[i] = json_loadb(c->text_span[i].p, c->text_span[i].len, JSON_DECODE_ANY, NULL);
+    return json_string_value(c->texts[i]);
+}
+
+/* The response whose id is the JSON string span s (ids need no escapes). */
+static int resp_of_span(const struct cur *c, struct jspan s)
+{
+    int i;
+    if (s.len < 2 || s.p[0] != '"')
+        return -1;
+    for (i = 0; i < c->n; i++)
+        if (strlen(c->ids[i]) == s.len - 2 && memcmp(c->ids[i], s.p + 1, s.len - 2) == 0)
+            return i;
+    return -1;
+}
+
+/* An integer span ("-12"); 0, or -1. */
+static int span_int(struct jspan s, long *out)
+{
+    char b[24];
+    char *end;
+    if (s.len == 0 || s.len >= sizeof b)
+        return -1;
+    memcpy(b, s.p, s.len);
+    b[s.len] = '\0';
+    *out = strtol(b, &end, 10);
+    return *end == '\0' ? 0 : -1;
+}
 
 static int resp_of(const struct cur *c, const char *id)
 {
@@ -219,26 +278,27 @@ static int resp_of(const struct cur *c, const char *id)
     return -1;
 }
 
-/* Places of the responses in a rank answer: 1 + how many are strictly
- * better (ties share a place); 0 for a response not ranked. */
-static void places(const struct cur *c, json_t *a, int *place)
+/* Places of the responses in a rank answer (its span): 1 + how many are
+ * strictly better (ties share a place); 0 for a response not ranked. */
+static int places(const struct cur *c, struct jspan a, int *place)
 {
-    int group[MAX_RESP], size[MAX_RESP + 1] = {0}, i, g;
-    size_t k, e;
-    json_t *grp, *v;
+    struct jspan groups[MAX_RESP], members[MAX_RESP];
+    int group[MAX_RESP], size[MAX_RESP + 1] = {0}, i, g, ng, nm, k;
     for (i = 0; i < c->n; i++)
         group[i] = -1;
-    json_array_foreach(a, k, grp) {
-        if (json_is_array(grp)) {
-            json_array_foreach(grp, e, v) {
-                int r = resp_of(c, json_string_value(v));
-                if (r >= 0 && k < MAX_RESP)
-                    group[r] = (int)k, size[k]++;
-            }
+    if ((ng = jspan_elements(a, groups, MAX_RESP)) < 0)
+        return -1;
+    for (k = 0; k < ng; k++) {
+        if (groups[k].len > 0 && groups[k].p[0] == '[') {
+            nm = jspan_elements(groups[k], members, MAX_RESP);
         } else {
-            int r = resp_of(c, json_string_value(grp));
-            if (r >= 0 && k < MAX_RESP)
-                group[r] = (int)k, size[k]++;
+            members[0] = groups[k];
+            nm = 1;
+        }
+        for (i = 0; i < nm; i++) {
+            int r = resp_of_span(c, members[i]);
+            if (r >= 0)
+                group[r] = k, size[k]++;
         }
     }
     for (i = 0; i < c->n; i++) {
@@ -247,6 +307,7 @@ static void places(const struct cur *c, json_t *a, int *place)
             above += size[g];
         place[i] = group[i] >= 0 ? above + 1 : 0;
     }
+    return 0;
 }
 
 static void compare(struct qacc *a, int mi, int mj, int outcome /* 1: i, 0: tie, -1: j */)
@@ -267,23 +328,42 @@ static void compare(struct qacc *a, int mi, int mj, int outcome /* 1: i, 0: tie,
  * each labeler's agreement with the mode of the others. */
 static void unit(struct qacc *a, struct cur *c, const int *val)
 {
-    int idx[ITEM_JUDGMENTS_MAX] = {0}, m = 0, k, x;
+    int idx[ITEM_JUDGMENTS_MAX] = {0}, m = 0, k, top1 = -1, c1 = 0, c2 = 0;
+    unsigned char count[128];
     for (k = 0; k < c->nj; k++)
-        if (val[k] >= 0)
+        if (val[k] >= 0 && val[k] < 128)
             idx[m++] = val[k];
     stats_agree_unit(&a->agree, idx, m);
     if (m < 2)
         return;
-    for (k = 0; k < c->nj; k++) {
-        int count[128] = {0}, top = 0;
-        if (val[k] < 0 || val[k] >= 128)
+    /* The two largest counts of the unit's values: the others of a coder
+     * with the most common value v have c1 - 1 of it, or c2 of the next. */
+    for (k = 0; k < m; k++)
+        count[idx[k]] = 0;
+    for (k = 0; k < m; k++)
+        count[idx[k]]++;
+    for (k = 0; k < m; k++) {
+        int v = idx[k];
+        if (v == top1)
             continue;
-        for (x = 0; x < c->nj; x++)
-            if (x != k && val[x] >= 0 && val[x] < 128 && ++count[val[x]] > top)
-                top = count[val[x]];
+        if (count[v] > c1) {
+            if (top1 >= 0)
+                c2 = c1;
+            top1 = v;
+            c1 = count[v];
+        } else if (count[v] > c2) {
+            c2 = count[v];
+        }
+    }
+    for (k = 0; k < c->nj; k++) {
+        int v = val[k], mine, top;
+        if (v < 0 || v >= 128)
+            continue;
+        mine = count[v] - 1;                 /* the others with my value */
+        top = v == top1 ? (c1 - 1 > c2 ? c1 - 1 : c2) : c1;
         /* Agrees when its value is a (possibly shared) mode of the others. */
         c->j[k].who->agree_units++;
-        c->j[k].who->agree += count[val[k]] == top;
+        c->j[k].who->agree += mine == top;
     }
 }
 
@@ -296,18 +376,18 @@ static void add_item(struct qacc *a, struct cur *c)
     switch (q->type) {
     case Q_PAIRWISE:
         for (k = 0; k < c->nj; k++) {
-            json_t *ans = json_object_get(c->j[k].answers, q->name);
-            const char *w = json_string_value(json_object_get(ans, "winner"));
-            if (w == NULL || c->n != 2)
+            struct jspan ans, w;
+            if (c->n != 2 || ans_span(&c->j[k], q->name, &ans) != 0 ||
+                jspan_member(ans, "winner", &w) != 0)
                 continue;
             a->answers++;
-            r = resp_of(c, w);
+            r = resp_of_span(c, w);
             if (r >= 0) {
                 val[k] = r;
                 compare(a, c->model[r], c->model[1 - r], 1);
                 a->decided++;
                 a->first_wins += c->j[k].nshown > 0 && c->j[k].shown[0] == r;
-            } else if (strcmp(w, "tie") == 0) {
+            } else if (w.len == 5 && memcmp(w.p, "\"tie\"", 5) == 0) {
                 val[k] = 2;
                 a->ties++;
                 compare(a, c->model[0], c->model[1], 0);
@@ -321,13 +401,12 @@ static void add_item(struct qacc *a, struct cur *c)
     case Q_RANK: {
         int place[ITEM_JUDGMENTS_MAX][MAX_RESP];
         for (k = 0; k < c->nj; k++) {
-            json_t *ans = json_object_get(c->j[k].answers, q->name);
-            if (!json_is_array(ans)) {
+            struct jspan ans;
+            if (ans_span(&c->j[k], q->name, &ans) != 0 || places(c, ans, place[k]) != 0) {
                 place[k][0] = -1;
                 continue;
             }
             a->answers++;
-            places(c, ans, place[k]);
             for (r = 0; r < c->n; r++) {
                 int mr = c->model[r], ties = 0;
                 if (place[k][r] == 0 || mr < 0)
@@ -362,14 +441,22 @@ static void add_item(struct qacc *a, struct cur *c)
     case Q_RATING:
         for (r = 0; r < (q->per_response ? c->n : 1); r++) {
             for (k = 0; k < c->nj; k++) {
-                json_t *ans = json_object_get(c->j[k].answers, q->name), *v;
+                struct jspan ans, v;
                 int m = q->per_response ? c->model[r] : c->n == 1 ? c->model[0] : -1;
-                v = q->per_response ? json_object_get(ans, c->ids[r]) : ans;
+                long score;
                 val[k] = -1;
-                if (q->thumbs && json_is_boolean(v))
-                    val[k] = json_is_true(v);
-                else if (!q->thumbs && json_is_integer(v))
-                    val[k] = (int)(json_integer_value(v) - q->min);
+                if (ans_span(&c->j[k], q->name, &ans) != 0)
+                    continue;
+                if (!q->per_response)
+                    v = ans;
+                else if (jspan_member(ans, c->ids[r], &v) != 0)
+                    continue;
+                if (q->thumbs && v.len == 4 && memcmp(v.p, "true", 4) == 0)
+                    val[k] = 1;
+                else if (q->thumbs && v.len == 5 && memcmp(v.p, "false", 5) == 0)
+                    val[k] = 0;
+                else if (!q->thumbs && span_int(v, &score) == 0)
+                    val[k] = (int)(score - q->min);
                 if (val[k] < 0 || val[k] >= a->points)
                     continue;
                 if (r == 0)
@@ -384,7 +471,7 @@ static void add_item(struct qacc *a, struct cur *c)
         break;
     case Q_LABELS:
         for (k = 0; k < c->nj; k++) {
-            json_t *ans = json_object_get(c->j[k].answers, q->name), *v;
+            json_t *ans = json_object_get(ans_of(&c->j[k]), q->name), *v;
             size_t i;
             if (!json_is_array(ans))
                 continue;
@@ -403,7 +490,7 @@ static void add_item(struct qacc *a, struct cur *c)
         } else {
             for (o = 0; o < q->n_options; o++) {
                 for (k = 0; k < c->nj; k++) {
-                    json_t *ans = json_object_get(c->j[k].answers, q->name), *v;
+                    json_t *ans = json_object_get(ans_of(&c->j[k]), q->name), *v;
                     size_t i;
                     val[k] = json_is_array(ans) ? 0 : -1;
                     json_array_foreach(ans, i, v)
@@ -415,12 +502,9 @@ static void add_item(struct qacc *a, struct cur *c)
         }
         break;
     case Q_TEXT: {
-        const char *start = q->prefill == PREFILL_RESPONSE ? c->texts[resp_of(c, q->prefill_id) >= 0
-                                                                          ? resp_of(c, q->prefill_id)
-                                                                          : 0]
-                                                           : NULL;
+        const char *start = q->prefill == PREFILL_RESPONSE ? text_of(c, resp_of(c, q->prefill_id)) : NULL;
         for (k = 0; k < c->nj; k++) {
-            const char *t = json_string_value(json_object_get(c->j[k].answers, q->name));
+            const char *t = json_string_value(json_object_get(ans_of(&c->j[k]), q->name));
             if (t == NULL)
                 continue;
             a->texts++;
@@ -445,7 +529,7 @@ static void gold(const struct job *j, struct cur *c)
             json_t *want = json_object_get(c->gold, q->name), *got;
             if (want == NULL)
                 continue;
-            got = json_object_get(c->j[k].answers, q->name);
+            got = json_object_get(ans_of(&c->j[k]), q->name);
             c->j[k].who->gold_total++;
             if (q->type == Q_PAIRWISE)
                 c->j[k].who->gold_right +=
@@ -455,9 +539,8 @@ static void gold(const struct job *j, struct cur *c)
         }
 }
 
-static int item_passes(json_t *root, const struct report_opts *o)
+static int item_passes(json_t *meta, const struct report_opts *o)
 {
-    json_t *meta = json_object_get(root, "metadata");
     int i;
     for (i = 0; i < o->nfilters; i++) {
         json_t *v = json_object_get(meta, o->fkey[i]);
@@ -475,33 +558,58 @@ static int item_passes(json_t *root, const struct report_opts *o)
     return 1;
 }
 
-static int load_item(struct cur *c, const char *data, size_t len, struct names *models)
+/* Reads the item's stored text: responses (ids, models, text spans), gold
+ * and, when the report is filtered, whether its metadata passes. */
+static int load_item(struct cur *c, const char *data, size_t len, struct names *models,
+                     const struct report_opts *o, int *pass)
 {
-    json_t *resp, *r;
-    size_t i;
-    c->root = json_loadb(data, len, 0, NULL);
+    static const char *const keys[] = {"responses", "gold", "metadata"};
+    static const char *const rkeys[] = {"id", "model", "text"};
+    struct jspan item, m[3], list[MAX_RESP], f[3];
+    int i, n;
     c->n = 0;
     c->nj = 0;
-    if (c->root == NULL)
+    *pass = 1;
+    if ((c->data = malloc(len + 1)) == NULL)
+        return ERR_NOMEM;
+    memcpy(c->data, data, len);
+    c->data[len] = '\0';
+    item.p = c->data;
+    item.len = len;
+    c->loaded = 1;
+    if (jspan_members(item, keys, 3, m) < 0 || m[0].p == NULL ||
+        (n = jspan_elements(m[0], list, MAX_RESP)) < 0)
         return ERR_DB;
-    c->gold = json_object_get(c->root, "gold");
-    resp = json_object_get(c->root, "responses");
-    json_array_foreach(resp, i, r) {
-        const char *model = json_string_value(json_object_get(r, "model"));
-        char fallback[80];
-        if (i >= MAX_RESP)
-            break;
-        c->ids[i] = json_string_value(json_object_get(r, "id"));
-        c->texts[i] = json_string_value(json_object_get(r, "text"));
-        if (c->ids[i] == NULL || c->texts[i] == NULL)
+    if (m[1].p != NULL)
+        c->gold = json_loadb(m[1].p, m[1].len, 0, NULL);
+    if (o->nfilters > 0) {
+        json_t *meta = m[2].p != NULL ? json_loadb(m[2].p, m[2].len, 0, NULL) : NULL;
+        *pass = item_passes(meta, o);
+        json_decref(meta);
+    }
+    for (i = 0; i < n; i++) {
+        char model[256];
+        if (jspan_members(list[i], rkeys, 3, f) < 0 || f[0].p == NULL || f[2].p == NULL ||
+            f[0].len < 2 || f[0].len - 2 >= sizeof c->idbuf[i])
             return ERR_DB;
-        if (model == NULL) { /* no model given: the response id stands in */
-            snprintf(fallback, sizeof fallback, "response:%s", c->ids[i]);
-            model = fallback;
+        memcpy(c->idbuf[i], f[0].p + 1, f[0].len - 2);
+        c->idbuf[i][f[0].len - 2] = '\0';
+        c->ids[i] = c->idbuf[i];
+        c->text_span[i] = f[2];
+        c->texts[i] = NULL;
+        if (f[1].p == NULL) { /* no model given: the response id stands in */
+            snprintf(model, sizeof model, "response:%s", c->ids[i]);
+        } else if (memchr(f[1].p, '\\', f[1].len) == NULL && f[1].len - 2 < sizeof model) {
+            memcpy(model, f[1].p + 1, f[1].len - 2);
+            model[f[1].len - 2] = '\0';
+        } else { /* escapes: let jansson decode the name */
+            json_t *s = json_loadb(f[1].p, f[1].len, JSON_DECODE_ANY, NULL);
+            snprintf(model, sizeof model, "%s", json_string_value(s) ? json_string_value(s) : "?");
+            json_decref(s);
         }
         if ((c->model[i] = name_index(models, model)) < 0)
             return ERR_INVALID;
-        c->n = (int)i + 1;
+        c->n = i + 1;
     }
     return 0;
 }
@@ -888,21 +996,39 @@ struct build {
     int64_t items, judgments;
 };
 
+/* Drops the item's data (after it counted, or when it was cut). */
+static void drop_item(struct cur *c)
+{
+    int k;
+    for (k = 0; k < c->nj; k++) {
+        free(c->j[k].raw);
+        json_decref(c->j[k].answers);
+        c->j[k].answers = NULL;
+    }
+    for (k = 0; k < c->n; k++) {
+        json_decref(c->texts[k]);
+        c->texts[k] = NULL;
+    }
+    c->nj = 0;
+    c->n = 0;
+    json_decref(c->gold);
+    c->gold = NULL;
+    free(c->data);
+    c->data = NULL;
+    c->loaded = 0;
+}
+
 static void flush_item(struct build *b)
 {
-    int qi, k;
+    int qi;
     struct cur *c = &b->cur;
-    if (c->root != NULL && c->nj > 0) {
+    if (c->loaded && c->nj > 0) {
         b->items++;
         for (qi = 0; qi < b->j->cfg.n_questions; qi++)
             add_item(&b->q[qi], c);
         gold(b->j, c);
     }
-    for (k = 0; k < c->nj; k++)
-        json_decref(c->j[k].answers);
-    c->nj = 0;
-    json_decref(c->root);
-    c->root = NULL;
+    drop_item(c);
 }
 
 static int add_secs(struct labeler *l, double s)
@@ -941,9 +1067,18 @@ static int read_judgments(struct db *db, struct build *b)
                     last_whole = item;
                 }
                 item = id;
-                rc = load_item(&b->cur, (const char *)sqlite3_column_text(st, 6),
-                               (size_t)sqlite3_column_bytes(st, 6), &b->models);
-                keep = rc == 0 && item_passes(b->cur.root, b->o);
+                {
+                    sqlite3_stmt *is = db_stmt(c, SQL_REPORT_ITEM);
+                    rc = ERR_DB;
+                    if (is != NULL) {
+                        sqlite3_bind_int64(is, 1, id);
+                        if (sqlite3_step(is) == SQLITE_ROW)
+                            rc = load_item(&b->cur, (const char *)sqlite3_column_text(is, 0),
+                                           (size_t)sqlite3_column_bytes(is, 0), &b->models, b->o,
+                                           &keep);
+                        db_done(is);
+                    }
+                }
                 if (rc != 0)
                     break;
             }
@@ -951,13 +1086,16 @@ static int read_judgments(struct db *db, struct build *b)
                 continue;
             r = &b->cur.j[b->cur.nj];
             r->who = labeler_of(&b->labs, sqlite3_column_int64(st, 1));
-            r->answers = json_loadb((const char *)sqlite3_column_text(st, 2),
-                                    (size_t)sqlite3_column_bytes(st, 2), 0, NULL);
-            if (r->who == NULL || r->answers == NULL) {
-                json_decref(r->answers);
-                rc = r->who == NULL ? ERR_NOMEM : ERR_DB;
+            r->raw_len = (size_t)sqlite3_column_bytes(st, 2);
+            r->raw = malloc(r->raw_len + 1);
+            r->answers = NULL;
+            if (r->who == NULL || r->raw == NULL) {
+                free(r->raw);
+                rc = ERR_NOMEM;
                 break;
             }
+            memcpy(r->raw, sqlite3_column_text(st, 2), r->raw_len);
+            r->raw[r->raw_len] = '\0';
             r->nshown = parse_shown((const char *)sqlite3_column_text(st, 3), r->shown, MAX_RESP);
             b->cur.nj++;
             b->judgments++;
@@ -979,12 +1117,9 @@ static int read_judgments(struct db *db, struct build *b)
             for (k = 0; k < b->cur.nj; k++) {
                 b->cur.j[k].who->judgments--;
                 b->cur.j[k].who->nsecs--;
-                json_decref(b->cur.j[k].answers);
             }
             b->judgments -= b->cur.nj;
-            b->cur.nj = 0;
-            json_decref(b->cur.root);
-            b->cur.root = NULL;
+            drop_item(&b->cur);
         }
         if (last_whole == after) {
             rc = ERR_DB; /* one item filled a page: cannot happen */
@@ -1010,7 +1145,7 @@ static int read_skips(struct db *db, struct build *b)
         if (b->o->nfilters > 0) {
             json_t *root = json_loadb((const char *)sqlite3_column_text(st, 1),
                                       (size_t)sqlite3_column_bytes(st, 1), 0, NULL);
-            int pass = root != NULL && item_passes(root, b->o);
+            int pass = root != NULL && item_passes(json_object_get(root, "metadata"), b->o);
             json_decref(root);
             if (!pass)
                 continue;

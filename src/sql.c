@@ -156,10 +156,11 @@ static const char *const text[SQL__COUNT] = {
                               " JOIN items i ON i.id = g.item_id WHERE g.job_id = ?1"
                               " AND g.item_id > ?2 AND g.seq <= ?3 ORDER BY g.item_id LIMIT ?4",
     /* Reports: a job's judgments item by item, after item ?2. */
-    [SQL_REPORT_PAGE] = "SELECT g.item_id, g.labeler_id, g.answers, t.shown, t.leased_at, g.created_at,"
-                        " i.data FROM judgments g JOIN tasks t ON t.id = g.task_id"
-                        " JOIN items i ON i.id = g.item_id WHERE g.job_id = ?1 AND g.item_id > ?2"
-                        " ORDER BY g.item_id LIMIT ?3",
+    [SQL_REPORT_PAGE] = "SELECT g.item_id, g.labeler_id, g.answers, t.shown, t.leased_at, g.created_at"
+                        " FROM judgments g JOIN tasks t ON t.id = g.task_id"
+                        " WHERE g.job_id = ?1 AND g.item_id > ?2 ORDER BY g.item_id LIMIT ?3",
+    /* The item's text, read once per item rather than once per judgment. */
+    [SQL_REPORT_ITEM] = "SELECT data FROM items WHERE id = ?1",
     [SQL_REPORT_SKIPS] = "SELECT t.labeler_id, i.data FROM tasks t JOIN items i ON i.id = t.item_id"
                          " WHERE t.job_id = ?1 AND t.state = 'skipped'",
 };

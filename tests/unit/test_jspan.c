@@ -239,6 +239,32 @@ static void test_task_render(void)
     }
 }
 
+/* An escaped quote at every position around the scanner's switch from
+ * its byte loop to memchr (24 bytes into a string). */
+static void test_escape_at_switch(void)
+{
+    int at;
+    for (at = 0; at < 40; at++) {
+        char txt[128];
+        struct jspan arr, el[4];
+        int k = 0, i;
+        txt[k++] = '[';
+        txt[k++] = '"';
+        for (i = 0; i < at; i++)
+            txt[k++] = 'x';
+        txt[k++] = '\\';
+        txt[k++] = '"';
+        for (i = 0; i < 5; i++)
+            txt[k++] = 'y';
+        memcpy(txt + k, "\",1]", 5);
+        k += 5;
+        txt[k] = '\0';
+        arr.p = txt;
+        arr.len = (size_t)k;
+        CHECK(jspan_elements(arr, el, 4) == 2 && el[1].len == 1 && el[1].p[0] == '1');
+    }
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -246,5 +272,6 @@ int main(void)
     test_handwritten();
     test_random_against_jansson();
     test_task_render();
+    test_escape_at_switch();
     return unit_done("jspan");
 }
