@@ -49,6 +49,7 @@ void api_page_home(struct req *r);
 void api_page_login(struct req *r);
 void api_page_label(struct req *r);
 void api_page_job(struct req *r);
+void api_page_report(struct req *r);
 void api_page_tokens(struct req *r);
 void api_page_users(struct req *r);
 void api_asset(struct req *r);

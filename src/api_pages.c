@@ -69,6 +69,15 @@ void api_page_job(struct req *r)
     render(r, "templates/job.html", vars);
 }
 
+/* The report page of job r->id[0]; its script loads the report. */
+void api_page_report(struct req *r)
+{
+    char job[24];
+    const char *vars[] = {"job", job, NULL};
+    snprintf(job, sizeof job, "%lld", (long long)r->id[0]);
+    render(r, "templates/report.html", vars);
+}
+
 void api_page_tokens(struct req *r)
 {
     const char *vars[] = {NULL};

@@ -586,6 +586,8 @@ static int load_item(struct cur *c, const char *data, size_t len, struct names *
         json_t *meta = m[2].p != NULL ? json_loadb(m[2].p, m[2].len, 0, NULL) : NULL;
         *pass = item_passes(meta, o);
         json_decref(meta);
+        if (!*pass)
+            return 0; /* sliced away: its models are not the report's */
     }
     for (i = 0; i < n; i++) {
         char model[256];

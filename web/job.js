@@ -423,6 +423,7 @@ function show(j) {
   $('title').textContent = j.name;
   $('manage').hidden = false;
   $('save').textContent = 'Save changes';
+  $('report-link').href = `/jobs/${j.id}/report`;
   renderStatus();
   renderMembers();
   renderExports();

@@ -465,6 +465,22 @@ const tests = {
       await page.selectOption('#export-aggregate', 'majority');
       assert.equal(await page.getByRole('link', { name: 'Download raw' }).count(), 0);
       assert.match(await page.getByRole('link', { name: 'Download kto' }).getAttribute('href'), /aggregate=majority/);
+      // The report page: charts and tables from the two judgments.
+      await page.getByRole('link', { name: 'The human-evaluation report' }).click();
+      await page.waitForURL(`${s.base}/jobs/${job}/report`);
+      await page.locator('svg[aria-label^="Win rate of each model"]').waitFor();
+      assert.equal(await page.locator('svg[aria-label^="Bradley-Terry"] circle').count(), 2);
+      assert.match(await page.locator('#labelers tbody').innerText(), /^lab\s+2\s+0/);
+      assert.match(await page.locator('#questions').innerText(), /m2\s+2\s+0\s+0\s+1\.000/); // m2 won both
+      await shot(page, 'report-desktop.png', true);
+      await page.setViewportSize({ width: 390, height: 844 });
+      await shot(page, 'report-phone.png', true);
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.fill('#filter', 'category=none');
+      await page.click('#filter-form button');
+      await page.locator('#summary').filter({ hasText: /Items0\s*Judgments/ }).waitFor();
+      await page.goto(`${s.base}/jobs/${job}`);
+      await page.locator('#job-status').filter({ hasText: 'open' }).waitFor();
       // Pause and resume; the labeler's page is refused new tasks meanwhile.
       await page.getByRole('button', { name: 'Pause' }).click();
       await page.locator('#job-status').filter({ hasText: 'paused' }).waitFor();

@@ -1,0 +1,124 @@
+// report.js: a job's human-evaluation report for leads (docs/reports.md):
+// the decision, per question the win-rate heat map, Bradley-Terry ratings
+// with their intervals, ratings per model, agreement, and the labelers.
+// Every chart has its numbers in a table too.
+import { api } from './api.js';
+import { el } from './dom.js';
+import { heatMap, histogram, intervals } from './charts.js';
+import { shell, showError } from './shell.js';
+
+const $ = (id) => document.getElementById(id);
+const jobId = document.body.dataset.job;
+const f = (v, d = 3) => (v === null || v === undefined ? '–' : Number(v).toFixed(d));
+const ci = (c) => (c ? `${f(c[0])} – ${f(c[1])}` : '–');
+const pct = (v) => (v === null || v === undefined ? '–' : `${(100 * v).toFixed(1)}%`);
+
+function table(caption, heads, rows) {
+  return el('div', { class: 'table-wrap' }, el('table', {},
+    el('caption', { text: caption }),
+    el('thead', {}, el('tr', {}, ...heads.map((h) => el('th', { scope: 'col', text: h })))),
+    el('tbody', {}, ...rows.map((r) => el('tr', {}, ...r.map((c, i) => (i === 0
+      ? el('th', { scope: 'row', text: String(c) }) : el('td', { class: 'num', text: String(c) }))))))));
+}
+
+function agreement(a) {
+  if (!a) return [];
+  return [el('p', {}, el('strong', { text: 'Agreement: ' }),
+    `Krippendorff's alpha (${a.level}) ${f(a.alpha)}, percent agreement ${pct(a.percent)}, `
+    + `Fleiss' kappa ${a.fleiss_kappa !== null ? f(a.fleiss_kappa) : a.units ? 'n/a (items have different numbers of labelers)' : 'n/a'}; `
+    + `${a.units} units with two or more labels.`)];
+}
+
+function comparisons(q, models) {
+  const out = [];
+  const bt = [...q.bradley_terry].sort((a, b) => b.rating - a.rating);
+  const seen = models.filter((m) => q.overall.some((o) => o.model === m));
+  if (seen.length >= 2) out.push(el('h4', { text: 'Win rate, row against column' }), heatMap(seen, q.win_rates));
+  if (bt.length) {
+    out.push(el('h4', { text: 'Bradley–Terry ratings (Elo scale) with 95% bootstrap intervals' }),
+      intervals(bt.map((r) => ({ model: r.model, rating: r.rating, ci: r.ci })),
+        `Bradley-Terry ratings of ${bt.length} models with intervals`),
+      table('Ratings', ['Model', 'Rating', '95% interval', 'Rank (intervals apart)'],
+        bt.map((r) => [r.model, f(r.rating, 0), r.ci ? `${f(r.ci[0], 0)} – ${f(r.ci[1], 0)}` : '–', r.rank])));
+  }
+  out.push(table('Overall win rate (ties count half)', ['Model', 'Wins', 'Losses', 'Ties', 'Win rate', '95% interval'],
+    q.overall.map((r) => [r.model, r.wins, r.losses, r.ties, f(r.win_rate), ci(r.ci)])));
+  const pb = q.position_bias;
+  out.push(el('p', {}, el('strong', { text: 'Position bias: ' }), pb.decided
+    ? `the response shown first won ${pct(pb.rate)} of ${pb.decided} decisions (95% interval ${ci(pb.ci)}).`
+    : 'no decisions yet.'));
+  return out;
+}
+
+function question(q, models) {
+  const sec = el('section', { class: 'panel', 'aria-label': `Question ${q.name}` },
+    el('h2', { text: `${q.name} (${q.type})` }), el('p', { class: 'muted', text: `${q.answers} answers.` }));
+  if (q.type === 'pairwise' || q.type === 'rank') sec.append(...comparisons(q, models));
+  if (q.type === 'pairwise') sec.append(el('p', { text: `Ties: ${q.ties}; both bad: ${q.both_bad}.` }));
+  if (q.type === 'rank') {
+    sec.append(table('Ranks', ['Model', 'Mean rank', 'Top-1 rate', '95% interval'],
+      q.ranks.map((r) => [r.model, f(r.mean_rank, 2), f(r.top1_rate), ci(r.top1_ci)])));
+  }
+  if (q.type === 'rating') {
+    const thumbs = q.scale === 'thumbs';
+    sec.append(el('div', { class: 'charts' }, ...q.models.map((m) => el('figure', {},
+      histogram(m.histogram, `${q.name}: histogram of ${m.model}`),
+      el('figcaption', { text: thumbs ? `${m.model}: ${pct(m.thumbs_up_rate)} up (${ci(m.ci)})`
+        : `${m.model}: mean ${f(m.mean, 2)}, median ${f(m.median, 1)}` })))));
+    sec.append(thumbs
+      ? table('Thumbs', ['Model', 'n', 'Up', 'Up rate', '95% interval'], q.models.map((m) => [m.model, m.n, m.up, f(m.thumbs_up_rate), ci(m.ci)]))
+      : table('Scores', ['Model', 'n', 'Mean', 'Median', '95% interval of the mean'], q.models.map((m) => [m.model, m.n, f(m.mean, 2), f(m.median, 1), ci(m.ci)])));
+  }
+  if (q.type === 'labels') {
+    sec.append(table('Labels', ['Label', 'Count', 'Share of answers'], q.labels.map((l) => [l.label, l.count, pct(l.rate)])));
+  }
+  if (q.type === 'text') {
+    sec.append(el('p', { text: `${q.texts} texts, ${f(q.mean_chars, 0)} characters on average`
+      + (q.edited !== undefined ? `; ${q.edited} edited from the starting response.` : '.') }));
+  }
+  sec.append(...agreement(q.agreement));
+  return sec;
+}
+
+function decision(d) {
+  $('decision').hidden = !d;
+  if (!d) return;
+  $('decision-body').replaceChildren(
+    el('p', {}, el('span', { class: d.pass ? 'pass' : 'fail', text: d.pass ? 'PASS' : 'FAIL' })),
+    el('ul', {}, ...d.checks.map((c) => el('li', { text: c.check === 'alpha'
+      ? `alpha of ${c.question}: ${f(c.alpha)} against at least ${c.threshold} — ${c.pass ? 'pass' : 'fail'}${c.why ? ` (${c.why})` : ''}`
+      : `${c.candidate ?? ''} against ${c.baseline ?? ''} on ${c.question}: win rate ${f(c.win_rate)}, lower bound ${c.ci ? f(c.ci[0]) : '–'} against at least ${c.threshold} — ${c.pass ? 'pass' : 'fail'}${c.why ? ` (${c.why})` : ''}` }))));
+}
+
+function query() {
+  const v = $('filter').value.trim();
+  const m = v.match(/^([^=\s]+)\s*=\s*(.*)$/);
+  return m ? `?metadata.${encodeURIComponent(m[1])}=${encodeURIComponent(m[2])}` : '';
+}
+
+async function load() {
+  const q = query();
+  $('json-link').href = `/api/v1/jobs/${jobId}/report${q}`;
+  $('jsonl-link').href = `/api/v1/jobs/${jobId}/report${q ? `${q}&` : '?'}format=jsonl`;
+  $('status').className = '';
+  $('status').textContent = 'Computing the report…';
+  const { report: r } = await api('GET', `/api/v1/jobs/${jobId}/report${q}`);
+  $('status').textContent = '';
+  document.title = `Report: ${r.job.name} · Arbiter`;
+  $('title').textContent = `Report: ${r.job.name}`;
+  decision(r.decision);
+  $('summary').replaceChildren(...[['Items', r.items], ['Judgments', r.judgments], ['Models', r.models.length],
+    ['Bootstrap samples', r.bootstrap.samples]].map(([k, v]) => el('div', { class: 'count' },
+    el('span', { class: 'n', text: String(v) }), el('span', { class: 'muted', text: k }))));
+  $('questions').replaceChildren(...r.questions.map((x) => question(x, r.models)));
+  $('labelers').querySelector('tbody').replaceChildren(...r.labelers.map((l) => el('tr', {},
+    el('th', { scope: 'row', text: l.labeler }), el('td', { class: 'num', text: String(l.judgments) }),
+    el('td', { class: 'num', text: String(l.skips) }), el('td', { class: 'num', text: f(l.median_seconds, 1) }),
+    el('td', { class: 'num', text: pct(l.agreement) }),
+    el('td', { class: 'num', text: l.gold_answers ? `${pct(l.gold_accuracy)} of ${l.gold_answers}` : '–' }),
+    el('td', { text: l.flag ? `⚑ ${l.flag_reason}` : '' }))));
+}
+
+$('filter-form').addEventListener('submit', (ev) => { ev.preventDefault(); load().catch((e) => showError($('status'), e)); });
+$('back').href = `/jobs/${jobId}`;
+shell().then(load).catch((e) => showError($('status'), e));
