@@ -99,26 +99,29 @@ struct labeler {
     int64_t gold_total, gold_right;
 };
 
+/* Labelers are allocated one by one: judgments being gathered point at
+ * them while the table grows. */
 struct labelers {
-    struct labeler *v;
-    int n;
+    struct labeler **v;
+    int n, cap;
 };
 
 static struct labeler *labeler_of(struct labelers *t, int64_t id)
 {
     int i;
     for (i = t->n - 1; i >= 0; i--) /* few labelers; the last found is likeliest */
-        if (t->v[i].id == id)
-            return &t->v[i];
-    if ((t->n & (t->n - 1)) == 0 || t->n < 8) {
-        struct labeler *nv = realloc(t->v, sizeof *nv * (size_t)(t->n < 8 ? 8 : t->n * 2));
+        if (t->v[i]->id == id)
+            return t->v[i];
+    if (t->n == t->cap) {
+        struct labeler **nv = realloc(t->v, sizeof *nv * (size_t)(t->cap = t->cap ? t->cap * 2 : 8));
         if (nv == NULL)
             return NULL;
         t->v = nv;
     }
-    memset(&t->v[t->n], 0, sizeof t->v[t->n]);
-    t->v[t->n].id = id;
-    return &t->v[t->n++];
+    if ((t->v[t->n] = calloc(1, sizeof *t->v[t->n])) == NULL)
+        return NULL;
+    t->v[t->n]->id = id;
+    return t->v[t->n++];
 }
 
 /* ---- per question ---- */
@@ -899,15 +902,15 @@ static json_t *labelers_json(struct labelers *t)
         return list;
     }
     for (i = 0; i < t->n; i++) {
-        if (t->v[i].agree_units > 0)
-            agree[na++] = t->v[i].agree / (double)t->v[i].agree_units;
-        if (t->v[i].gold_total > 0)
-            gold[ng++] = (double)t->v[i].gold_right / (double)t->v[i].gold_total;
+        if (t->v[i]->agree_units > 0)
+            agree[na++] = t->v[i]->agree / (double)t->v[i]->agree_units;
+        if (t->v[i]->gold_total > 0)
+            gold[ng++] = (double)t->v[i]->gold_right / (double)t->v[i]->gold_total;
     }
     med_agree = stats_median(agree, na);
     med_gold = stats_median(gold, ng);
     for (i = 0; i < t->n; i++) {
-        struct labeler *l = &t->v[i];
+        struct labeler *l = t->v[i];
         double a = l->agree_units ? l->agree / (double)l->agree_units : NAN;
         double g = l->gold_total ? (double)l->gold_right / (double)l->gold_total : NAN;
         /* Far below the rest: 0.2 under the median of the labelers, with
@@ -1194,8 +1197,8 @@ int report_build(struct db *db, const struct job *j, const struct report_opts *o
     /* Labeler names: leads see who their labelers are. */
     for (i = 0; rc == 0 && i < b->labs.n; i++) {
         struct user u;
-        if (user_get(c, b->labs.v[i].id, &u) == 0)
-            snprintf(b->labs.v[i].name, sizeof b->labs.v[i].name, "%s", u.name);
+        if (user_get(c, b->labs.v[i]->id, &u) == 0)
+            snprintf(b->labs.v[i]->name, sizeof b->labs.v[i]->name, "%s", u.name);
     }
     if (rc == 0) {
         questions = json_array();
@@ -1225,8 +1228,10 @@ int report_build(struct db *db, const struct job *j, const struct report_opts *o
         qacc_free(&b->q[i]);
     for (i = 0; i < b->models.n; i++)
         free(b->models.v[i]);
-    for (i = 0; i < b->labs.n; i++)
-        free(b->labs.v[i].secs);
+    for (i = 0; i < b->labs.n; i++) {
+        free(b->labs.v[i]->secs);
+        free(b->labs.v[i]);
+    }
     free(b->labs.v);
     free(b->q);
     free(b);

@@ -60,6 +60,20 @@ def helpful(i, k):
     return {"a": 1 + (i + k) % 5, "b": 1 + (2 * i + k) % 5}
 
 
+def judge(s, jid, users, answer):
+    """Each user judges every task they get; answer(user_index, item_number)."""
+    for k, u in enumerate(users):
+        c = s.client(u)
+        while True:
+            st, _, body = c.post(f"/api/v1/jobs/{jid}/tasks/next")
+            if st == 204:
+                break
+            t = body["task"]
+            st, _, body = c.post(f"/api/v1/tasks/{t['id']}/judgment",
+                                 {"answers": answer(k, int(t["item"]["id"][1:]))})
+            assert st == 201, body
+
+
 def make(s, lead):
     st, _, body = lead.post("/api/v1/jobs", {
         "name": "m1 against m2", "overlap": 3, "randomize_order": False,
@@ -78,16 +92,7 @@ def make(s, lead):
     assert lead.jsonl(f"/api/v1/jobs/{jid}/items", items)[0] == 201
     assert lead.put(f"/api/v1/jobs/{jid}/members", {"members": list(LABS)})[0] == 200
     assert lead.patch(f"/api/v1/jobs/{jid}", {"status": "open"})[0] == 200
-    for k, u in enumerate(LABS):
-        c = s.client(u)
-        while True:
-            st, _, body = c.post(f"/api/v1/jobs/{jid}/tasks/next")
-            if st == 204:
-                break
-            t = body["task"]
-            i = int(t["item"]["id"][1:])
-            ans = {"better": {"winner": PICKS[i][k]}, "helpful": helpful(i, k)}
-            assert c.post(f"/api/v1/tasks/{t['id']}/judgment", {"answers": ans})[0] == 201
+    judge(s, jid, LABS, lambda k, i: {"better": {"winner": PICKS[i][k]}, "helpful": helpful(i, k)})
     return jid
 
 
@@ -202,17 +207,8 @@ def test_rank_report_and_many_models():
     assert lead.jsonl(f"/api/v1/jobs/{jid}/items", items)[0] == 201
     lead.put(f"/api/v1/jobs/{jid}/members", {"members": list(LABS)})
     lead.patch(f"/api/v1/jobs/{jid}", {"status": "open"})
-    for k, u in enumerate(LABS):
-        c = s.client(u)
-        while True:
-            st, _, body = c.post(f"/api/v1/jobs/{jid}/tasks/next")
-            if st == 204:
-                break
-            t = body["task"]
-            i = int(t["item"]["id"][1:])
-            # big > mid > small, except every fifth item ties mid and small.
-            order = [["x"], ["y", "z"]] if i % 5 == 0 else [["x"], ["y"], ["z"]]
-            c.post(f"/api/v1/tasks/{t['id']}/judgment", {"answers": {"order": order}})
+    # big > mid > small, except every fifth item ties mid and small.
+    judge(s, jid, LABS, lambda k, i: {"order": [["x"], ["y", "z"]] if i % 5 == 0 else [["x"], ["y"], ["z"]]})
     rep = lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]
     q = rep["questions"][0]
     ranks = {r["model"]: r for r in q["ranks"]}
@@ -289,3 +285,26 @@ def test_acceptance_rule_decides_pass_or_fail():
     dec = lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]["decision"]
     assert dec["pass"] is False and "never met" in dec["checks"][0]["why"]
     assert lead.patch(f"/api/v1/jobs/{jid}", {"acceptance": None})[2]["job"]["acceptance"] is None
+
+
+def test_a_labeler_far_below_the_rest_is_flagged():
+    labs = ("lab", "lab2", "lab3", "lab4")
+    s = Server(users=("lead",) + labs)
+    lead = s.client("lead")
+    st, _, body = lead.post("/api/v1/jobs", {"name": "flags", "overlap": 4, "randomize_order": False,
+                                             "questions": [{"name": "better", "type": "pairwise"}]})
+    jid = body["job"]["id"]
+    items = [{"id": f"f{i}", "prompt": f"p{i}", "gold": {"better": "a"} if i < 10 else {},
+              "responses": [{"id": "a", "model": "m1", "text": "x"}, {"id": "b", "model": "m2", "text": "y"}]}
+             for i in range(15)]
+    assert lead.jsonl(f"/api/v1/jobs/{jid}/items", items)[0] == 201
+    lead.put(f"/api/v1/jobs/{jid}/members", {"members": list(labs)})
+    lead.patch(f"/api/v1/jobs/{jid}", {"status": "open"})
+    # Three labelers mostly say a; lab4 says the opposite.
+    judge(s, jid, labs, lambda k, i: {"better": {"winner": "b" if k == 3 or i % 7 == 0 else "a"}})
+    rep = lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]
+    by = {l["labeler"]: l for l in rep["labelers"]}
+    assert by["lab4"]["flag"] is True and "agreement and gold" in by["lab4"]["flag_reason"]
+    assert by["lab4"]["gold_accuracy"] == 0 and by["lab"]["gold_accuracy"] == 0.8
+    assert not any(by[u]["flag"] for u in ("lab", "lab2", "lab3"))
+    assert abs(by["lab4"]["agreement"] - 3 / 15) < 1e-9 and by["lab"]["agreement"] == 1.0
