@@ -8,7 +8,6 @@
 #include "tasks.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* {"task": <the task's view>}, for adding more members; NULL on failure. */
@@ -54,17 +53,14 @@ void api_tasks_next(struct req *r)
     struct task t;
     const char *why = NULL, *q = r->ri->query_string;
     char v[24];
-    long long after = 0;
+    int64_t after = 0;
     int rc, n;
-    if (q != NULL && (n = mg_get_var(q, strlen(q), "after", v, sizeof v)) != -1) {
-        char *end;
-        after = n > 0 && v[0] >= '0' && v[0] <= '9' ? strtoll(v, &end, 10) : -1;
-        if (after <= 0 || *end != '\0') {
-            reply_error(r, 422, NULL, "after must be a task id", "after");
-            return;
-        }
+    if (q != NULL && (n = mg_get_var(q, strlen(q), "after", v, sizeof v)) != -1 &&
+        (n < 0 || util_parse_int(v, 1, INT64_MAX, &after) != 0)) {
+        reply_error(r, 422, NULL, "after must be a task id", "after");
+        return;
     }
-    rc = task_lease(r->app->db, r->id[0], &r->who, (int64_t)after, &t, &why);
+    rc = task_lease(r->app->db, r->id[0], &r->who, after, &t, &why);
     if (rc != 0)
         reply_err(r, rc, rc == ERR_NOT_FOUND ? "no such job" : why, NULL);
     else if (t.id == 0)

@@ -242,6 +242,21 @@ int db_step_done(sqlite3_stmt *st)
     return rc;
 }
 
+int db_int64(struct db_conn *c, enum sql_id id, int64_t arg, int64_t *out)
+{
+    sqlite3_stmt *st = db_stmt(c, id);
+    int rc;
+    *out = 0;
+    if (st == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, arg);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    db_done(st);
+    return rc == SQLITE_ROW ? 0 : ERR_DB;
+}
+
 void db_col_text(sqlite3_stmt *st, int col, char *out, size_t n)
 {
     const unsigned char *t = sqlite3_column_text(st, col);

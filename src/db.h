@@ -77,6 +77,11 @@ void db_done(sqlite3_stmt *st);
  * ERR_DB. st NULL (a failed db_stmt) is ERR_DB. */
 int db_step_done(sqlite3_stmt *st);
 
+/* Runs statement id with one integer parameter and reads the integer in the
+ * first column of its one row into *out (0 when there is no row). 0, or
+ * ERR_DB when it fails or returns no row. */
+int db_int64(struct db_conn *c, enum sql_id id, int64_t arg, int64_t *out);
+
 /* Counters for /metrics. */
 struct db_stats {
     uint64_t batches, writes, failed_commits;

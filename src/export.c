@@ -12,6 +12,7 @@
 
 #include "items.h"
 #include "jspan.h"
+#include "tasks.h"
 #include "util.h"
 
 #include <math.h>
@@ -40,23 +41,9 @@ void export_opts_default(struct export_opts *o)
     o->min_gap = 1;
 }
 
-/* A whole decimal integer in [lo, hi]. */
-static int int_arg(const char *v, long long lo, long long hi, long long *out)
-{
-    char *end;
-    long long n;
-    if (v[0] == '\0' || (v[0] != '-' && (v[0] < '0' || v[0] > '9')))
-        return -1;
-    n = strtoll(v, &end, 10);
-    if (*end != '\0' || n < lo || n > hi)
-        return -1;
-    *out = n;
-    return 0;
-}
-
 int export_opt_set(struct export_opts *o, const char *name, const char *value, const char **why)
 {
-    long long n;
+    int64_t n;
     int i;
     if (strcmp(name, "format") == 0) {
         for (i = 0; i <= EXPORT_KTO; i++)
@@ -66,7 +53,7 @@ int export_opt_set(struct export_opts *o, const char *name, const char *value, c
             }
         *why = "must be raw, sft, openai-chat, preference, openai-preference or kto";
     } else if (strcmp(name, "since") == 0) {
-        if (int_arg(value, 0, INT64_MAX, &n) == 0) {
+        if (util_parse_int(value, 0, INT64_MAX, &n) == 0) {
             o->since = n;
             return 0;
         }
@@ -98,14 +85,14 @@ int export_opt_set(struct export_opts *o, const char *name, const char *value, c
         }
         *why = "must be all or best";
     } else if (strcmp(name, "min_gap") == 0) {
-        if (int_arg(value, 1, 2000, &n) == 0) {
+        if (util_parse_int(value, 1, 2000, &n) == 0) {
             o->min_gap = (int)n;
             return 0;
         }
         *why = "must be an integer from 1 to 2000";
     } else if (strcmp(name, "best_rated") == 0 || strcmp(name, "kto_good") == 0 ||
                strcmp(name, "kto_bad") == 0) {
-        if (int_arg(value, -1000, 1000, &n) == 0) {
+        if (util_parse_int(value, -1000, 1000, &n) == 0) {
             if (name[0] == 'b') {
                 o->has_best_rated = 1;
                 o->best_rated = (int)n;
@@ -189,16 +176,7 @@ int export_opts_check(const struct export_opts *o, const struct job *j, const ch
 
 int export_cursor(struct db_conn *c, int64_t job_id, int64_t *cursor)
 {
-    sqlite3_stmt *st = db_stmt(c, SQL_EXPORT_CURSOR);
-    int rc;
-    if (st == NULL)
-        return ERR_DB;
-    sqlite3_bind_int64(st, 1, job_id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *cursor = sqlite3_column_int64(st, 0);
-    db_done(st);
-    return rc == SQLITE_ROW ? 0 : ERR_DB;
+    return db_int64(c, SQL_EXPORT_CURSOR, job_id, cursor);
 }
 
 /* ---- output ---- */
@@ -263,25 +241,6 @@ static const char *pseudonym(struct out *o, int64_t labeler)
 
 /* ---- raw: spliced ---- */
 
-/* The indexes of t.shown ("[1,0,2]"); their count, or -1. */
-static int parse_shown(const char *s, int *idx, int max)
-{
-    int n = 0;
-    if (s == NULL || *s++ != '[')
-        return -1;
-    while (*s != ']' && *s != '\0') {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || n == max)
-            return -1;
-        idx[n++] = (int)v;
-        s = end;
-        if (*s == ',')
-            s++;
-    }
-    return *s == ']' ? n : -1;
-}
-
 /* Appends a literal, then the decimal n (the row's hot path: no printf). */
 static int put_num(struct buf *b, const char *lit, int64_t n)
 {
@@ -316,7 +275,7 @@ static int raw_row(struct out *o, sqlite3_stmt *st)
     /* One pass over the item's stored text finds what the row splices. */
     if (data == NULL || jspan_members(item, keys, 5, m) < 0 || m[0].p == NULL || m[1].p == NULL ||
         (m[2].p == NULL && m[3].p == NULL) || (n = jspan_elements(m[1], list, MAX_RESP)) < 0 ||
-        (k = parse_shown((const char *)sqlite3_column_text(st, 7), shown, MAX_RESP)) < 0)
+        (k = task_shown_parse((const char *)sqlite3_column_text(st, 7), shown, MAX_RESP)) < 0)
         return ERR_DB;
     bad = put_num(b, "{\"job_id\":", o->job_id) != 0 ||
           put_num(b, ",\"judgment_id\":", sqlite3_column_int64(st, 0)) != 0 ||

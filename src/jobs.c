@@ -824,15 +824,7 @@ struct update_op {
 
 static int has_judgments(struct db_conn *c, int64_t job_id, int64_t *n)
 {
-    sqlite3_stmt *st = db_stmt(c, SQL_JOB_JUDGMENT_COUNT);
-    int rc;
-    if (st == NULL)
-        return ERR_DB;
-    sqlite3_bind_int64(st, 1, job_id);
-    rc = sqlite3_step(st);
-    *n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    db_done(st);
-    return rc == SQLITE_ROW ? 0 : ERR_DB;
+    return db_int64(c, SQL_JOB_JUDGMENT_COUNT, job_id, n);
 }
 
 static int item_counts(struct db_conn *c, int64_t job_id, int overlap, int64_t *items,

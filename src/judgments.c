@@ -18,15 +18,7 @@
 
 static int next_seq(struct db_conn *c, int64_t job_id, int64_t *seq)
 {
-    sqlite3_stmt *st = db_stmt(c, SQL_JUDGMENT_NEXT_SEQ);
-    int rc;
-    if (st == NULL)
-        return ERR_DB;
-    sqlite3_bind_int64(st, 1, job_id);
-    rc = sqlite3_step(st);
-    *seq = sqlite3_column_int64(st, 0);
-    db_done(st);
-    return rc == SQLITE_ROW ? 0 : ERR_DB;
+    return db_int64(c, SQL_JUDGMENT_NEXT_SEQ, job_id, seq);
 }
 
 static int add_version(struct db_conn *c, int64_t id, int64_t revision, const char *answers,

@@ -14,6 +14,7 @@
 #include "export.h"
 #include "jspan.h"
 #include "stats.h"
+#include "tasks.h"
 #include "users.h"
 #include "util.h"
 
@@ -37,17 +38,17 @@ void report_opts_default(struct report_opts *o)
 int report_opt_set(struct report_opts *o, const char *name, const char *value, const char **why)
 {
     char *end;
+    int64_t n;
     if (strcmp(name, "samples") == 0) {
-        long n = strtol(value, &end, 10);
-        if (value[0] >= '0' && value[0] <= '9' && *end == '\0' && n >= 0 && n <= 10000) {
+        if (util_parse_int(value, 0, 10000, &n) == 0) {
             o->samples = (int)n;
             return 0;
         }
         *why = "must be an integer from 0 to 10000";
     } else if (strcmp(name, "seed") == 0) {
-        unsigned long long n = strtoull(value, &end, 10);
+        unsigned long long seed = strtoull(value, &end, 10);
         if (value[0] >= '0' && value[0] <= '9' && *end == '\0') {
-            o->seed = n;
+            o->seed = seed;
             return 0;
         }
         *why = "must be a non-negative integer";
@@ -619,21 +620,6 @@ static int load_item(struct cur *c, const char *data, size_t len, struct names *
     return 0;
 }
 
-static int parse_shown(const char *s, int *idx, int max)
-{
-    int n = 0;
-    if (s == NULL || *s++ != '[')
-        return 0;
-    while (*s != ']' && *s != '\0' && n < max) {
-        char *end;
-        idx[n++] = (int)strtol(s, &end, 10);
-        if (end == s)
-            return 0;
-        s = end + (*end == ',');
-    }
-    return n;
-}
-
 /* ---- output ---- */
 
 static json_t *num(double v)
@@ -1101,7 +1087,9 @@ static int read_judgments(struct db *db, struct build *b)
             }
             memcpy(r->raw, sqlite3_column_text(st, 2), r->raw_len);
             r->raw[r->raw_len] = '\0';
-            r->nshown = parse_shown((const char *)sqlite3_column_text(st, 3), r->shown, MAX_RESP);
+            r->nshown = task_shown_parse((const char *)sqlite3_column_text(st, 3), r->shown, MAX_RESP);
+            if (r->nshown < 0)
+                r->nshown = 0; /* no position for the bias figure */
             b->cur.nj++;
             b->judgments++;
             r->who->judgments++;

@@ -29,6 +29,24 @@ static enum task_state state_parse(const char *s)
     return TASK_EXPIRED;
 }
 
+int task_shown_parse(const char *s, int *idx, int max)
+{
+    int n = 0;
+    if (s == NULL || *s++ != '[')
+        return -1;
+    while (*s != ']' && *s != '\0') {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || n == max)
+            return -1;
+        idx[n++] = (int)v;
+        s = end;
+        if (*s == ',')
+            s++;
+    }
+    return *s == ']' ? n : -1;
+}
+
 int task_peek(struct db_conn *c, int64_t id, struct task_peek *out)
 {
     sqlite3_stmt *st = db_stmt(c, SQL_TASK_STATE);
@@ -226,12 +244,9 @@ static int read_task_raw(sqlite3_stmt *st, struct task *out)
     out->labeler_id = sqlite3_column_int64(st, 3);
     db_col_text(st, 4, state, sizeof state);
     out->state = state_parse(state);
-    /* shown is "[i,j,...]", written by lease_write. */
-    for (; shown != NULL && *shown != '\0'; shown++)
-        if (*shown >= '0' && *shown <= '9' && out->n_shown < ITEM_RESPONSES_MAX) {
-            out->shown[out->n_shown++] = (int)strtol(shown, (char **)&shown, 10);
-            shown--;
-        }
+    out->n_shown = task_shown_parse(shown, out->shown, ITEM_RESPONSES_MAX);
+    if (out->n_shown < 0)
+        out->n_shown = 0; /* task_render then shows no responses */
     out->leased_at = sqlite3_column_int64(st, 6);
     out->expires_at = sqlite3_column_int64(st, 7);
     out->finished_at = sqlite3_column_int64(st, 8);

@@ -29,6 +29,11 @@ struct task {
 
 const char *task_state_name(enum task_state s);
 
+/* The response indexes of a task's stored shown order ("[1,0,2]", written
+ * by the lease) into idx; their count, or -1 when it is malformed or holds
+ * more than max. */
+int task_shown_parse(const char *s, int *idx, int max);
+
 /* Leases the next task of job_id for labeler p: the oldest live lease p
  * holds other than task `after` (0: none), else a new one. A page
  * prefetches the task after the one on screen with after = its id, so a

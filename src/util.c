@@ -4,6 +4,7 @@
 
 #include <sodium.h>
 #include <stdarg.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,20 @@ static void iso(int64_t t, int milli, char *out, size_t n)
     if ((size_t)k > n)
         k = (int)n, b[k - 1] = '\0';
     memcpy(out, b, (size_t)k);
+}
+
+int util_parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+    char *end;
+    long long n;
+    if (s[0] == '\0' || (s[0] != '-' && (s[0] < '0' || s[0] > '9')))
+        return -1;
+    errno = 0;
+    n = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0' || n < lo || n > hi)
+        return -1;
+    *out = n;
+    return 0;
 }
 
 void util_time_iso_ms(int64_t ms, char *out, size_t n)

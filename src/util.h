@@ -37,6 +37,10 @@ json_t *util_json_time_ms(int64_t ms);
  * (>= 25 bytes). */
 void util_time_iso_ms(int64_t ms, char *out, size_t n);
 
+/* A whole decimal integer ("-12", no sign "+", no spaces) in [lo, hi] into
+ * *out. 0, or -1. */
+int util_parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out);
+
 /* Formats t as RFC 3339 UTC ("2026-11-22T10:40:00Z") into out (>= 21 bytes). */
 void util_time_iso(int64_t t, char *out, size_t n);
 

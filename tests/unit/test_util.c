@@ -23,6 +23,15 @@ int main(void)
     CHECK_STR(s, "2026-11-22T10:40:00Z");
     CHECK(util_parse_iso("2026-11-22 10:40", &t) == -1);
     CHECK(util_parse_iso("2026-11-22T10:40:00Zjunk", &t) == -1);
+    {
+        int64_t n = 0;
+        CHECK(util_parse_int("42", 1, 100, &n) == 0 && n == 42);
+        CHECK(util_parse_int("-3", -5, 5, &n) == 0 && n == -3);
+        CHECK(util_parse_int("0", 1, 100, &n) == -1);
+        CHECK(util_parse_int("", 0, 100, &n) == -1 && util_parse_int("+4", 0, 100, &n) == -1);
+        CHECK(util_parse_int(" 4", 0, 100, &n) == -1 && util_parse_int("4x", 0, 100, &n) == -1);
+        CHECK(util_parse_int("99999999999999999999", 0, INT64_MAX, &n) == -1); /* overflow */
+    }
     util_time_iso_ms(1795344000123LL, s, sizeof s);
     CHECK_STR(s, "2026-11-22T10:40:00.123Z");
     util_time_iso_ms(-1, s, sizeof s);
