@@ -13,3 +13,6 @@ export const el = (tag, props = {}, ...kids) => {
   e.append(...kids);
   return e;
 };
+
+// The element with this id.
+export const $ = (id) => document.getElementById(id);

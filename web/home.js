@@ -2,7 +2,7 @@
 // job's progress, Start), for leads and admins the jobs they run, and the
 // password change.
 import { api } from './api.js';
-import { el } from './dom.js';
+import { $, el } from './dom.js';
 import { shell } from './shell.js';
 
 function jobRow(j) {
@@ -22,13 +22,13 @@ function jobRow(j) {
 async function loadJobs(role) {
   const { jobs } = await api('GET', '/api/v1/jobs');
   const mine = jobs.filter((j) => j.is_member);
-  document.getElementById('jobs').replaceChildren(...mine.map(jobRow));
-  document.getElementById('jobs-empty').hidden = mine.length > 0;
+  $('jobs').replaceChildren(...mine.map(jobRow));
+  $('jobs-empty').hidden = mine.length > 0;
   if (role === 'labeler') return;
   const runs = jobs.filter((j) => j.can_manage);
-  document.getElementById('runs').hidden = false;
-  document.getElementById('runs-empty').hidden = runs.length > 0;
-  document.getElementById('runs-table').hidden = runs.length === 0;
+  $('runs').hidden = false;
+  $('runs-empty').hidden = runs.length > 0;
+  $('runs-table').hidden = runs.length === 0;
   document.querySelector('#runs-table tbody').replaceChildren(...runs.map((j) => el('tr', {},
     el('th', { scope: 'row' }, el('a', { href: `/jobs/${j.id}`, text: j.name })),
     el('td', {}, el('span', { class: `badge ${j.status}`, text: j.status })),
@@ -36,13 +36,13 @@ async function loadJobs(role) {
     el('td', { text: String(j.counts.judgments) }), el('td', { text: j.owner.name }))));
 }
 
-const status = document.getElementById('pw-status');
-const form = document.getElementById('password-form');
+const status = $('pw-status');
+const form = $('password-form');
 
 async function init() {
   const m = await shell();
   if (m.user.must_change_password) {
-    document.getElementById('must-change').hidden = false;
+    $('must-change').hidden = false;
     form.querySelector('#current').focus();
     return;
   }
@@ -62,7 +62,7 @@ form.addEventListener('submit', async (ev) => {
     status.textContent = 'Password changed. Other sessions were signed out.';
     form.reset();
     // A one-time password is gone: load the page as the user now sees it.
-    if (!document.getElementById('must-change').hidden) location.reload();
+    if (!$('must-change').hidden) location.reload();
   } catch (e) {
     status.textContent = e.message;
   }

@@ -4,10 +4,9 @@
 // CommonMark renderer). A job's page adds its status moves, progress
 // (refreshed every 5 s), item upload with the bad lines listed, and members.
 import { api, upload } from './api.js';
-import { el } from './dom.js';
+import { $, el } from './dom.js';
 import { shell, showError, when } from './shell.js';
 
-const $ = (id) => document.getElementById(id);
 const jobId = document.body.dataset.job;
 let job = null, questions = [], locked = false, dirty = false;
 

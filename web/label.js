@@ -5,12 +5,11 @@
 // lease), and a submit that fails for want of the server is retried until
 // it lands (the server stores a retried submit once).
 import { api, me } from './api.js';
-import { el } from './dom.js';
+import { $, el } from './dom.js';
 import { renderMarkdown } from './markdown.js';
 import { diffWords } from './diff.js';
 
 const jobId = document.body.dataset.job;
-const $ = (id) => document.getElementById(id);
 const LETTERS = 'acdefghijklmnopqrtuvwxyz'; // label shortcuts: not s (skip), not b
 let job = null, task = null, answers = {}, current = 0, row = 0, done = 0, busy = false;
 const views = []; // per question: { fs, update(), key(ev) -> handled }

@@ -3,11 +3,10 @@
 // with their intervals, ratings per model, agreement, and the labelers.
 // Every chart has its numbers in a table too.
 import { api } from './api.js';
-import { el } from './dom.js';
+import { $, el } from './dom.js';
 import { heatMap, histogram, intervals } from './charts.js';
 import { shell, showError } from './shell.js';
 
-const $ = (id) => document.getElementById(id);
 const jobId = document.body.dataset.job;
 const f = (v, d = 3) => (v === null || v === undefined ? '–' : Number(v).toFixed(d));
 const ci = (c) => (c ? `${f(c[0])} – ${f(c[1])}` : '–');

@@ -1,24 +1,24 @@
 // shell.js: the header every signed-in page shares: who I am, the links my
 // role may follow, and sign out. Pages call shell() first; it returns /me.
 import { api, me } from './api.js';
-import { el } from './dom.js';
+import { $, el } from './dom.js';
 
 const LINKS = [['/', 'Jobs', 1], ['/tokens', 'API tokens', 2], ['/admin/users', 'Users', 3]];
 const RANK = { labeler: 1, lead: 2, admin: 3 };
 
 export async function shell() {
   const m = await me();
-  const nav = document.getElementById('nav');
+  const nav = $('nav');
   if (nav && !m.user.must_change_password) {
     const here = location.pathname;
     nav.replaceChildren(...LINKS.filter(([, , r]) => RANK[m.user.role] >= r).map(([href, text]) =>
       el('a', { href, text, ...(href === here ? { 'aria-current': 'page' } : {}) })));
   }
-  const name = document.getElementById('who-name');
+  const name = $('who-name');
   if (name) name.textContent = m.user.name;
-  const role = document.getElementById('who-role');
+  const role = $('who-role');
   if (role) role.textContent = m.user.role;
-  const out = document.getElementById('logout');
+  const out = $('logout');
   if (out) out.addEventListener('click', async () => {
     try { await api('DELETE', '/api/v1/session'); } finally { location.assign('/login'); }
   });

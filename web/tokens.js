@@ -1,9 +1,8 @@
 // tokens.js: API tokens: create (the secret shown once), list, revoke.
 import { api } from './api.js';
-import { el } from './dom.js';
+import { $, el } from './dom.js';
 import { shell, showError, when } from './shell.js';
 
-const $ = (id) => document.getElementById(id);
 
 function state(t) {
   if (t.revoked_at) return `revoked ${when(t.revoked_at)}`;

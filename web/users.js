@@ -1,10 +1,9 @@
 // users.js: the admin's user list: create, set a role, disable or enable,
 // reset a password (a one-time password the user must replace).
 import { api } from './api.js';
-import { el } from './dom.js';
+import { $, el } from './dom.js';
 import { shell, showError, when } from './shell.js';
 
-const $ = (id) => document.getElementById(id);
 const ROLES = ['labeler', 'lead', 'admin'];
 let self = null, resetting = null;
 

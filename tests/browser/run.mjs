@@ -52,26 +52,12 @@ async function startServer() {
   return { dir, db, base, proc, log: () => log, stop() { proc.kill('SIGTERM'); rmSync(dir, { recursive: true, force: true }); } };
 }
 
-// A job with a pairwise and a rating question; item 1 carries hostile text.
-function makeJob(s) {
-  const jobFile = join(s.dir, 'job.json');
-  writeFileSync(jobFile, JSON.stringify({
-    name: 'Helpfulness A/B', instructions: '# Read both\nPick the **more helpful** answer.',
-    overlap: 1, lease_seconds: 600, randomize_order: false,
-    questions: [{ name: 'better', type: 'pairwise', allow_tie: true },
-      { name: 'quality', type: 'rating', scale: { min: 1, max: 5 } }],
-  }));
+// Creates a job through the CLI (config, items), with lab as its member,
+// and opens it; returns its id.
+function cliJob(s, name, config, items) {
+  const jobFile = join(s.dir, `${name}.json`), itemsFile = join(s.dir, `${name}.jsonl`);
+  writeFileSync(jobFile, JSON.stringify({ overlap: 1, lease_seconds: 600, randomize_order: false, ...config }));
   const job = cli(s.db, ['job', 'create', '--file', jobFile, '--owner', 'lead']);
-  const items = [
-    { id: 'x1', prompt: 'Say hi <b>bold</b>', responses: [
-      { id: 'a', model: 'm1', text: 'Hello <script>window.__pwned = 1</script> there' },
-      { id: 'b', model: 'm2', text: '<img src=x onerror="window.__pwned = 2"> and ```\ncode <i>\n```' }] },
-    { id: 'x2', prompt: 'Explain `ls`', responses: [
-      { id: 'a', model: 'm1', text: 'Lists files.\n\n```sh\nls -la\n```' },
-      { id: 'b', model: 'm2', text: '- one\n- two' }] },
-    { id: 'x3', prompt: 'Third', responses: [{ id: 'a', text: 'A3' }, { id: 'b', text: 'B3' }] },
-  ];
-  const itemsFile = join(s.dir, 'items.jsonl');
   writeFileSync(itemsFile, items.map((i) => JSON.stringify(i)).join('\n') + '\n');
   cli(s.db, ['job', 'import', job, itemsFile]);
   cli(s.db, ['job', 'members', job, 'lab']);
@@ -79,27 +65,30 @@ function makeJob(s) {
   return job;
 }
 
-// A job with a rank question (ties allowed) and a text question that starts
-// from the labeler's favourite response.
-function makeRankJob(s) {
-  const jobFile = join(s.dir, 'rank.json');
-  writeFileSync(jobFile, JSON.stringify({
-    name: 'Rank and rewrite', instructions: 'Rank, then improve the best.', overlap: 1,
-    lease_seconds: 600, randomize_order: false,
-    questions: [{ name: 'order', type: 'rank', allow_ties: true },
-      { name: 'rewrite', type: 'text', prefill: 'best', min_chars: 1 },
-      { name: 'overall', type: 'rating', scale: { min: 0, max: 10 }, per_response: false }],
-  }));
-  const job = cli(s.db, ['job', 'create', '--file', jobFile, '--owner', 'lead']);
-  const items = [1, 2].map((n) => ({ id: `r${n}`, prompt: `Rank set ${n}`,
-    responses: ['a', 'b', 'c'].map((id) => ({ id, text: `Answer ${id.toUpperCase()}${n} is here.` })) }));
-  const itemsFile = join(s.dir, 'rank.jsonl');
-  writeFileSync(itemsFile, items.map((i) => JSON.stringify(i)).join('\n') + '\n');
-  cli(s.db, ['job', 'import', job, itemsFile]);
-  cli(s.db, ['job', 'members', job, 'lab']);
-  cli(s.db, ['job', 'open', job]);
-  return job;
-}
+// A job with a pairwise and a rating question; item 1 carries hostile text.
+const makeJob = (s) => cliJob(s, 'job', {
+  name: 'Helpfulness A/B', instructions: '# Read both\nPick the **more helpful** answer.',
+  questions: [{ name: 'better', type: 'pairwise', allow_tie: true },
+    { name: 'quality', type: 'rating', scale: { min: 1, max: 5 } }],
+}, [
+  { id: 'x1', prompt: 'Say hi <b>bold</b>', responses: [
+    { id: 'a', model: 'm1', text: 'Hello <script>window.__pwned = 1</script> there' },
+    { id: 'b', model: 'm2', text: '<img src=x onerror="window.__pwned = 2"> and ```\ncode <i>\n```' }] },
+  { id: 'x2', prompt: 'Explain `ls`', responses: [
+    { id: 'a', model: 'm1', text: 'Lists files.\n\n```sh\nls -la\n```' },
+    { id: 'b', model: 'm2', text: '- one\n- two' }] },
+  { id: 'x3', prompt: 'Third', responses: [{ id: 'a', text: 'A3' }, { id: 'b', text: 'B3' }] },
+]);
+
+// A job with a rank question (ties allowed), a text question that starts
+// from the labeler's favourite response, and a 0-10 overall rating.
+const makeRankJob = (s) => cliJob(s, 'rank', {
+  name: 'Rank and rewrite', instructions: 'Rank, then improve the best.',
+  questions: [{ name: 'order', type: 'rank', allow_ties: true },
+    { name: 'rewrite', type: 'text', prefill: 'best', min_chars: 1 },
+    { name: 'overall', type: 'rating', scale: { min: 0, max: 10 }, per_response: false }],
+}, [1, 2].map((n) => ({ id: `r${n}`, prompt: `Rank set ${n}`,
+  responses: ['a', 'b', 'c'].map((id) => ({ id, text: `Answer ${id.toUpperCase()}${n} is here.` })) })));
 
 // Debian's chromium, and Debian's Firefox ESR through WebDriver BiDi
 // (playwright-core's "moz-firefox" channel): --browsers chromium,firefox.
@@ -113,12 +102,33 @@ let SHOT = ''; // file name prefix of the browser under test
 // screenshot (refused by the pages' CSP; this hash is that style's).
 const PW_STYLE = 'sha256-YjaKGiklmzC6wjXA513HAMmzus8VE61XCOT+SmwNZWA=';
 const collect = (page, errors) => page.on('pageerror', (e) => { if (!String(e).includes(PW_STYLE)) errors.push(String(e)); });
+
+// A page in a fresh context: its errors collected, its dialogs (confirm)
+// accepted.
+async function newPage(browser, height = 900) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height } });
+  const page = await ctx.newPage();
+  const errors = [];
+  collect(page, errors);
+  page.on('dialog', (d) => d.accept());
+  return { ctx, page, errors };
+}
 // The caret is left as it is: hiding it injects an inline style, which the
 // pages' Content-Security-Policy refuses (and Firefox reports).
 // Every page screenshot is also audited (see audit()).
 async function shot(page, name, fullPage = false) {
   await page.screenshot({ path: join(SHOTS, SHOT + name), fullPage, caret: 'initial' });
   assert.deepEqual(await audit(page), [], `WCAG audit of ${name}`);
+}
+
+// NAME-desktop.png, then NAME-phone.png at a phone's width; the page is
+// left at its desktop size.
+async function shots(page, name, fullPage = false) {
+  const desk = page.viewportSize();
+  await shot(page, `${name}-desktop.png`, fullPage);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await shot(page, `${name}-phone.png`, fullPage);
+  await page.setViewportSize(desk);
 }
 
 // WCAG checks on the page as it stands: every visible text has at least
@@ -190,10 +200,7 @@ const tests = {
     const s = await startServer();
     try {
       const job = makeJob(s);
-      const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-      const page = await ctx.newPage();
-      const errors = [];
-      collect(page, errors);
+      const { ctx, page, errors } = await newPage(browser, 800);
       await login(page, s.base, 'lab');
       await page.getByRole('link', { name: 'Start labeling Helpfulness A/B' }).waitFor();
       await shot(page, 'home-desktop.png', true);
@@ -288,10 +295,8 @@ const tests = {
     const s = await startServer();
     try {
       const job = makeRankJob(s);
-      const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-      const page = await ctx.newPage();
-      const errors = [], leases = [];
-      collect(page, errors);
+      const { ctx, page, errors } = await newPage(browser);
+      const leases = [];
       page.on('request', (r) => { if (r.url().includes('/tasks/next')) leases.push(new URL(r.url()).search); });
       await login(page, s.base, 'lab');
       await page.goto(`${s.base}/jobs/${job}/label`);
@@ -311,10 +316,7 @@ const tests = {
       await page.keyboard.type(' Now better');
       await page.locator('.diff ins').filter({ hasText: 'Now better' }).waitFor();
       assert.match(await page.locator('.hint').last().innerText(), /29 characters.*edited/);
-      await shot(page, 'label-rank-desktop.png', true);
-      await page.setViewportSize({ width: 390, height: 844 });
-      await shot(page, 'label-rank-phone.png', true);
-      await page.setViewportSize({ width: 1280, height: 900 });
+      await shots(page, 'label-rank', true);
       await page.locator('textarea').focus();
       await page.keyboard.press('Escape');
       // 0–10: two digits typed quickly make 10.
@@ -359,11 +361,7 @@ const tests = {
   async 'a lead creates a job in the form, sees a bad upload by line, uploads, adds a labeler, opens it, and watches progress live'(browser) {
     const s = await startServer();
     try {
-      const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-      const page = await ctx.newPage();
-      const errors = [];
-      collect(page, errors);
-      page.on('dialog', (d) => d.accept());
+      const { ctx, page, errors } = await newPage(browser);
       await login(page, s.base, 'lead');
       await page.getByRole('link', { name: 'New job' }).click();
       await page.waitForURL(`${s.base}/jobs/new`);
@@ -388,10 +386,7 @@ const tests = {
       assert.equal(await page.getAttribute('#f-lease', 'aria-invalid'), 'true');
       assert.equal(sql(s.db, 'SELECT count(*) AS n FROM jobs')[0].n, 0);
       await page.fill('#f-lease', '600');
-      await shot(page, 'job-new-desktop.png', true);
-      await page.setViewportSize({ width: 390, height: 844 });
-      await shot(page, 'job-new-phone.png', true);
-      await page.setViewportSize({ width: 1280, height: 900 });
+      await shots(page, 'job-new', true);
       await page.click('#save');
       await page.waitForURL(/\/jobs\/\d+$/);
       const job = page.url().split('/').pop();
@@ -438,8 +433,7 @@ const tests = {
       assert.equal(sql(s.db, `SELECT status FROM jobs WHERE id = ${job}`)[0].status, 'open');
 
       // The labeler judges two items by keyboard; the lead's page follows.
-      const ctx2 = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-      const lab = await ctx2.newPage();
+      const { ctx: ctx2, page: lab, errors: labErrors } = await newPage(browser, 800);
       await login(lab, s.base, 'lab');
       await lab.goto(`${s.base}/jobs/${job}/label`);
       for (let n = 1; n <= 2; n++) {
@@ -472,10 +466,7 @@ const tests = {
       assert.equal(await page.locator('svg[aria-label^="Bradley-Terry"] circle').count(), 2);
       assert.match(await page.locator('#labelers tbody').innerText(), /^lab\s+2\s+0/);
       assert.match(await page.locator('#questions').innerText(), /m2\s+2\s+0\s+0\s+1\.000/); // m2 won both
-      await shot(page, 'report-desktop.png', true);
-      await page.setViewportSize({ width: 390, height: 844 });
-      await shot(page, 'report-phone.png', true);
-      await page.setViewportSize({ width: 1280, height: 900 });
+      await shots(page, 'report', true);
       await page.fill('#filter', 'category=none');
       await page.click('#filter-form button');
       await page.locator('#summary').filter({ hasText: /Items0\s*Judgments/ }).waitFor();
@@ -508,6 +499,7 @@ const tests = {
       await shot(page, 'home-lead-phone.png', true);
       assert.equal(await page.evaluate(() => window.__pwned), undefined);
       assert.deepEqual(errors, []);
+      assert.deepEqual(labErrors, []);
       await ctx2.close();
       await ctx.close();
     } finally {
@@ -518,17 +510,10 @@ const tests = {
   async 'an admin creates a user, sets a role, disables, resets a password; a lead creates and revokes an API token'(browser) {
     const s = await startServer();
     try {
-      const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-      const page = await ctx.newPage();
-      const errors = [];
-      collect(page, errors);
-      page.on('dialog', (d) => d.accept());
+      const { ctx, page, errors } = await newPage(browser);
       await page.goto(`${s.base}/login`);
       await page.locator('#username').waitFor();
-      await shot(page, 'login-desktop.png');
-      await page.setViewportSize({ width: 390, height: 844 });
-      await shot(page, 'login-phone.png');
-      await page.setViewportSize({ width: 1280, height: 900 });
+      await shots(page, 'login');
       await login(page, s.base, 'admin');
       assert.equal(await focusRing(page), '');
       await page.getByRole('link', { name: 'Users' }).click();
@@ -555,9 +540,7 @@ const tests = {
       await page.fill('#reset-password', 'a fresh one-time password');
       await page.click('#reset-form button[type=submit]');
       await page.locator('#list-status').filter({ hasText: 'password of newbie was reset' }).waitFor();
-      await shot(page, 'users-desktop.png', true);
-      await page.setViewportSize({ width: 390, height: 844 });
-      await shot(page, 'users-phone.png', true);
+      await shots(page, 'users', true);
       // The reset password works (and must be replaced at sign-in).
       const r = await fetch(`${s.base}/api/v1/session`, { method: 'POST', headers: { 'Content-Type': 'application/json', Origin: s.base },
         body: JSON.stringify({ username: 'newbie', password: 'a fresh one-time password' }) });
@@ -565,10 +548,7 @@ const tests = {
       assert.equal((await r.json()).user.must_change_password, true);
       await ctx.close();
 
-      const ctx2 = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-      const lead = await ctx2.newPage();
-      collect(lead, errors);
-      lead.on('dialog', (d) => d.accept());
+      const { ctx: ctx2, page: lead, errors: leadErrors } = await newPage(browser);
       await login(lead, s.base, 'lead');
       assert.equal(await lead.getByRole('link', { name: 'Users' }).count(), 0);
       await lead.getByRole('link', { name: 'API tokens' }).click();
@@ -591,6 +571,7 @@ const tests = {
       await lead.goto(`${s.base}/admin/users`);
       await lead.waitForURL(`${s.base}/`);
       assert.deepEqual(errors, []);
+      assert.deepEqual(leadErrors, []);
       await ctx2.close();
     } finally {
       s.stop();
