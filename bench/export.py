@@ -21,13 +21,13 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+
+from common import cli, free_port, stop, wait_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -35,22 +35,6 @@ PASSWORD = "bench password 1"
 QUERY = ("SELECT g.id, g.seq, g.answers, g.revision, g.created_at, g.updated_at, g.labeler_id,"
          " t.shown, t.leased_at, i.data FROM judgments g JOIN tasks t ON t.id = g.task_id"
          " JOIN items i ON i.id = g.item_id WHERE g.job_id = 1 ORDER BY g.seq")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def cli(binary, args, db, stdin=None):
-    p = subprocess.run([binary] + args + ["--db", db, "--pwhash-mem", "8", "--pwhash-ops", "1"],
-                       input=stdin, capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"bench: {' '.join(args)} failed: {p.stderr}")
-    return p.stdout
 
 
 def build(binary, db, judgments):
@@ -122,12 +106,7 @@ def main():
         srv = subprocess.Popen([binary, "serve", "--db", db, "--listen", f"127.0.0.1:{port}",
                                 "--pwhash-mem", "8", "--pwhash-ops", "1"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_port(port, srv)
         base_rss = vm_hwm(srv.pid)
         # Warm both the same way: the file is read once before either runs.
         subprocess.run(["cat", db], stdout=subprocess.DEVNULL)
@@ -180,12 +159,7 @@ def main():
         print("result: " + ("ok" if ok else "BELOW TARGET"))
         return 0 if ok else 1
     finally:
-        if srv is not None:
-            srv.send_signal(signal.SIGTERM)
-            try:
-                srv.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                srv.kill()
+        stop([srv] if srv is not None else [])
         shutil.rmtree(tmp, ignore_errors=True)
 
 

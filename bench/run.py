@@ -19,47 +19,17 @@ import random
 import re
 import resource
 import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 
+from common import cli, free_port, stop, wait_port
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PASSWORD = "bench password 1"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def cli(binary, args, db, stdin=None):
-    # Cheap password hashing: the benchmark measures the loop, not logins.
-    cmd = [binary] + args + ["--db", db, "--pwhash-mem", "8", "--pwhash-ops", "1"]
-    p = subprocess.run(cmd, input=stdin, capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"bench: {' '.join(args)} failed: {p.stderr}")
-    return p.stdout
-
-
-def wait_port(port, proc):
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            sys.exit("bench: a server exited at start")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit("bench: a server did not start")
 
 
 def login(port, name):
@@ -199,12 +169,7 @@ def main():
         print("result: " + ("ok" if ok and ratio >= 0.25 else "BELOW TARGET" if ok else "FAILED"))
         return 0 if ok else 1
     finally:
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop(procs)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
