@@ -16,6 +16,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <semaphore.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -25,12 +26,32 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Sessions resolved recently, so the labeling loop's requests do not each
+ * read the session and its user from the database: a slot per hash of a
+ * session token (a newer session takes over its slot), a lock per
+ * SESSION_STRIPES slots. An entry is trusted while the sessions and users
+ * tables have not changed since it was read (db_epoch) and for at most
+ * SESSION_CACHE_MS, which bounds how long a change made by another process
+ * (the CLI disabling a user) goes unseen. */
+#define SESSION_SLOTS 512
+#define SESSION_STRIPES 32
+#define SESSION_CACHE_MS 1000
+
+struct session_entry {
+    unsigned char h[32]; /* the token's keyed hash; all zero: empty */
+    uint64_t epoch;
+    int64_t cached_ms, created, seen;
+    struct principal p; /* csrf included */
+};
+
 struct auth {
     struct db *db;
     struct auth_config cfg;
     unsigned char key[crypto_generichash_KEYBYTES];
     sem_t slots;
     char dummy_hash[crypto_pwhash_STRBYTES]; /* verified against for unknown users */
+    pthread_mutex_t cache_mu[SESSION_STRIPES];
+    struct session_entry cache[SESSION_SLOTS];
 };
 
 static const char *const role_names[] = {"none", "labeler", "lead", "admin"};
@@ -149,11 +170,17 @@ int auth_key_load(struct db *db, unsigned char key[32])
 int auth_new(struct db *db, const struct auth_config *cfg, struct auth **out)
 {
     struct auth *a = calloc(1, sizeof *a);
-    int slots, rc;
+    int slots, rc, i;
     if (a == NULL)
         return ERR_NOMEM;
     a->db = db;
     a->cfg = *cfg;
+    for (i = 0; i < SESSION_STRIPES; i++)
+        pthread_mutex_init(&a->cache_mu[i], NULL);
+    if (db_watch(db, "sessions") != 0 || db_watch(db, "users") != 0) {
+        free(a);
+        return ERR_NOMEM;
+    }
     slots = cfg->hash_slots > 0 ? cfg->hash_slots : (int)sysconf(_SC_NPROCESSORS_ONLN);
     sem_init(&a->slots, 0, (unsigned)(slots > 0 ? slots : 1));
     rc = auth_key_load(db, a->key);
@@ -177,6 +204,9 @@ void auth_free(struct auth *a)
     if (a == NULL)
         return;
     sem_destroy(&a->slots);
+    for (int i = 0; i < SESSION_STRIPES; i++)
+        pthread_mutex_destroy(&a->cache_mu[i]);
+    sodium_memzero(a->cache, sizeof a->cache);
     sodium_memzero(a->key, sizeof a->key);
     free(a);
 }
@@ -435,50 +465,97 @@ static int64_t touch_interval(const struct auth *a)
     return t > 60 ? 60 : t < 1 ? 1 : t;
 }
 
-int auth_session_check(struct auth *a, const char *token, struct principal *p)
+static size_t session_slot(const unsigned char h[32])
+{
+    return ((size_t)h[0] | (size_t)h[1] << 8) % SESSION_SLOTS;
+}
+
+/* The cached session of hash h, if still trusted: 0 and *e, else -1. */
+static int session_cached(struct auth *a, const unsigned char h[32], struct session_entry *e)
+{
+    size_t slot = session_slot(h);
+    pthread_mutex_t *mu = &a->cache_mu[slot % SESSION_STRIPES];
+    int rc = -1;
+    pthread_mutex_lock(mu);
+    if (sodium_memcmp(a->cache[slot].h, h, 32) == 0 && a->cache[slot].epoch == db_epoch(a->db) &&
+        util_now_ms() - a->cache[slot].cached_ms < SESSION_CACHE_MS) {
+        *e = a->cache[slot];
+        rc = 0;
+    }
+    pthread_mutex_unlock(mu);
+    return rc;
+}
+
+static void session_keep(struct auth *a, const struct session_entry *e)
+{
+    size_t slot = session_slot(e->h);
+    pthread_mutex_t *mu = &a->cache_mu[slot % SESSION_STRIPES];
+    pthread_mutex_lock(mu);
+    a->cache[slot] = *e;
+    pthread_mutex_unlock(mu);
+}
+
+/* Reads session h and its user; fills e (but epoch and cached_ms). 0,
+ * ERR_UNAUTHORIZED (unknown, or the user is disabled) or ERR_DB. */
+static int session_read(struct auth *a, const unsigned char h[32], struct session_entry *e)
 {
     struct db_conn *c = db_reader(a->db);
     sqlite3_stmt *st = c != NULL ? db_stmt(c, SQL_SESSION_LOOKUP) : NULL;
-    unsigned char h[32];
     char role[16];
-    int64_t now = util_now(), created, seen;
-    int disabled, rc;
+    int disabled;
     if (st == NULL)
         return ERR_DB;
-    if (strlen(token) >= AUTH_TOKEN_LEN) {
-        db_done(st);
-        return ERR_UNAUTHORIZED;
-    }
-    auth_secret_hash(a, token, h);
-    sqlite3_bind_blob(st, 1, h, sizeof h, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 1, h, 32, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW) {
         db_done(st);
         return ERR_UNAUTHORIZED;
     }
-    memset(p, 0, sizeof *p);
-    p->kind = AUTH_SESSION;
-    p->session_id = sqlite3_column_int64(st, 0);
-    created = sqlite3_column_int64(st, 1);
-    seen = sqlite3_column_int64(st, 2);
-    p->user_id = sqlite3_column_int64(st, 3);
-    db_col_text(st, 4, p->name, sizeof p->name);
+    memset(e, 0, sizeof *e);
+    memcpy(e->h, h, 32);
+    e->p.kind = AUTH_SESSION;
+    e->p.session_id = sqlite3_column_int64(st, 0);
+    e->created = sqlite3_column_int64(st, 1);
+    e->seen = sqlite3_column_int64(st, 2);
+    e->p.user_id = sqlite3_column_int64(st, 3);
+    db_col_text(st, 4, e->p.name, sizeof e->p.name);
     db_col_text(st, 5, role, sizeof role);
     disabled = sqlite3_column_int(st, 6);
-    p->must_change_password = sqlite3_column_int(st, 7);
+    e->p.must_change_password = sqlite3_column_int(st, 7);
     db_done(st);
-    if (auth_role_parse(role, &p->role) != 0 || disabled)
+    return auth_role_parse(role, &e->p.role) != 0 || disabled ? ERR_UNAUTHORIZED : 0;
+}
+
+int auth_session_check(struct auth *a, const char *token, struct principal *p)
+{
+    struct session_entry e;
+    unsigned char h[32];
+    int64_t now = util_now();
+    int rc;
+    if (strlen(token) >= AUTH_TOKEN_LEN)
         return ERR_UNAUTHORIZED;
-    if (now - seen > a->cfg.idle_timeout || now - created > a->cfg.absolute_timeout) {
-        struct touch_op del = {SQL_SESSION_DELETE, p->session_id, now};
+    auth_secret_hash(a, token, h);
+    if (session_cached(a, h, &e) != 0) {
+        /* The epoch before the read: a change committed after it voids
+         * the entry (db_epoch). */
+        uint64_t epoch = db_epoch(a->db);
+        if ((rc = session_read(a, h, &e)) != 0)
+            return rc;
+        e.epoch = epoch;
+        e.cached_ms = util_now_ms();
+        auth_csrf_for(a, token, e.p.csrf);
+        session_keep(a, &e);
+    }
+    if (now - e.seen > a->cfg.idle_timeout || now - e.created > a->cfg.absolute_timeout) {
+        struct touch_op del = {SQL_SESSION_DELETE, e.p.session_id, now};
         db_write(a->db, touch_write, &del);
         return ERR_UNAUTHORIZED;
     }
-    if (now - seen >= touch_interval(a)) {
-        struct touch_op t = {SQL_SESSION_TOUCH, p->session_id, now};
+    if (now - e.seen >= touch_interval(a)) {
+        struct touch_op t = {SQL_SESSION_TOUCH, e.p.session_id, now};
         if ((rc = db_write(a->db, touch_write, &t)) != 0)
             return rc;
     }
-    auth_csrf_for(a, token, p->csrf);
+    *p = e.p;
     return 0;
 }
 

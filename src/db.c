@@ -9,12 +9,14 @@
  * mode that means the WAL was fsync'd. Many concurrent requests thus share
  * one fsync instead of paying one each.
  *
- * Checkpoints: with the writer thread running, the writer never
- * checkpoints (that would copy WAL pages into the database file and fsync
- * it inside a commit, while every waiting request waits too). A commit
- * hook tells a checkpointer thread, on its own connection, when the WAL
- * has grown past CHECKPOINT_FRAMES; its passive checkpoint runs beside the
- * writer.
+ * Checkpoints: the writer checkpoints itself, once the WAL has grown past
+ * CHECKPOINT_FRAMES, right after it has woken a batch's requests (so no
+ * answer waits for a checkpoint), and the next write transaction then
+ * starts the WAL again from its beginning. A checkpointer thread of its
+ * own, racing the writer's appends, was tried: it rarely caught up at a
+ * moment the WAL could restart, so under load the WAL grew to hundreds of
+ * megabytes, every fsync also wrote the file's new size, and readers
+ * searched a growing WAL index (docs/architecture.md).
  *
  * Reads: each thread gets its own connection (a pthread key), so reads
  * never wait for the writer: WAL readers see the last committed snapshot. */
@@ -42,17 +44,19 @@ struct db_op {
     struct db_op *next;
 };
 
-#define CHECKPOINT_FRAMES 8000
+#define CHECKPOINT_FRAMES 1000
 /* The longest a batch is held back for announced writes (db.h). */
 #define GATHER_US 1000
 
 struct db {
     char *path;
     struct db_conn *writer;
-    struct db_conn *checkpointer;
-    pthread_t ckpt_thread;
-    pthread_cond_t ckpt_cv;
-    int ckpt_wanted, ckpt_running;
+    int wal_frames; /* the WAL's size after the last commit (writer only) */
+    /* Watched tables (db_watch) and the epoch their committed changes
+     * advance; watch_dirty: the open transaction changed one. */
+    const char *watched[DB_WATCH_MAX];
+    int n_watched, watch_dirty;
+    uint64_t epoch;
     pthread_key_t reader_key;
     pthread_mutex_t mu;
     pthread_cond_t work_cv;
@@ -147,6 +151,37 @@ int db_schema_version(struct db *db)
     return user_version(db->writer->h);
 }
 
+/* SQLite's update hook on the writer connection: a row of a watched table
+ * changes (db_watch). */
+static void update_hook(void *arg, int op, const char *dbname, const char *table,
+                        sqlite3_int64 rowid)
+{
+    struct db *db = arg;
+    int i;
+    (void)op;
+    (void)dbname;
+    (void)rowid;
+    for (i = 0; i < db->n_watched; i++)
+        if (strcmp(table, db->watched[i]) == 0) {
+            db->watch_dirty = 1;
+            __atomic_add_fetch(&db->epoch, 1, __ATOMIC_SEQ_CST);
+            return;
+        }
+}
+
+int db_watch(struct db *db, const char *table)
+{
+    if (db->n_watched == DB_WATCH_MAX)
+        return ERR_NOMEM;
+    db->watched[db->n_watched++] = table;
+    return 0;
+}
+
+uint64_t db_epoch(struct db *db)
+{
+    return __atomic_load_n(&db->epoch, __ATOMIC_SEQ_CST);
+}
+
 int db_open(const char *path, struct db **out, char *err, size_t errn)
 {
     struct db *db = calloc(1, sizeof *db);
@@ -162,13 +197,13 @@ int db_open(const char *path, struct db **out, char *err, size_t errn)
         pthread_cond_init(&db->work_cv, &ca);
         pthread_condattr_destroy(&ca);
     }
-    pthread_cond_init(&db->ckpt_cv, NULL);
     pthread_key_create(&db->reader_key, reader_destroy);
     rc = conn_open(path, 0, &db->writer, err, errn);
     if (rc != 0) {
         db_close(db);
         return rc;
     }
+    sqlite3_update_hook(db->writer->h, update_hook, db);
     v = user_version(db->writer->h);
     if (v > db_schema_latest()) {
         snprintf(err, errn,
@@ -330,6 +365,12 @@ static void run_batch(struct db *db, struct db_op *ops)
             op->rc = ERR_DB;
         failed = 1;
     }
+    if (db->watch_dirty) {
+        /* Again after the commit: a reader that read the epoch before this
+         * point may have read the rows as they were (db_epoch). */
+        db->watch_dirty = 0;
+        __atomic_add_fetch(&db->epoch, 1, __ATOMIC_SEQ_CST);
+    }
     count_batch(db, n, failed);
 }
 
@@ -373,6 +414,10 @@ static void *writer_main(void *arg)
             sem_post(&op->done);
             op = next;
         }
+        if (db->wal_frames >= CHECKPOINT_FRAMES) {
+            sqlite3_wal_checkpoint_v2(db->writer->h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+            db->wal_frames = 0;
+        }
         pthread_mutex_lock(&db->mu);
     }
     pthread_mutex_unlock(&db->mu);
@@ -385,44 +430,15 @@ static int wal_hook(void *arg, sqlite3 *h, const char *name, int frames)
     struct db *db = arg;
     (void)h;
     (void)name;
-    if (frames >= CHECKPOINT_FRAMES) {
-        pthread_mutex_lock(&db->mu);
-        db->ckpt_wanted = 1;
-        pthread_cond_signal(&db->ckpt_cv);
-        pthread_mutex_unlock(&db->mu);
-    }
+    db->wal_frames = frames;
     return SQLITE_OK;
-}
-
-static void *checkpointer_main(void *arg)
-{
-    struct db *db = arg;
-    pthread_setname_np(pthread_self(), "arbiter-ckpt");
-    pthread_mutex_lock(&db->mu);
-    for (;;) {
-        while (!db->ckpt_wanted && !db->stopping)
-            pthread_cond_wait(&db->ckpt_cv, &db->mu);
-        if (db->stopping)
-            break;
-        db->ckpt_wanted = 0;
-        pthread_mutex_unlock(&db->mu);
-        sqlite3_wal_checkpoint_v2(db->checkpointer->h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
-                                  NULL);
-        pthread_mutex_lock(&db->mu);
-    }
-    pthread_mutex_unlock(&db->mu);
-    return NULL;
 }
 
 int db_writer_start(struct db *db)
 {
-    if (conn_open(db->path, 0, &db->checkpointer, NULL, 0) != 0)
-        return ERR_DB;
+    /* The writer checkpoints itself (writer_main), after answering. */
     sqlite3_exec(db->writer->h, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
     sqlite3_wal_hook(db->writer->h, wal_hook, db);
-    if (pthread_create(&db->ckpt_thread, NULL, checkpointer_main, db) != 0)
-        return ERR_DB;
-    db->ckpt_running = 1;
     if (pthread_create(&db->thread, NULL, writer_main, db) != 0)
         return ERR_DB;
     db->running = 1;
@@ -509,18 +525,13 @@ void db_close(struct db *db)
 {
     if (db == NULL)
         return;
-    if (db->running || db->ckpt_running) {
+    if (db->running) {
         pthread_mutex_lock(&db->mu);
         db->stopping = 1;
         pthread_cond_signal(&db->work_cv);
-        pthread_cond_signal(&db->ckpt_cv);
         pthread_mutex_unlock(&db->mu);
-        if (db->running)
-            pthread_join(db->thread, NULL);
-        if (db->ckpt_running)
-            pthread_join(db->ckpt_thread, NULL);
+        pthread_join(db->thread, NULL);
     }
-    conn_close(db->checkpointer);
     conn_close(pthread_getspecific(db->reader_key));
     pthread_setspecific(db->reader_key, NULL);
     pthread_key_delete(db->reader_key);
@@ -528,7 +539,6 @@ void db_close(struct db *db)
         sqlite3_exec(db->writer->h, "PRAGMA optimize", NULL, NULL, NULL);
     conn_close(db->writer);
     pthread_cond_destroy(&db->work_cv);
-    pthread_cond_destroy(&db->ckpt_cv);
     pthread_mutex_destroy(&db->mu);
     free(db->path);
     free(db);

@@ -82,6 +82,19 @@ int db_step_done(sqlite3_stmt *st);
  * ERR_DB when it fails or returns no row. */
 int db_int64(struct db_conn *c, enum sql_id id, int64_t arg, int64_t *out);
 
+/* Change epochs, for caches of rows read on readers. After db_watch(db,
+ * table) (before db_writer_start; table borrowed for db's life), db_epoch
+ * changes whenever a transaction that changed a row of table commits or
+ * rolls back, also during it. So a cache that reads db_epoch before it
+ * reads a row, keeps the row with that epoch, and trusts it only while
+ * db_epoch still equals it, never serves a row changed since. Changes
+ * made by another process (the CLI) are not seen: such caches also
+ * expire by time. db_watch: 0 or ERR_NOMEM past DB_WATCH_MAX tables.
+ * db_epoch is thread-safe. */
+#define DB_WATCH_MAX 4
+int db_watch(struct db *db, const char *table);
+uint64_t db_epoch(struct db *db);
+
 /* Counters for /metrics. */
 struct db_stats {
     uint64_t batches, writes, failed_commits;

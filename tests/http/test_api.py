@@ -42,6 +42,7 @@ def test_disabled_user_cannot_log_in_and_loses_sessions():
     s = Server()
     a, lab = s.client("admin"), s.client("lab")
     uid = s.sql("SELECT id FROM users WHERE name='lab'")[0][0]
+    assert lab.get("/api/v1/me")[0] == 200  # the session is now held in the server's cache
     assert a.patch(f"/api/v1/users/{uid}", {"disabled": True})[0] == 200
     expect_error(lab.get("/api/v1/me"), 401)
     expect_error(s.client().login("lab"), 403, "account_disabled")

@@ -1,7 +1,7 @@
 """Login, logout, sessions, CSRF and throttling against the running server."""
 import time
 
-from harness import Server, expect_error
+from harness import Server, cli, expect_error
 
 
 def test_login_me_logout():
@@ -25,6 +25,36 @@ def test_login_me_logout():
     c.cookie = old  # replaying the logged-out cookie fails: deleted server-side
     expect_error(c.get("/api/v1/me"), 401, "session_expired")
     assert s.sql("SELECT count(*) FROM sessions")[0][0] == 0
+
+
+def test_cached_sessions_follow_changes():
+    """Sessions are cached in the server (src/auth.c): a change made through
+    the server is seen by the very next request; one made by another
+    process (the CLI) within the cache's second."""
+    s = Server(users=("admin", "lab", "lab2"))
+    a, lab, lab2 = s.client("admin"), s.client("lab"), s.client("lab2")
+    uid = s.sql("SELECT id FROM users WHERE name='lab'")[0][0]
+    for _ in range(3):
+        assert lab.get("/api/v1/me")[2]["user"]["role"] == "labeler"
+    assert a.patch(f"/api/v1/users/{uid}", {"role": "lead"})[0] == 200
+    assert lab.get("/api/v1/me")[2]["user"]["role"] == "lead"
+    # An admin's password reset ends lab's sessions at once.
+    assert a.patch(f"/api/v1/users/{uid}", {"password": "temporary pass 1"})[0] == 200
+    expect_error(lab.get("/api/v1/me"), 401)
+    lab = s.client()
+    assert lab.login("lab", "temporary pass 1")[0] == 200
+    assert lab.get("/api/v1/me")[2]["user"]["must_change_password"] is True
+    # Another process disables lab2: refused within the cache's lifetime.
+    assert lab2.get("/api/v1/me")[0] == 200
+    cli(["user", "disable", "lab2"], db=s.db)
+    deadline = time.time() + 3
+    while lab2.get("/api/v1/me")[0] == 200:
+        assert time.time() < deadline, "a session disabled by the CLI stayed valid"
+        time.sleep(0.1)
+    expect_error(lab2.get("/api/v1/me"), 401)
+    # A login of another user leaves lab's cached session intact.
+    assert s.client("admin").get("/api/v1/me")[0] == 200
+    assert lab.get("/api/v1/me")[0] == 200
 
 
 def test_new_token_at_each_login():
