@@ -44,7 +44,15 @@ def login(port, name):
     return {"cookie": cookie, "csrf": body["csrf_token"]}
 
 
-def wrk(script, port, conns, seconds):
+def cpu_seconds(pid):
+    """User plus system CPU time the process has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(script, port, conns, seconds, pid):
+    before = cpu_seconds(pid)
     cmd = ["wrk", "-t", str(conns), "-c", str(conns), "-d", f"{seconds}s", "--latency",
            "-s", script, f"http://127.0.0.1:{port}/"]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
@@ -53,6 +61,7 @@ def wrk(script, port, conns, seconds):
         sys.exit(f"bench: wrk failed: {p.stdout}\n{p.stderr}")
     r = json.loads(m.group(1))
     r["rps"] = r["requests"] / r["seconds"]
+    r["cpu_us"] = (cpu_seconds(pid) - before) / max(1, r["requests"]) * 1e6
     return r
 
 
@@ -129,9 +138,9 @@ def main():
         with open(script, "w") as f:
             f.write(lua)
 
-        b = wrk(os.path.join(HERE, "bare.lua"), bare_port, a.labelers, a.seconds)
-        d = wrk(os.path.join(HERE, "bare.lua"), durable_port, a.labelers, a.seconds)
-        r = wrk(script, port, a.labelers, a.seconds)
+        b = wrk(os.path.join(HERE, "bare.lua"), bare_port, a.labelers, a.seconds, bare.pid)
+        d = wrk(os.path.join(HERE, "bare.lua"), durable_port, a.labelers, a.seconds, durable.pid)
+        r = wrk(script, port, a.labelers, a.seconds, srv.pid)
         ratio = r["rps"] / b["rps"]
         con = sqlite3.connect(db)
         stored = con.execute("SELECT count(*) FROM judgments").fetchone()[0]
@@ -147,13 +156,16 @@ def main():
 
         print(f"connections: {a.labelers} (one per labeler, keep-alive), {a.seconds} s each")
         print(f"bare CivetWeb handler: {b['rps']:,.0f} requests/s "
-              f"(p50 {b['p50_ms']:.2f} ms, p99 {b['p99_ms']:.2f} ms)")
+              f"(p50 {b['p50_ms']:.2f} ms, p99 {b['p99_ms']:.2f} ms; "
+              f"{b['cpu_us']:.0f} us of server CPU a request)")
         print(f"bare handler + one fsync'd group-committed insert per request: "
               f"{d['rps']:,.0f} requests/s (p50 {d['p50_ms']:.2f} ms, p99 {d['p99_ms']:.2f} ms;"
+              f" {d['cpu_us']:.0f} us of server CPU a request;"
               f" {d['rps'] / b['rps']:.1%} of the bare handler)")
         print(f"arbiter lease+submit loop: {r['rps']:,.0f} requests/s "
               f"({r['leases']} leases, {r['submits']} submits; "
-              f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms)")
+              f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms; "
+              f"{r['cpu_us']:.0f} us of server CPU a request)")
         print(f"ratio: {ratio:.1%} of the bare handler (target 25%, goal 50%); "
               f"{r['rps'] / d['rps']:.1%} of the durable bare handler")
         if batches and writes:

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char path[256];
@@ -30,6 +31,32 @@ struct worker {
     struct db *db;
     int base, n, failures;
 };
+
+static int insert_big(struct db_conn *c, void *arg);
+
+/* A row in a table nobody watches. */
+static int insert_audit(struct db_conn *c, void *arg)
+{
+    sqlite3_stmt *st = db_stmt(c, SQL_AUDIT_INSERT);
+    (void)arg;
+    sqlite3_bind_int64(st, 1, 1);
+    sqlite3_bind_text(st, 3, "test", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, "{}", -1, SQLITE_STATIC);
+    return db_step_done(st);
+}
+
+/* Writes w->n big rows. */
+static void *big_thread(void *p)
+{
+    struct worker *w = p;
+    int i;
+    for (i = 0; i < w->n; i++)
+        if (db_write(w->db, insert_big, (void *)(intptr_t)(w->base + i)) != 0)
+            w->failures++;
+    return NULL;
+}
 
 static void *writer_thread(void *p)
 {
@@ -57,6 +84,47 @@ static void *slow_thread(void *db)
 {
     db_write(db, slow_write, NULL);
     return NULL;
+}
+
+/* 40 KB rows under fresh names: ten WAL pages a write. */
+static int insert_big(struct db_conn *c, void *arg)
+{
+    static char blob[40 * 1024];
+    sqlite3_stmt *st = db_stmt(c, SQL_SECRET_PUT);
+    char name[32];
+    int rc;
+    snprintf(name, sizeof name, "big%ld", (long)(intptr_t)arg);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 2, blob, sizeof blob, SQLITE_STATIC);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : ERR_DB;
+    db_done(st);
+    return rc;
+}
+
+struct reading {
+    struct db *db;
+    int stop;
+};
+
+/* Reads without pause until told to stop, as request threads do. */
+static void *reader_thread(void *p)
+{
+    struct reading *r = p;
+    while (!__atomic_load_n(&r->stop, __ATOMIC_SEQ_CST)) {
+        struct db_conn *c = db_reader(r->db);
+        sqlite3_stmt *st = db_stmt(c, SQL_SECRET_GET);
+        sqlite3_bind_text(st, 1, "big1", -1, SQLITE_STATIC);
+        while (sqlite3_step(st) == SQLITE_ROW)
+            ;
+        db_done(st);
+    }
+    return NULL;
+}
+
+static off_t file_size(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0 ? sb.st_size : 0;
 }
 
 static double now_s(void)
@@ -118,10 +186,22 @@ int main(void)
               SQLITE_OK);
     }
 
-    /* Inline writes (no writer thread yet). */
-    CHECK(db_write(db, insert_secret, (void *)(intptr_t)1000) == 0);
-    CHECK(db_write(db, insert_secret, (void *)(intptr_t)1001) == ERR_CONFLICT);
-    CHECK(count_secrets(db) == 1);
+    /* Inline writes (no writer thread yet), and the change epoch: it moves
+     * with every write to a watched table, committed or rolled back, and
+     * stays put for other tables. */
+    {
+        uint64_t e0, e1;
+        CHECK(db_watch(db, "secrets") == 0);
+        e0 = db_epoch(db);
+        CHECK(db_write(db, insert_audit, NULL) == 0);
+        CHECK(db_epoch(db) == e0);
+        CHECK(db_write(db, insert_secret, (void *)(intptr_t)1000) == 0);
+        e1 = db_epoch(db);
+        CHECK(e1 > e0);
+        CHECK(db_write(db, insert_secret, (void *)(intptr_t)1001) == ERR_CONFLICT);
+        CHECK(db_epoch(db) > e1);
+        CHECK(count_secrets(db) == 1);
+    }
 
     /* Group commit: 16 threads x 50 writes; half fail and roll back alone. */
     CHECK(db_writer_start(db) == 0);
@@ -156,6 +236,35 @@ int main(void)
         CHECK(during == before); /* the open write is not visible */
         pthread_join(slow, NULL);
         CHECK(count_secrets(db) == before + 1); /* db_write returned: committed */
+    }
+    {
+        /* The WAL stays bounded under continuous writes while readers
+         * read: 40 MB go through it, yet it never grows far past the
+         * checkpoint threshold (1000 pages, about 4 MB), because the writer
+         * checkpoints and restarts it itself. */
+        struct reading rd = {db, 0};
+        pthread_t readers[2], bth[4];
+        struct worker bw[4];
+        char wal[300];
+        off_t biggest = 0;
+        snprintf(wal, sizeof wal, "%s-wal", path);
+        for (i = 0; i < 2; i++)
+            pthread_create(&readers[i], NULL, reader_thread, &rd);
+        for (i = 0; i < 4; i++) {
+            bw[i] = (struct worker){db, 100000 + i * 1000, 250, 0};
+            pthread_create(&bth[i], NULL, big_thread, &bw[i]);
+        }
+        for (i = 0; i < 4; i++) {
+            pthread_join(bth[i], NULL);
+            CHECK(bw[i].failures == 0);
+            if (file_size(wal) > biggest)
+                biggest = file_size(wal);
+        }
+        __atomic_store_n(&rd.stop, 1, __ATOMIC_SEQ_CST);
+        for (i = 0; i < 2; i++)
+            pthread_join(readers[i], NULL);
+        printf("WAL after 40 MB of writes: %lld bytes at most\n", (long long)biggest);
+        CHECK(biggest > 0 && biggest < 12 * 1024 * 1024);
     }
     db_close(db);
     db_close(NULL);
