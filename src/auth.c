@@ -29,8 +29,8 @@
 /* Sessions resolved recently, so the labeling loop's requests do not each
  * read the session and its user from the database: a slot per hash of a
  * session token (a newer session takes over its slot), a lock per
- * SESSION_STRIPES slots. An entry is trusted while the sessions and users
- * tables have not changed since it was read (db_epoch) and for at most
+ * SESSION_STRIPES slots. An entry is trusted while no session was deleted
+ * and no user changed since it was read (db_epoch) and for at most
  * SESSION_CACHE_MS, which bounds how long a change made by another process
  * (the CLI disabling a user) goes unseen. */
 #define SESSION_SLOTS 512
@@ -177,7 +177,11 @@ int auth_new(struct db *db, const struct auth_config *cfg, struct auth **out)
     a->cfg = *cfg;
     for (i = 0; i < SESSION_STRIPES; i++)
         pthread_mutex_init(&a->cache_mu[i], NULL);
-    if (db_watch(db, "sessions") != 0 || db_watch(db, "users") != 0) {
+    /* A new session is in no cache, and touches (last_seen_at) are kept in
+     * the cache by the request that makes them: only deleted sessions and
+     * changed users void the cache. */
+    if (db_watch(db, "sessions", DB_WATCH_DELETE) != 0 ||
+        db_watch(db, "users", DB_WATCH_UPDATE | DB_WATCH_DELETE) != 0) {
         free(a);
         return ERR_NOMEM;
     }
@@ -554,6 +558,8 @@ int auth_session_check(struct auth *a, const char *token, struct principal *p)
         struct touch_op t = {SQL_SESSION_TOUCH, e.p.session_id, now};
         if ((rc = db_write(a->db, touch_write, &t)) != 0)
             return rc;
+        e.seen = now; /* what the row now says */
+        session_keep(a, &e);
     }
     *p = e.p;
     return 0;

@@ -55,6 +55,7 @@ struct db {
     /* Watched tables (db_watch) and the epoch their committed changes
      * advance; watch_dirty: the open transaction changed one. */
     const char *watched[DB_WATCH_MAX];
+    unsigned watched_ops[DB_WATCH_MAX];
     int n_watched, watch_dirty;
     uint64_t epoch;
     pthread_key_t reader_key;
@@ -157,22 +158,25 @@ static void update_hook(void *arg, int op, const char *dbname, const char *table
                         sqlite3_int64 rowid)
 {
     struct db *db = arg;
+    unsigned bit = op == SQLITE_INSERT ? DB_WATCH_INSERT
+                   : op == SQLITE_UPDATE ? DB_WATCH_UPDATE
+                                         : DB_WATCH_DELETE;
     int i;
-    (void)op;
     (void)dbname;
     (void)rowid;
     for (i = 0; i < db->n_watched; i++)
-        if (strcmp(table, db->watched[i]) == 0) {
+        if ((db->watched_ops[i] & bit) != 0 && strcmp(table, db->watched[i]) == 0) {
             db->watch_dirty = 1;
             __atomic_add_fetch(&db->epoch, 1, __ATOMIC_SEQ_CST);
             return;
         }
 }
 
-int db_watch(struct db *db, const char *table)
+int db_watch(struct db *db, const char *table, unsigned ops)
 {
     if (db->n_watched == DB_WATCH_MAX)
         return ERR_NOMEM;
+    db->watched_ops[db->n_watched] = ops;
     db->watched[db->n_watched++] = table;
     return 0;
 }

@@ -83,16 +83,17 @@ int db_step_done(sqlite3_stmt *st);
 int db_int64(struct db_conn *c, enum sql_id id, int64_t arg, int64_t *out);
 
 /* Change epochs, for caches of rows read on readers. After db_watch(db,
- * table) (before db_writer_start; table borrowed for db's life), db_epoch
- * changes whenever a transaction that changed a row of table commits or
- * rolls back, also during it. So a cache that reads db_epoch before it
- * reads a row, keeps the row with that epoch, and trusts it only while
- * db_epoch still equals it, never serves a row changed since. Changes
- * made by another process (the CLI) are not seen: such caches also
- * expire by time. db_watch: 0 or ERR_NOMEM past DB_WATCH_MAX tables.
- * db_epoch is thread-safe. */
+ * table, ops) (before db_writer_start; table borrowed for db's life),
+ * db_epoch changes whenever a transaction that made one of ops (a set of
+ * DB_WATCH_* bits) on a row of table commits or rolls back, and also
+ * during it. So a cache that reads db_epoch before it reads a row, keeps
+ * the row with that epoch, and trusts it only while db_epoch still equals
+ * it, never serves a row changed since. Changes made by another process
+ * (the CLI) are not seen: such caches also expire by time. db_watch: 0 or
+ * ERR_NOMEM past DB_WATCH_MAX tables. db_epoch is thread-safe. */
 #define DB_WATCH_MAX 4
-int db_watch(struct db *db, const char *table);
+enum { DB_WATCH_INSERT = 1, DB_WATCH_UPDATE = 2, DB_WATCH_DELETE = 4 };
+int db_watch(struct db *db, const char *table, unsigned ops);
 uint64_t db_epoch(struct db *db);
 
 /* Counters for /metrics. */

@@ -191,9 +191,10 @@ int main(void)
      * stays put for other tables. */
     {
         uint64_t e0, e1;
-        CHECK(db_watch(db, "secrets") == 0);
+        CHECK(db_watch(db, "secrets", DB_WATCH_INSERT) == 0);
+        CHECK(db_watch(db, "audit_log", DB_WATCH_DELETE) == 0);
         e0 = db_epoch(db);
-        CHECK(db_write(db, insert_audit, NULL) == 0);
+        CHECK(db_write(db, insert_audit, NULL) == 0); /* an insert: not watched there */
         CHECK(db_epoch(db) == e0);
         CHECK(db_write(db, insert_secret, (void *)(intptr_t)1000) == 0);
         e1 = db_epoch(db);
