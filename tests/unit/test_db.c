@@ -27,14 +27,30 @@ static int insert_secret(struct db_conn *c, void *arg)
     return ((intptr_t)arg % 2 == 1) ? ERR_CONFLICT : rc;
 }
 
+/* 40 KB rows under fresh names: ten WAL pages a write. */
+static int insert_big(struct db_conn *c, void *arg)
+{
+    static char blob[40 * 1024];
+    sqlite3_stmt *st = db_stmt(c, SQL_SECRET_PUT);
+    char name[32];
+    int rc;
+    snprintf(name, sizeof name, "big%ld", (long)(intptr_t)arg);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 2, blob, sizeof blob, SQLITE_STATIC);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : ERR_DB;
+    db_done(st);
+    return rc;
+}
+
+/* n writes of fn, ids base to base+n-1; with odd_conflicts the odd ids
+ * are expected to fail with ERR_CONFLICT (insert_secret), else none. */
 struct worker {
     struct db *db;
-    int base, n, failures;
+    db_write_fn fn;
+    int base, n, odd_conflicts, failures;
 };
 
-static int insert_big(struct db_conn *c, void *arg);
-
-/* A row in a table nobody watches. */
+/* A row in audit_log, which the test watches for deletes only. */
 static int insert_audit(struct db_conn *c, void *arg)
 {
     sqlite3_stmt *st = db_stmt(c, SQL_AUDIT_INSERT);
@@ -47,24 +63,13 @@ static int insert_audit(struct db_conn *c, void *arg)
     return db_step_done(st);
 }
 
-/* Writes w->n big rows. */
-static void *big_thread(void *p)
-{
-    struct worker *w = p;
-    int i;
-    for (i = 0; i < w->n; i++)
-        if (db_write(w->db, insert_big, (void *)(intptr_t)(w->base + i)) != 0)
-            w->failures++;
-    return NULL;
-}
-
 static void *writer_thread(void *p)
 {
     struct worker *w = p;
     int i;
     for (i = 0; i < w->n; i++) {
-        int rc = db_write(w->db, insert_secret, (void *)(intptr_t)(w->base + i));
-        if (rc != ((w->base + i) % 2 == 1 ? ERR_CONFLICT : 0))
+        int rc = db_write(w->db, w->fn, (void *)(intptr_t)(w->base + i));
+        if (rc != (w->odd_conflicts && (w->base + i) % 2 == 1 ? ERR_CONFLICT : 0))
             w->failures++;
     }
     return NULL;
@@ -84,21 +89,6 @@ static void *slow_thread(void *db)
 {
     db_write(db, slow_write, NULL);
     return NULL;
-}
-
-/* 40 KB rows under fresh names: ten WAL pages a write. */
-static int insert_big(struct db_conn *c, void *arg)
-{
-    static char blob[40 * 1024];
-    sqlite3_stmt *st = db_stmt(c, SQL_SECRET_PUT);
-    char name[32];
-    int rc;
-    snprintf(name, sizeof name, "big%ld", (long)(intptr_t)arg);
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(st, 2, blob, sizeof blob, SQLITE_STATIC);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : ERR_DB;
-    db_done(st);
-    return rc;
 }
 
 struct reading {
@@ -207,7 +197,7 @@ int main(void)
     /* Group commit: 16 threads x 50 writes; half fail and roll back alone. */
     CHECK(db_writer_start(db) == 0);
     for (i = 0; i < 16; i++) {
-        w[i] = (struct worker){db, 2000 + i * 100, 50, 0};
+        w[i] = (struct worker){db, insert_secret, 2000 + i * 100, 50, 1, 0};
         pthread_create(&th[i], NULL, writer_thread, &w[i]);
     }
     for (i = 0; i < 16; i++) {
@@ -252,8 +242,8 @@ int main(void)
         for (i = 0; i < 2; i++)
             pthread_create(&readers[i], NULL, reader_thread, &rd);
         for (i = 0; i < 4; i++) {
-            bw[i] = (struct worker){db, 100000 + i * 1000, 250, 0};
-            pthread_create(&bth[i], NULL, big_thread, &bw[i]);
+            bw[i] = (struct worker){db, insert_big, 100000 + i * 1000, 250, 0, 0};
+            pthread_create(&bth[i], NULL, writer_thread, &bw[i]);
         }
         for (i = 0; i < 4; i++) {
             pthread_join(bth[i], NULL);
