@@ -52,15 +52,22 @@ static void reply_job(struct req *r, int status, int64_t id)
     job_free_fields(&j);
 }
 
-/* 422 with every problem; takes pr's list. */
+/* 422 with every problem; takes pr's list. One problem is the error
+ * itself: its code, and its field and message as the message. */
 static void reply_problems(struct req *r, struct problems *pr, const char *what)
 {
-    char msg[160];
+    char msg[640];
     json_t *first = json_array_get(pr->list, 0);
-    snprintf(msg, sizeof msg, "%d problem%s in the %s", pr->count, pr->count == 1 ? "" : "s",
-             what);
-    reply_error_with(r, 422, "invalid", msg, json_string_value(json_object_get(first, "field")),
-                     "problems", pr->list);
+    const char *field = json_string_value(json_object_get(first, "field"));
+    const char *text = json_string_value(json_object_get(first, "message"));
+    if (pr->count == 1)
+        snprintf(msg, sizeof msg, "%s%s%s", field != NULL && field[0] != '\0' ? field : "",
+                 field != NULL && field[0] != '\0' ? ": " : "", text != NULL ? text : "invalid");
+    else
+        snprintf(msg, sizeof msg, "%d problems in the %s", pr->count, what);
+    reply_error_with(r, 422,
+                     pr->count == 1 ? json_string_value(json_object_get(first, "code")) : "invalid",
+                     msg, field, "problems", pr->list);
     pr->list = NULL;
 }
 
@@ -207,7 +214,8 @@ void api_items_import(struct req *r)
         return;
     job_free_fields(&j);
     db_reader_idle(r->app->db);
-    rc = items_import(r->app->db, r->id[0], read_body_chunk, &br, r->who.user_id, r->addr, &res);
+    rc = items_import(r->app->db, r->id[0], read_body_chunk, &br, r->who.user_id, r->addr,
+                      r->app->cfg.staging_dir, &res);
     if (rc == 0) {
         reply_json(r, 201, json_pack("{sIsI}", "imported", (json_int_t)res.imported, "lines",
                                      (json_int_t)res.lines));

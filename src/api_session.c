@@ -50,15 +50,29 @@ static void cookie_header(struct req *r, const char *token, char *out, size_t n)
 
 void api_session_create(struct req *r)
 {
-    static const char *const allowed[] = {"username", "password", NULL};
-    const char *name, *password;
+    /* "name", as user objects call it; "username" is the older spelling
+     * and keeps working. */
+    static const char *const allowed[] = {"name", "username", "password", NULL};
+    const char *name, *username, *password;
     char token[AUTH_TOKEN_LEN], hdr[256];
     struct principal p;
     int64_t retry = 0;
     json_t *body;
     int rc;
-    if (body_only(r, allowed) || body_string(r, "username", 1, &name) ||
-        body_string(r, "password", 1, &password))
+    if (body_only(r, allowed) || body_string(r, "name", 0, &name) ||
+        body_string(r, "username", 0, &username))
+        return;
+    if (name != NULL && username != NULL) {
+        reply_error(r, 422, "invalid", "give name or username, not both", "username");
+        return;
+    }
+    if (name == NULL && username == NULL) {
+        reply_error(r, 422, "missing_field", "is required", "name");
+        return;
+    }
+    if (name == NULL)
+        name = username;
+    if (body_string(r, "password", 1, &password))
         return;
     rc = auth_login(r->app->auth, name, password, r->addr, &p, token, &retry);
     switch (rc) {

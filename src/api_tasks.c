@@ -50,6 +50,7 @@ static void reply_task(struct req *r, int status, int64_t id)
  * (see task_lease). */
 void api_tasks_next(struct req *r)
 {
+    struct buf b = {NULL, 0, 0};
     struct task t;
     const char *why = NULL, *q = r->ri->query_string;
     char v[24];
@@ -60,20 +61,21 @@ void api_tasks_next(struct req *r)
         reply_error(r, 422, NULL, "after must be a task id", "after");
         return;
     }
-    rc = task_lease(r->app->db, r->id[0], &r->who, after, &t, &why);
+    /* Spliced as text: the loop's hottest answer builds no JSON tree. */
+    if (buf_puts(&b, "{\"task\":") != 0) {
+        reply_err(r, ERR_NOMEM, NULL, NULL);
+        return;
+    }
+    rc = task_lease(r->app->db, r->id[0], &r->who, after, &t, &b, &why);
     if (rc != 0)
         reply_err(r, rc, rc == ERR_NOT_FOUND ? "no such job" : why, NULL);
     else if (t.id == 0)
         reply(r, 204, NULL, NULL, 0, NULL);
-    else {
-        /* Spliced as text: the loop's hottest answer builds no JSON tree. */
-        struct buf b = {NULL, 0, 0};
-        if (buf_puts(&b, "{\"task\":") != 0 || task_render(&t, &b) != 0 || buf_puts(&b, "}") != 0)
-            reply_err(r, ERR_DB, NULL, NULL);
-        else
-            reply(r, 200, "application/json", b.data, b.len, NULL);
-        buf_free(&b);
-    }
+    else if (buf_puts(&b, "}") != 0)
+        reply_err(r, ERR_NOMEM, NULL, NULL);
+    else
+        reply(r, 200, "application/json", b.data, b.len, NULL);
+    buf_free(&b);
     task_clear(&t);
 }
 
@@ -110,20 +112,68 @@ static void reply_judgment_error(struct req *r, int rc, struct problems *pr, con
     }
 }
 
+/* The optional "timing" of a submit: {"shown_seconds", "active_seconds"},
+ * non-negative numbers (at most a week). 0, or replies 422 and returns -1. */
+static int read_timing(struct req *r, struct judgment_timing *t, int *given)
+{
+    static const char *const keys[] = {"shown_seconds", "active_seconds", NULL};
+    json_t *o = json_object_get(r->body, "timing");
+    const char *k, *bad;
+    double *out[2] = {&t->shown_seconds, &t->active_seconds};
+    int i;
+    t->shown_seconds = t->active_seconds = -1;
+    *given = 0;
+    if (o == NULL || json_is_null(o))
+        return 0;
+    if (!json_is_object(o)) {
+        reply_error(r, 422, "wrong_type", "must be an object", "timing");
+        return -1;
+    }
+    if ((bad = util_json_unknown_key(o, keys)) != NULL) {
+        char f[96];
+        snprintf(f, sizeof f, "timing.%.80s", bad);
+        reply_error(r, 422, "unknown_field", "unknown field", f);
+        return -1;
+    }
+    for (i = 0; (k = keys[i]) != NULL; i++) {
+        json_t *v = json_object_get(o, k);
+        char f[48];
+        if (v == NULL || json_is_null(v))
+            continue;
+        snprintf(f, sizeof f, "timing.%s", k);
+        if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 604800) {
+            reply_error(r, 422, "invalid", "must be a number of seconds from 0 to 604800", f);
+            return -1;
+        }
+        *out[i] = json_number_value(v);
+    }
+    if (t->shown_seconds < 0 && t->active_seconds >= 0) {
+        reply_error(r, 422, "missing_field", "is required with active_seconds",
+                    "timing.shown_seconds");
+        return -1;
+    }
+    *given = t->shown_seconds >= 0;
+    return 0;
+}
+
 void api_tasks_judgment(struct req *r)
 {
-    static const char *const allowed[] = {"answers", NULL};
+    static const char *const allowed[] = {"answers", "timing", NULL};
     struct problems pr = {0};
+    struct judgment_timing timing;
     const char *why = NULL;
-    int created = 0, rc;
+    int created = 0, rc, timed;
     json_t *answers = json_object_get(r->body, "answers"), *g = NULL;
     if (body_only(r, allowed))
         return;
-    if (answers == NULL) {
+    if (answers == NULL || json_is_null(answers)) {
         reply_error(r, 422, "missing_field", "is required", "answers");
         return;
     }
-    rc = judgment_submit(r->app->db, r->id[0], &r->who, answers, &g, &pr, &why, &created);
+    if (read_timing(r, &timing, &timed) != 0)
+        return;
+    rc = judgment_submit(r->app->db, r->id[0], &r->who, answers, timed ? &timing : NULL, &g, &pr,
+                         &why, &created);
     if (rc != 0)
         reply_judgment_error(r, rc, &pr, why, "no such task");
     else
@@ -163,7 +213,7 @@ void api_judgments_revise(struct req *r)
     int rc;
     if (body_only(r, allowed))
         return;
-    if (answers == NULL) {
+    if (answers == NULL || json_is_null(answers)) {
         reply_error(r, 422, "missing_field", "is required", "answers");
         return;
     }

@@ -11,6 +11,7 @@ struct app_config {
     const char *listen;        /* "127.0.0.1:8080" */
     int threads;
     const char *assets_dir;    /* NULL: the embedded assets */
+    const char *staging_dir;   /* imports are staged here; NULL: the database's directory */
     int secure_cookies;        /* add Secure to the session cookie */
     const char *origin;        /* public origin for CSRF checks; NULL: from Host */
     const char *trusted_proxy; /* peer whose X-Forwarded-For is believed */

@@ -506,13 +506,13 @@ static int session_read(struct auth *a, const unsigned char h[32], struct sessio
     struct db_conn *c = db_reader(a->db);
     sqlite3_stmt *st = c != NULL ? db_stmt(c, SQL_SESSION_LOOKUP) : NULL;
     char role[16];
-    int disabled;
+    int disabled, step;
     if (st == NULL)
         return ERR_DB;
     sqlite3_bind_blob(st, 1, h, 32, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    if ((step = sqlite3_step(st)) != SQLITE_ROW) {
         db_done(st);
-        return ERR_UNAUTHORIZED;
+        return step == SQLITE_DONE ? ERR_UNAUTHORIZED : ERR_DB; /* a read error is no verdict */
     }
     memset(e, 0, sizeof *e);
     memcpy(e->h, h, 32);
@@ -555,11 +555,15 @@ int auth_session_check(struct auth *a, const char *token, struct principal *p)
         return ERR_UNAUTHORIZED;
     }
     if (now - e.seen >= touch_interval(a)) {
+        /* A refresh that cannot be written (a full disk) leaves the
+         * session as valid as it was: the request goes on (reads still
+         * work; a write will answer 503 itself) and the next request
+         * tries the refresh again. */
         struct touch_op t = {SQL_SESSION_TOUCH, e.p.session_id, now};
-        if ((rc = db_write(a->db, touch_write, &t)) != 0)
-            return rc;
-        e.seen = now; /* what the row now says */
-        session_keep(a, &e);
+        if (db_write(a->db, touch_write, &t) == 0) {
+            e.seen = now; /* what the row now says */
+            session_keep(a, &e);
+        }
     }
     *p = e.p;
     return 0;
@@ -697,7 +701,7 @@ int auth_token_check(struct auth *a, const char *token, struct principal *p)
     unsigned char h[32];
     char role[16];
     int64_t now = util_now();
-    int disabled;
+    int disabled, step;
     if (st == NULL)
         return ERR_DB;
     if (strncmp(token, "arb_", 4) != 0 || strlen(token) >= AUTH_TOKEN_LEN) {
@@ -706,9 +710,9 @@ int auth_token_check(struct auth *a, const char *token, struct principal *p)
     }
     auth_secret_hash(a, token, h);
     sqlite3_bind_blob(st, 1, h, sizeof h, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    if ((step = sqlite3_step(st)) != SQLITE_ROW) {
         db_done(st);
-        return ERR_UNAUTHORIZED;
+        return step == SQLITE_DONE ? ERR_UNAUTHORIZED : ERR_DB;
     }
     token_row(st, &t);
     db_col_text(st, 9, role, sizeof role);
@@ -726,8 +730,10 @@ int auth_token_check(struct auth *a, const char *token, struct principal *p)
     p->scopes = t.scopes;
     /* last_used_at at minute granularity: one write per token per minute. */
     if (now - t.last_used_at >= 60) {
+        /* Best effort, as a session's refresh: a full disk does not make
+         * a valid token fail. */
         struct touch_op op = {SQL_TOKEN_TOUCH, t.id, now};
-        return db_write(a->db, touch_write, &op);
+        db_write(a->db, touch_write, &op);
     }
     return 0;
 }

@@ -10,7 +10,7 @@
  * one fsync instead of paying one each.
  *
  * Checkpoints: the writer checkpoints itself, once the WAL has grown past
- * CHECKPOINT_FRAMES, right after it has woken a batch's requests (so no
+ * DB_CHECKPOINT_FRAMES, right after it has woken a batch's requests (so no
  * answer waits for a checkpoint), and the next write transaction then
  * starts the WAL again from its beginning. A checkpointer thread of its
  * own, racing the writer's appends, was tried: it rarely caught up at a
@@ -44,7 +44,8 @@ struct db_op {
     struct db_op *next;
 };
 
-#define CHECKPOINT_FRAMES 1000
+/* How long a connection waits for another's lock before giving up. */
+#define DB_BUSY_TIMEOUT_MS 5000
 /* The longest a batch is held back for announced writes (db.h). */
 #define GATHER_US 1000
 
@@ -86,15 +87,18 @@ static int conn_open(const char *path, int reader, struct db_conn **out, char *e
     /* A reader's page cache is reset whenever another connection
      * committed, so under load only the writer's cache stays warm: give
      * it room. */
-    const char *pragmas = reader ? "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;"
+    const char *pragmas = reader ? "PRAGMA foreign_keys=ON;"
                                    " PRAGMA synchronous=FULL; PRAGMA query_only=1;"
                                  : "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
-                                   " PRAGMA busy_timeout=5000; PRAGMA synchronous=FULL;"
-                                   " PRAGMA cache_size=-65536;";
+                                   " PRAGMA synchronous=FULL; PRAGMA cache_size=-65536;";
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (reader ? 0 : SQLITE_OPEN_CREATE);
     if (c == NULL)
         return ERR_NOMEM;
+    /* The busy timeout comes first: journal_mode=WAL already needs a lock,
+     * and while the server (or another CLI) holds one, a connection
+     * without it would fail at once with "database is locked". */
     if (sqlite3_open_v2(path, &c->h, flags, NULL) != SQLITE_OK ||
+        sqlite3_busy_timeout(c->h, DB_BUSY_TIMEOUT_MS) != SQLITE_OK ||
         sqlite3_exec(c->h, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
         if (err != NULL)
             snprintf(err, errn, "cannot open database %s: %s", path,
@@ -219,6 +223,11 @@ int db_open(const char *path, struct db **out, char *err, size_t errn)
     }
     *out = db;
     return 0;
+}
+
+const char *db_path(struct db *db)
+{
+    return db->path;
 }
 
 int db_migrate(struct db *db, int *applied, char *err, size_t errn)
@@ -418,8 +427,16 @@ static void *writer_main(void *arg)
             sem_post(&op->done);
             op = next;
         }
-        if (db->wal_frames >= CHECKPOINT_FRAMES) {
-            sqlite3_wal_checkpoint_v2(db->writer->h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        if (db->wal_frames >= DB_CHECKPOINT_FRAMES) {
+            /* A passive checkpoint never waits, but it cannot finish while
+             * a reader still reads frames it would overwrite; then the WAL
+             * cannot start again and grows. Past DB_WAL_MAX_FRAMES the
+             * writer waits for those readers (a request's reads are single
+             * short statements) so that it can: the WAL stays under
+             * DB_WAL_MAX_FRAMES plus one batch, whatever the load. */
+            int mode = db->wal_frames >= DB_WAL_MAX_FRAMES ? SQLITE_CHECKPOINT_RESTART
+                                                            : SQLITE_CHECKPOINT_PASSIVE;
+            sqlite3_wal_checkpoint_v2(db->writer->h, NULL, mode, NULL, NULL);
             db->wal_frames = 0;
         }
         pthread_mutex_lock(&db->mu);

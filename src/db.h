@@ -26,6 +26,9 @@ struct db_conn {
  * Returns 0 and *out (freed with db_close), or an error. */
 int db_open(const char *path, struct db **out, char *err, size_t errn);
 
+/* The path the database was opened with (borrowed for db's life). */
+const char *db_path(struct db *db);
+
 /* Applies pending schema/NNN_*.sql migrations in order, each in its own
  * transaction, tracked by PRAGMA user_version. *applied counts them. */
 int db_migrate(struct db *db, int *applied, char *err, size_t errn);
@@ -33,6 +36,14 @@ int db_migrate(struct db *db, int *applied, char *err, size_t errn);
 /* The schema version of the database, and the newest this binary knows. */
 int db_schema_version(struct db *db);
 int db_schema_latest(void);
+
+/* The writer checkpoints once the WAL holds DB_CHECKPOINT_FRAMES pages,
+ * without waiting for readers; should the WAL still reach
+ * DB_WAL_MAX_FRAMES (readers kept every checkpoint from finishing), it
+ * waits for them, so the WAL never holds much more than DB_WAL_MAX_FRAMES
+ * pages plus one batch's. */
+#define DB_CHECKPOINT_FRAMES 1000
+#define DB_WAL_MAX_FRAMES (4 * DB_CHECKPOINT_FRAMES)
 
 /* Starts the writer thread. Before it runs, db_write executes inline. */
 int db_writer_start(struct db *db);

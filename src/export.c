@@ -255,6 +255,19 @@ static int put_num(struct buf *b, const char *lit, int64_t n)
     return buf_puts(b, lit) != 0 || buf_append(b, d + k, sizeof d - (size_t)k) != 0 ? -1 : 0;
 }
 
+/* Appends a literal, then ms as seconds with three decimals ("41.200"). */
+static int put_ms(struct buf *b, const char *lit, int64_t ms)
+{
+    if (ms < 0)
+        ms = 0;
+    return put_num(b, lit, ms / 1000) != 0 || buf_append(b, ".", 1) != 0 ||
+                   buf_append(b, (char[]){(char)('0' + ms % 1000 / 100),
+                                          (char)('0' + ms % 100 / 10), (char)('0' + ms % 10)},
+                              3) != 0
+               ? -1
+               : 0;
+}
+
 static int time_field(struct buf *b, const char *lit, int64_t ms)
 {
     char t[40];
@@ -269,7 +282,9 @@ static int raw_row(struct out *o, sqlite3_stmt *st)
     struct jspan item = {data, (size_t)sqlite3_column_bytes(st, 9)}, m[5], list[MAX_RESP];
     int shown[MAX_RESP], n, k, i, bad;
     int64_t leased = sqlite3_column_int64(st, 8), created = sqlite3_column_int64(st, 4);
-    int64_t took = created - leased;
+    int64_t shown_at = sqlite3_column_int64(st, 10), active = sqlite3_column_int64(st, 11);
+    /* From when the task was shown (the page said so), else from its lease. */
+    int64_t took = created - (shown_at > 0 ? shown_at : leased);
     struct buf *b = &o->b;
     size_t start = b->len;
     /* One pass over the item's stored text finds what the row splices. */
@@ -301,15 +316,13 @@ static int raw_row(struct out *o, sqlite3_stmt *st)
           buf_puts(b, ",\"labeler\":\"") != 0 ||
           buf_puts(b, pseudonym(o, sqlite3_column_int64(st, 6))) != 0 ||
           time_field(b, "\",\"leased_at\":\"", leased) != 0 ||
+          (shown_at > 0 ? time_field(b, ",\"shown_at\":\"", shown_at)
+                        : buf_puts(b, ",\"shown_at\":null")) != 0 ||
           time_field(b, ",\"submitted_at\":\"", created) != 0 ||
           time_field(b, ",\"updated_at\":\"", sqlite3_column_int64(st, 5)) != 0;
-    /* duration_seconds with milliseconds: "41.200" */
-    if (!bad && took < 0)
-        took = 0;
-    bad = bad || put_num(b, ",\"duration_seconds\":", took / 1000) != 0 ||
-          buf_append(b, ".", 1) != 0 ||
-          buf_append(b, (char[]){(char)('0' + took % 1000 / 100), (char)('0' + took % 100 / 10),
-                                 (char)('0' + took % 10)}, 3) != 0 ||
+    bad = bad || put_ms(b, ",\"duration_seconds\":", took) != 0 ||
+          (shown_at > 0 ? put_ms(b, ",\"active_seconds\":", active)
+                        : buf_puts(b, ",\"active_seconds\":null")) != 0 ||
           put_num(b, ",\"revision\":", sqlite3_column_int(st, 3)) != 0 ||
           buf_puts(b, ",\"metadata\":") != 0 ||
           (m[4].p != NULL ? buf_append(b, m[4].p, m[4].len) : buf_puts(b, "{}")) != 0 ||
@@ -529,7 +542,13 @@ static int derive(struct out *o, const struct job *j, const struct export_opts *
         case EXPORT_SFT:
         case EXPORT_OPENAI_CHAT:
             if (q->type == Q_TEXT) {
-                rc = demonstration(o, it, json_string_value(a), opt->format);
+                /* A response's text left as it was is no demonstration
+                 * (judgments.h): only edits and new texts are. */
+                const char *t = json_string_value(a);
+                for (i = 0; t != NULL && i < it->n; i++)
+                    if (util_text_same(it->texts[i], t))
+                        t = NULL;
+                rc = demonstration(o, it, t, opt->format);
             } else { /* best_rated: the single best response, if good enough */
                 int best = -1, tie = 0;
                 long long top = 0;

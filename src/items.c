@@ -13,10 +13,12 @@
 #include "audit.h"
 #include "valid.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- one line ---- */
 
@@ -172,16 +174,16 @@ static void check_fit(const struct job_config *cfg, json_t *item, struct problem
 
 /* A stable id for a line without one: "h-" and 16 hex digits of its hash,
  * so importing the same line twice is refused as a duplicate. */
-static void hash_id(const char *line, size_t len, char out[ITEM_ID_MAX + 1])
+static void hash_id(const char *line, size_t len, char out[ITEM_ID_BYTES + 1])
 {
     unsigned char h[8];
     crypto_generichash(h, sizeof h, (const unsigned char *)line, len, NULL, 0);
-    snprintf(out, ITEM_ID_MAX + 1, "h-");
+    snprintf(out, ITEM_ID_BYTES + 1, "h-");
     sodium_bin2hex(out + 2, ITEM_ID_MAX - 1, h, sizeof h);
 }
 
 int item_parse_line(const struct job_config *cfg, const char *line, size_t len,
-                    struct buf *out, struct buf *ids, char ext_id[ITEM_ID_MAX + 1],
+                    struct buf *out, struct buf *ids, char ext_id[ITEM_ID_BYTES + 1],
                     int *n_responses, struct problems *pr)
 {
     static const char *const native_keys[] = {"id", "prompt", "messages", "responses",
@@ -189,9 +191,16 @@ int item_parse_line(const struct job_config *cfg, const char *line, size_t len,
     static const char *const bedrock_keys[] = {"prompt", "referenceResponse", "category",
                                                "modelResponses", NULL};
     json_error_t jerr;
-    json_t *in = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr), *item = NULL, *v;
+    json_t *in, *item = NULL, *v;
     int bedrock, before = pr->count, rc = ERR_INVALID;
     char *text = NULL;
+    /* Before the recursive parser sees it, and so before json_dumps would
+     * recurse through a deep metadata value. */
+    if (util_json_too_deep(line, len, JSON_DEPTH_MAX)) {
+        problems_add(pr, "", "nested deeper than %d levels", JSON_DEPTH_MAX);
+        return ERR_INVALID;
+    }
+    in = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
     if (in == NULL) {
         problems_add(pr, "", "malformed JSON at column %d: %s", jerr.column, jerr.text);
         return ERR_INVALID;
@@ -211,10 +220,10 @@ int item_parse_line(const struct job_config *cfg, const char *line, size_t len,
     if (v == NULL || json_is_null(v)) {
         hash_id(line, len, ext_id);
     } else if (json_is_integer(v)) {
-        snprintf(ext_id, ITEM_ID_MAX + 1, "%lld", (long long)json_integer_value(v));
+        snprintf(ext_id, ITEM_ID_BYTES + 1, "%lld", (long long)json_integer_value(v));
     } else if (json_is_string(v) && id_valid(json_string_value(v)) &&
                strlen(json_string_value(v)) == json_string_length(v)) {
-        snprintf(ext_id, ITEM_ID_MAX + 1, "%s", json_string_value(v));
+        snprintf(ext_id, ITEM_ID_BYTES + 1, "%s", json_string_value(v));
     } else {
         problems_add(pr, "id", "must be a string of 1 to %d characters without control characters",
                      ITEM_ID_MAX);
@@ -366,6 +375,8 @@ struct import {
     struct import_result *res;
     struct idset seen;
     FILE *staged;  /* "<n_responses>\t<ext_id>\t<ids>\t<json>\n" per good line */
+    int64_t staged_lines;
+    int stage_errno; /* the first failed write's errno, 0 while all succeeded */
     struct buf norm, ids;
     int64_t actor;
     const char *addr;
@@ -399,10 +410,54 @@ static int exists_in_job(struct db_conn *c, int64_t job_id, const char *ext_id)
     return yes;
 }
 
+/* A write to the staging file failed: ERR_NO_SPACE when the disk (or a
+ * quota) is full, else ERR_DB; res->why says which. */
+static int stage_failed(struct import *im)
+{
+    if (im->stage_errno == 0)
+        im->stage_errno = errno != 0 ? errno : EIO;
+    if (im->stage_errno == ENOSPC || im->stage_errno == EDQUOT || im->stage_errno == EFBIG) {
+        im->res->why = "no space left to stage the import; nothing was imported (free space "
+                       "next to the database, or set --staging-dir)";
+        return ERR_NO_SPACE;
+    }
+    im->res->why = "the import could not be staged (I/O error); nothing was imported";
+    return ERR_DB;
+}
+
+/* An unlinked staging file in dir (NULL: the directory of the database),
+ * so it vanishes whatever happens. NULL with errno on failure. */
+static FILE *stage_open(struct db *db, const char *dir)
+{
+    char path[4096];
+    const char *slash;
+    FILE *f;
+    int fd, n;
+    if (dir == NULL) {
+        const char *dbp = db_path(db);
+        slash = strrchr(dbp, '/');
+        n = slash == NULL ? snprintf(path, sizeof path, "./.arbiter-import-XXXXXX")
+                          : snprintf(path, sizeof path, "%.*s/.arbiter-import-XXXXXX",
+                                     (int)(slash - dbp), dbp);
+    } else {
+        n = snprintf(path, sizeof path, "%s/.arbiter-import-XXXXXX", dir);
+    }
+    if (n < 0 || (size_t)n >= sizeof path) {
+        errno = ENAMETOOLONG;
+        return NULL;
+    }
+    if ((fd = mkstemp(path)) < 0)
+        return NULL;
+    unlink(path);
+    if ((f = fdopen(fd, "w+")) == NULL)
+        close(fd);
+    return f;
+}
+
 static int one_line(struct import *im, struct db_conn *c, char *line, size_t len, int64_t lineno)
 {
     struct problems pr = {0};
-    char ext_id[ITEM_ID_MAX + 1] = "";
+    char ext_id[ITEM_ID_BYTES + 1] = "";
     int n = 0, rc;
     while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
         len--;
@@ -427,11 +482,14 @@ static int one_line(struct import *im, struct db_conn *c, char *line, size_t len
     }
     if (pr.count > 0)
         line_error(im, lineno, &pr);
+    else if (rc == 0 && im->res->bad_lines == 0 &&
+             fprintf(im->staged, "%d\t%s\t%.*s\t%.*s\n", n, ext_id, (int)im->ids.len,
+                     im->ids.data, (int)im->norm.len, im->norm.data) < 0)
+        rc = stage_failed(im);
     else if (rc == 0 && im->res->bad_lines == 0)
-        fprintf(im->staged, "%d\t%s\t%.*s\t%.*s\n", n, ext_id, (int)im->ids.len, im->ids.data,
-                (int)im->norm.len, im->norm.data);
+        im->staged_lines++;
     json_decref(pr.list);
-    return rc == ERR_NOMEM ? rc : 0;
+    return rc == ERR_NOMEM || rc == ERR_NO_SPACE || rc == ERR_DB ? rc : 0;
 }
 
 struct insert_op {
@@ -458,13 +516,14 @@ static int insert_write(struct db_conn *c, void *arg)
     }
     job_free_fields(&now);
     rewind(im->staged);
+    errno = 0;
     while ((len = getline(&line, &cap, im->staged)) > 0) {
         char *tab1 = strchr(line, '\t'), *tab2 = tab1 != NULL ? strchr(tab1 + 1, '\t') : NULL;
         char *tab3 = tab2 != NULL ? strchr(tab2 + 1, '\t') : NULL;
         sqlite3_stmt *st = db_stmt(c, SQL_ITEM_INSERT);
         int step;
-        if (tab3 == NULL || st == NULL) {
-            rc = ERR_DB;
+        if (tab3 == NULL || st == NULL || line[len - 1] != '\n') {
+            rc = ERR_DB; /* a staged line cut short: nothing is imported */
             break;
         }
         line[len - 1] = '\0';
@@ -489,6 +548,10 @@ static int insert_write(struct db_conn *c, void *arg)
         im->res->imported++;
     }
     free(line);
+    if (rc == 0 && (ferror(im->staged) || im->res->imported != im->staged_lines)) {
+        im->res->why = "the staged import could not be read back; nothing was imported";
+        rc = ERR_DB;
+    }
     if (rc != 0) {
         im->res->imported = 0;
         return rc;
@@ -501,7 +564,7 @@ static int insert_write(struct db_conn *c, void *arg)
 }
 
 int items_import(struct db *db, int64_t job_id, item_read_fn rd, void *ctx, int64_t actor_id,
-                 const char *addr, struct import_result *res)
+                 const char *addr, const char *staging_dir, struct import_result *res)
 {
     struct import im;
     struct db_conn *c = db_reader(db);
@@ -529,10 +592,15 @@ int items_import(struct db *db, int64_t job_id, item_read_fn rd, void *ctx, int6
         rc = ERR_CONFLICT;
         goto out;
     }
-    im.staged = tmpfile();
     chunk = malloc(65536);
-    if (im.staged == NULL || chunk == NULL) {
+    if (chunk == NULL) {
         rc = ERR_NOMEM;
+        goto out;
+    }
+    if ((im.staged = stage_open(db, staging_dir)) == NULL) {
+        rc = stage_failed(&im);
+        if (rc == ERR_DB)
+            res->why = "cannot create the import's staging file (check --staging-dir)";
         goto out;
     }
     while ((n = rd(ctx, chunk, 65536)) > 0) {
@@ -586,9 +654,12 @@ int items_import(struct db *db, int64_t job_id, item_read_fn rd, void *ctx, int6
         rc = ERR_INVALID;
         goto out;
     }
+    if (fflush(im.staged) != 0 || ferror(im.staged)) {
+        rc = stage_failed(&im);
+        goto out;
+    }
     {
         struct insert_op op = {&im};
-        fflush(im.staged);
         rc = db_write(db, insert_write, &op);
     }
 out:

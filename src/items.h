@@ -14,7 +14,10 @@
 #include <jansson.h>
 #include <stdint.h>
 
+/* An item id is 1 to ITEM_ID_MAX Unicode characters (code points, as every
+ * limit in the API is counted); in UTF-8 that is at most ITEM_ID_BYTES. */
 #define ITEM_ID_MAX 200
+#define ITEM_ID_BYTES (ITEM_ID_MAX * 4)
 #define ITEM_RESPONSES_MAX 20
 #define ITEM_LINE_MAX (8 << 20)  /* bytes in one import line */
 #define ITEM_ERRORS_MAX 100      /* bad lines listed in an answer */
@@ -26,7 +29,7 @@
  * ERR_INVALID with each problem in *pr (field paths inside the line).
  * Pure; thread-safe. */
 int item_parse_line(const struct job_config *cfg, const char *line, size_t len,
-                    struct buf *out, struct buf *ids, char ext_id[ITEM_ID_MAX + 1],
+                    struct buf *out, struct buf *ids, char ext_id[ITEM_ID_BYTES + 1],
                     int *n_responses, struct problems *pr);
 
 /* Reads up to n bytes of the import body: > 0 bytes read, 0 at the end,
@@ -41,17 +44,21 @@ struct import_result {
     const char *why;    /* ERR_CONFLICT, ERR_TOO_LARGE, ERR_BAD_REQUEST: static text */
 };
 
-/* Imports items into job_id from rd. Returns 0, ERR_INVALID (bad lines:
+/* Imports items into job_id from rd, staging the normalised lines in an
+ * unlinked file in staging_dir (NULL: the database's directory, so the
+ * staging is bounded by the space the database has, not by /tmp). Every
+ * write to the staging file is checked. Returns 0, ERR_INVALID (bad lines:
  * res->errors), ERR_NOT_FOUND, ERR_CONFLICT (the job is closed, or changed
- * meanwhile), ERR_TOO_LARGE, ERR_BAD_REQUEST (the body could not be read).
+ * meanwhile), ERR_TOO_LARGE, ERR_BAD_REQUEST (the body could not be read),
+ * ERR_NO_SPACE (the staging ran out of space: nothing imported), ERR_DB.
  * Free res->errors with json_decref. */
 int items_import(struct db *db, int64_t job_id, item_read_fn rd, void *ctx, int64_t actor_id,
-                 const char *addr, struct import_result *res);
+                 const char *addr, const char *staging_dir, struct import_result *res);
 
 /* A stored item. */
 struct item {
     int64_t id, job_id;
-    char ext_id[ITEM_ID_MAX + 1];
+    char ext_id[ITEM_ID_BYTES + 1];
     json_t *data; /* owned: the normalised item */
     int n_responses, claims, judged;
 };

@@ -389,12 +389,14 @@ int job_config_parse(json_t *obj, struct job_config *cfg, struct problems *pr)
     cfg->lease_seconds = 600;
     cfg->randomize_order = 1;
     valid_keys(obj, "", keys, pr);
-    if (json_object_get(obj, "name") == NULL)
+    /* null is no value: "name": null is as missing as no name at all. */
+    if (json_object_get(obj, "name") == NULL || json_is_null(json_object_get(obj, "name")))
         problems_add(pr, "name", "is required");
     parse_settings(obj, cfg, pr);
     if (cfg->instructions == NULL)
         cfg->instructions = strdup("");
-    if (json_object_get(obj, "questions") == NULL)
+    if (json_object_get(obj, "questions") == NULL ||
+        json_is_null(json_object_get(obj, "questions")))
         problems_add(pr, "questions", "is required");
     else
         job_questions_parse(json_object_get(obj, "questions"), cfg, pr);
@@ -914,6 +916,14 @@ static int update_write(struct db_conn *c, void *arg)
         return rc;
     to = j.status;
     valid_keys(op->body, "", keys, op->pr);
+    {
+        /* Only the acceptance rule can be removed (null); null for any
+         * other field would silently keep it. */
+        const char *const *k;
+        for (k = keys; *k != NULL; k++)
+            if (strcmp(*k, "acceptance") != 0 && json_is_null(json_object_get(op->body, *k)))
+                problems_add(op->pr, *k, "cannot be null (leave it out to keep it)");
+    }
     parse_settings(op->body, &j.cfg, op->pr);
     status = valid_str(op->body, "", "status", 0, 16, op->pr);
     if (status != NULL && job_status_parse(status, &to) != 0)
@@ -1181,10 +1191,11 @@ json_t *job_json(struct db_conn *c, const struct job *j, const struct principal 
                   (json_int_t)items, "complete", (json_int_t)complete, "judgments",
                   (json_int_t)judgments, "my_judgments", (json_int_t)mine);
     free(html);
-    if (o != NULL)
+    /* The acceptance rule names models: labelers stay blind to it. */
+    if (o != NULL && job_can_manage(j, p)) {
         json_object_set_new(o, "acceptance", j->cfg.acceptance != NULL
                                                  ? json_deep_copy(j->cfg.acceptance) : json_null());
-    if (o != NULL && job_can_manage(j, p))
         json_object_set_new(o, "members", job_members_json(c, j->id));
+    }
     return o;
 }

@@ -47,12 +47,21 @@ static int ids_of(json_t *arr, const char **ids)
     return n;
 }
 
+/* A judgment's times (ms; shown_at and active_ms 0 when unknown). */
+struct times {
+    int64_t leased_at, shown_at, submitted_at, updated_at, active_ms;
+};
+
 /* The JSON of a judgment (new reference). shown: response indexes (JSON
- * text), resp_ids: the item's response ids (JSON array). */
+ * text), resp_ids: the item's response ids (JSON array). duration_seconds
+ * runs from when the task was shown, or from its lease when that is
+ * unknown. */
 static json_t *view(int64_t id, int64_t task_id, int64_t job_id, const char *ext_id,
-                    int64_t labeler, json_t *answers, int64_t revision, int64_t leased_at,
-                    int64_t submitted_at, int64_t updated_at, const char *shown, json_t *resp_ids)
+                    int64_t labeler, json_t *answers, int64_t revision, const struct times *tm,
+                    const char *shown, json_t *resp_ids)
 {
+    json_t *o;
+    int64_t from = tm->shown_at > 0 ? tm->shown_at : tm->leased_at;
     const char *ids[ITEM_RESPONSES_MAX];
     json_t *order = json_array(), *idx = json_loads(shown, 0, NULL), *v;
     size_t i;
@@ -63,18 +72,57 @@ static json_t *view(int64_t id, int64_t task_id, int64_t job_id, const char *ext
             json_array_append_new(order, json_string(ids[k]));
     }
     json_decref(idx);
-    return json_pack("{sIsIsIsssIsOsIsosososfso}", "id", (json_int_t)id, "task_id",
-                     (json_int_t)task_id, "job_id", (json_int_t)job_id, "item_id", ext_id,
-                     "labeler_id", (json_int_t)labeler, "answers", answers, "revision",
-                     (json_int_t)revision, "leased_at", util_json_time_ms(leased_at),
-                     "submitted_at", util_json_time_ms(submitted_at), "updated_at",
-                     util_json_time_ms(updated_at), "duration_seconds",
-                     (double)(submitted_at - leased_at) / 1000.0, "shown_order", order);
+    o = json_pack("{sIsIsIsssIsOsIsosososfso}", "id", (json_int_t)id, "task_id",
+                  (json_int_t)task_id, "job_id", (json_int_t)job_id, "item_id", ext_id,
+                  "labeler_id", (json_int_t)labeler, "answers", answers, "revision",
+                  (json_int_t)revision, "leased_at", util_json_time_ms(tm->leased_at),
+                  "submitted_at", util_json_time_ms(tm->submitted_at), "updated_at",
+                  util_json_time_ms(tm->updated_at), "duration_seconds",
+                  (double)(tm->submitted_at - from) / 1000.0, "shown_order", order);
+    if (o != NULL) {
+        json_object_set_new(o, "shown_at", util_json_time_ms(tm->shown_at));
+        json_object_set_new(o, "active_seconds",
+                            tm->shown_at > 0 ? json_real((double)tm->active_ms / 1000.0)
+                                             : json_null());
+    }
+    return o;
+}
+
+/* Answers without the optional text answers that are a response's text
+ * unchanged (judgments.h): a new reference, answers itself when none is. */
+static json_t *without_copies(struct db_conn *c, int64_t item_id, const struct job_config *cfg,
+                              json_t *answers)
+{
+    struct item it = {0};
+    json_t *out = NULL, *r;
+    size_t k;
+    int i, loaded = 0;
+    for (i = 0; i < cfg->n_questions; i++) {
+        const struct question *q = &cfg->questions[i];
+        const char *t = json_string_value(json_object_get(answers, q->name));
+        if (q->type != Q_TEXT || q->required || t == NULL)
+            continue;
+        if (!loaded && (loaded = 1, item_load(c, item_id, &it) != 0))
+            break;
+        json_array_foreach(json_object_get(it.data, "responses"), k, r) {
+            const char *rt = json_string_value(json_object_get(r, "text"));
+            if (rt != NULL && util_text_same(rt, t)) {
+                if (out == NULL)
+                    out = json_copy(answers);
+                json_object_del(out, q->name);
+                break;
+            }
+        }
+    }
+    item_clear(&it);
+    return out != NULL ? out : json_incref(answers);
 }
 
 struct submit_op {
     int64_t task_id, user_id, rev;
     const char *answers;
+    const struct judgment_timing *timing;
+    int64_t leased_at, shown_at, active_ms;
     int64_t id, revision, submitted_at, updated_at;
     int created;
     const char *why;
@@ -105,6 +153,8 @@ static int submit_write(struct db_conn *c, void *arg)
             op->revision = sqlite3_column_int64(st, 1);
             op->submitted_at = sqlite3_column_int64(st, 2);
             op->updated_at = sqlite3_column_int64(st, 3);
+            op->shown_at = sqlite3_column_int64(st, 4);
+            op->active_ms = sqlite3_column_int64(st, 5);
             if (strcmp((const char *)sqlite3_column_text(st, 0), op->answers) != 0) {
                 op->why = "this task was already submitted with other answers: revise the judgment";
                 rc = ERR_CONFLICT;
@@ -164,6 +214,21 @@ static int submit_write(struct db_conn *c, void *arg)
     sqlite3_bind_text(st, 5, op->answers, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, now);
     sqlite3_bind_int64(st, 7, seq);
+    if (op->timing != NULL && op->timing->shown_seconds >= 0) {
+        /* The page's clock is not ours: only its durations are taken, and
+         * bounded by what the server saw (never before the lease). */
+        int64_t shown = now - (int64_t)(op->timing->shown_seconds * 1000.0);
+        int64_t active = op->timing->active_seconds >= 0
+                             ? (int64_t)(op->timing->active_seconds * 1000.0) : now - shown;
+        if (shown < op->leased_at)
+            shown = op->leased_at;
+        if (active > now - shown)
+            active = now - shown;
+        op->shown_at = shown;
+        op->active_ms = active;
+        sqlite3_bind_int64(st, 8, shown);
+        sqlite3_bind_int64(st, 9, active);
+    }
     rc = sqlite3_step(st);
     db_done(st);
     if (rc == SQLITE_CONSTRAINT) {
@@ -187,20 +252,26 @@ static int submit_write(struct db_conn *c, void *arg)
 }
 
 int judgment_submit(struct db *db, int64_t task_id, const struct principal *p, json_t *answers,
-                    json_t **out, struct problems *pr, const char **why, int *created)
+                    const struct judgment_timing *timing, json_t **out, struct problems *pr,
+                    const char **why, int *created)
 {
     struct db_conn *c = db_reader(db);
     sqlite3_stmt *st = c != NULL ? db_stmt(c, SQL_TASK_CHECK) : NULL;
-    struct submit_op op = {task_id, p->user_id, 0, NULL, 0, 0, 0, 0, 0, NULL};
+    struct submit_op op;
     struct job_config cfg = {0};
-    json_t *qs = NULL, *resp_ids = NULL;
+    json_t *qs = NULL, *resp_ids = NULL, *kept = NULL;
+    int64_t item_id = 0;
     const char *ids[ITEM_RESPONSES_MAX];
-    char status[16] = "", ext_id[ITEM_ID_MAX + 1] = "", shown[16 * ITEM_RESPONSES_MAX] = "";
+    char status[16] = "", ext_id[ITEM_ID_BYTES + 1] = "", shown[16 * ITEM_RESPONSES_MAX] = "";
     char *text = NULL;
     int64_t job = 0, leased_at = 0;
     int rc = ERR_NOT_FOUND;
     *why = NULL;
     *out = NULL;
+    memset(&op, 0, sizeof op);
+    op.task_id = task_id;
+    op.user_id = p->user_id;
+    op.timing = timing;
     if (st == NULL)
         return ERR_DB;
     /* One read: the task, its item's response ids, the job's questions. */
@@ -214,6 +285,7 @@ int judgment_submit(struct db *db, int64_t task_id, const struct principal *p, j
         qs = json_loads((const char *)sqlite3_column_text(st, 7), 0, NULL);
         op.rev = sqlite3_column_int64(st, 8);
         db_col_text(st, 9, status, sizeof status);
+        item_id = sqlite3_column_int64(st, 10);
         rc = resp_ids != NULL && qs != NULL ? 0 : ERR_DB;
     }
     db_done(st);
@@ -232,19 +304,25 @@ int judgment_submit(struct db *db, int64_t task_id, const struct principal *p, j
     rc = job_answers_check(&cfg, answers, ids, ids_of(resp_ids, ids), 0, "answers", pr);
     if (rc != 0)
         goto out;
+    kept = without_copies(c, item_id, &cfg, answers);
+    db_reader_idle(db);
     /* Canonical text, so a retry compares equal whatever its key order. */
-    if ((text = json_dumps(answers, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+    if (kept == NULL || (text = json_dumps(kept, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
         rc = ERR_NOMEM;
         goto out;
     }
     op.answers = text;
+    op.leased_at = leased_at;
     rc = db_write(db, submit_write, &op);
     *why = op.why;
     *created = op.created;
-    if (rc == 0)
-        *out = view(op.id, task_id, job, ext_id, p->user_id, answers, op.revision, leased_at,
-                    op.submitted_at, op.updated_at, shown, resp_ids);
+    if (rc == 0) {
+        struct times tm = {leased_at, op.shown_at, op.submitted_at, op.updated_at, op.active_ms};
+        *out = view(op.id, task_id, job, ext_id, p->user_id, kept, op.revision, &tm, shown,
+                    resp_ids);
+    }
 out:
+    json_decref(kept);
     free(text);
     json_decref(qs);
     json_decref(resp_ids);
@@ -254,8 +332,9 @@ out:
 
 /* Validates answers for a revision: loads the job on the reader. Fills
  * *rev with the questions' revision. */
-static int validate(struct db *db, int64_t job_id, json_t *resp_ids, json_t *answers,
-                    struct problems *pr, const char **why, int64_t *rev)
+static int validate(struct db *db, int64_t job_id, int64_t item_id, json_t *resp_ids,
+                    json_t *answers, struct problems *pr, const char **why, int64_t *rev,
+                    json_t **kept)
 {
     struct db_conn *c = db_reader(db);
     struct job j;
@@ -272,6 +351,8 @@ static int validate(struct db *db, int64_t job_id, json_t *resp_ids, json_t *ans
         return ERR_CONFLICT;
     }
     rc = job_answers_check(&j.cfg, answers, ids, ids_of(resp_ids, ids), 0, "answers", pr);
+    if (rc == 0 && (*kept = without_copies(c, item_id, &j.cfg, answers)) == NULL)
+        rc = ERR_NOMEM;
     job_free_fields(&j);
     return rc;
 }
@@ -350,8 +431,8 @@ int judgment_revise(struct db *db, int64_t id, const struct principal *p, json_t
     struct db_conn *c = db_reader(db);
     sqlite3_stmt *st = c != NULL ? db_stmt(c, SQL_JUDGMENT_BY_ID) : NULL;
     struct revise_op op = {id, p->user_id, 0, NULL, NULL};
-    json_t *resp_ids = NULL;
-    int64_t job = 0;
+    json_t *resp_ids = NULL, *kept = NULL;
+    int64_t job = 0, item_id = 0;
     char *text = NULL;
     int rc;
     *why = NULL;
@@ -360,17 +441,20 @@ int judgment_revise(struct db *db, int64_t id, const struct principal *p, json_t
     sqlite3_bind_int64(st, 1, id);
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 4) == p->user_id) {
         job = sqlite3_column_int64(st, 2);
+        item_id = sqlite3_column_int64(st, 3);
         resp_ids = json_loads((const char *)sqlite3_column_text(st, 12), 0, NULL);
     }
     db_done(st);
     if (resp_ids == NULL)
         return job == 0 ? ERR_NOT_FOUND : ERR_DB;
-    rc = validate(db, job, resp_ids, answers, pr, why, &op.rev);
+    rc = validate(db, job, item_id, resp_ids, answers, pr, why, &op.rev, &kept);
     json_decref(resp_ids);
     db_reader_idle(db);
     if (rc != 0)
         return rc;
-    if ((text = json_dumps(answers, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+    text = json_dumps(kept, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(kept);
+    if (text == NULL)
         return ERR_NOMEM;
     op.answers = text;
     rc = db_write(db, revise_write, &op);
@@ -399,10 +483,15 @@ int judgment_json(struct db_conn *c, int64_t id, int by_task, const struct princ
     labeler = sqlite3_column_int64(st, 4);
     answers = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
     resp_ids = json_loads((const char *)sqlite3_column_text(st, 12), 0, NULL);
-    o = view(jid, sqlite3_column_int64(st, 1), job_id, (const char *)sqlite3_column_text(st, 11),
-             labeler, answers != NULL ? answers : json_null(), sqlite3_column_int64(st, 6),
-             sqlite3_column_int64(st, 10), sqlite3_column_int64(st, 7),
-             sqlite3_column_int64(st, 8), (const char *)sqlite3_column_text(st, 9), resp_ids);
+    {
+        struct times tm = {sqlite3_column_int64(st, 10), sqlite3_column_int64(st, 14),
+                           sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 8),
+                           sqlite3_column_int64(st, 15)};
+        o = view(jid, sqlite3_column_int64(st, 1), job_id,
+                 (const char *)sqlite3_column_text(st, 11), labeler,
+                 answers != NULL ? answers : json_null(), sqlite3_column_int64(st, 6), &tm,
+                 (const char *)sqlite3_column_text(st, 9), resp_ids);
+    }
     json_decref(answers);
     json_decref(resp_ids);
     if (labeler != p->user_id && job_load(c, job_id, &j) == 0) {

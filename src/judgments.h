@@ -12,7 +12,22 @@
 #include <jansson.h>
 #include <stdint.h>
 
-/* Submits answers for task_id as labeler p. Returns 0 with the stored
+/* What the labeling page measured of a task (the "timing" of a submit):
+ * seconds from when the task appeared to the submit, and of those the
+ * seconds the page was visible and in use; < 0: not given. A page leases
+ * the next task while the labeler works on the current one, so the lease's
+ * age is not the labeler's time. */
+struct judgment_timing {
+    double shown_seconds, active_seconds;
+};
+
+/* A text answer that is the text of one of the item's responses (after
+ * util_text_same) is no edit: an optional question's such answer is not
+ * stored at all (it was a prefill left as it was), a required one's is
+ * stored but exports and reports do not count it as a demonstration. */
+
+/* Submits answers for task_id as labeler p, with timing (NULL: unknown).
+ * Returns 0 with the stored
  * judgment's JSON in *out (new reference) and *created (0 when this was a
  * retry of a stored submit), ERR_INVALID
  * (problems in *pr), ERR_NOT_FOUND (no such task, or not p's),
@@ -20,7 +35,8 @@
  * already, lease expired and the item is complete), ERR_FORBIDDEN (no longer
  * a member). */
 int judgment_submit(struct db *db, int64_t task_id, const struct principal *p, json_t *answers,
-                    json_t **out, struct problems *pr, const char **why, int *created);
+                    const struct judgment_timing *timing, json_t **out, struct problems *pr,
+                    const char **why, int *created);
 
 /* Revises judgment id (its labeler only, while the job is open). The same
  * answers again change nothing. Errors as for judgment_submit. */

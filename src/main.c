@@ -72,6 +72,8 @@ static const char usage[] =
     "\n"
     "options for every command:\n"
     "  --db PATH                  the database (default " DEFAULT_DB ")\n"
+    "  --staging-dir DIR          where imports are staged before they are inserted\n"
+    "                             (default: the database's directory)\n"
     "\n"
     "options for serve:\n"
     "  --listen ADDR:PORT         where to listen (default 127.0.0.1:8080)\n"
@@ -102,7 +104,8 @@ struct cli {
 enum {
     OPT_DB = 256, OPT_LISTEN, OPT_THREADS, OPT_ASSETS, OPT_SECURE, OPT_ORIGIN, OPT_PROXY,
     OPT_IDLE, OPT_MAX, OPT_OPS, OPT_MEM, OPT_T_ACCOUNT, OPT_T_ADDR, OPT_T_WINDOW, OPT_ROLE,
-    OPT_USER, OPT_SCOPE, OPT_EXPIRES, OPT_FILE, OPT_OWNER, OPT_HELP, OPT_OUT, OPT_EXPORT
+    OPT_USER, OPT_SCOPE, OPT_EXPIRES, OPT_FILE, OPT_OWNER, OPT_HELP, OPT_OUT, OPT_EXPORT,
+    OPT_STAGING
 };
 
 
@@ -126,6 +129,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
         {"listen", required_argument, 0, OPT_LISTEN},
         {"threads", required_argument, 0, OPT_THREADS},
         {"assets", required_argument, 0, OPT_ASSETS},
+        {"staging-dir", required_argument, 0, OPT_STAGING},
         {"secure-cookies", no_argument, 0, OPT_SECURE},
         {"origin", required_argument, 0, OPT_ORIGIN},
         {"trusted-proxy", required_argument, 0, OPT_PROXY},
@@ -173,6 +177,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
             if (parse_long(optarg, 1, 512, &v) == 0) c->cfg.threads = (int)v; else bad = "--threads";
             break;
         case OPT_ASSETS: c->cfg.assets_dir = optarg; break;
+        case OPT_STAGING: c->cfg.staging_dir = optarg; break;
         case OPT_SECURE: c->cfg.secure_cookies = 1; break;
         case OPT_ORIGIN: c->cfg.origin = optarg; break;
         case OPT_PROXY: c->cfg.trusted_proxy = optarg; break;
@@ -690,7 +695,7 @@ static int cmd_job(struct app *app, struct cli *c)
             return 1;
         }
         db_reader_idle(app->db);
-        rc = items_import(app->db, id, file_read, f, 0, "cli", &res);
+        rc = items_import(app->db, id, file_read, f, 0, "cli", app->cfg.staging_dir, &res);
         if (f != stdin)
             fclose(f);
         if (rc == 0) {

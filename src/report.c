@@ -93,8 +93,10 @@ struct labeler {
     int64_t id;
     char name[AUTH_NAME_MAX + 1];
     int64_t judgments, skips;
-    double *secs;
+    double *secs;          /* seconds from shown (else leased) to submitted */
     int64_t nsecs, cap;
+    double *act;           /* active seconds, where the page measured them */
+    int64_t nact, act_cap;
     int64_t agree_units;
     double agree;
     int64_t gold_total, gold_right;
@@ -136,7 +138,7 @@ struct qacc {
     double *rank_sum, *top1;
     int64_t *rank_n;
     int64_t *label_count;   /* labels */
-    int64_t texts, edited;
+    int64_t texts, edited, unchanged, unanswered;
     double chars;
     struct stats_agree agree;
 };
@@ -206,6 +208,7 @@ struct jrec {
     size_t raw_len;
     json_t *answers; /* parsed on first use (ans_of) */
     int shown[MAX_RESP], nshown;
+    int has_act;     /* added an active time to who->act */
 };
 
 /* The item being read, from its stored text. */
@@ -273,14 +276,6 @@ static int span_int(struct jspan s, long *out)
     return *end == '\0' ? 0 : -1;
 }
 
-static int resp_of(const struct cur *c, const char *id)
-{
-    int i;
-    for (i = 0; id != NULL && i < c->n; i++)
-        if (strcmp(c->ids[i], id) == 0)
-            return i;
-    return -1;
-}
 
 /* Places of the responses in a rank answer (its span): 1 + how many are
  * strictly better (ties share a place); 0 for a response not ranked. */
@@ -506,14 +501,28 @@ static void add_item(struct qacc *a, struct cur *c)
         }
         break;
     case Q_TEXT: {
-        const char *start = q->prefill == PREFILL_RESPONSE ? text_of(c, resp_of(c, q->prefill_id)) : NULL;
+        /* An edit is a text that is none of the item's responses as it
+         * was (judgments.h): a prefill left unchanged, or a response
+         * pasted back, is counted apart. */
         for (k = 0; k < c->nj; k++) {
             const char *t = json_string_value(json_object_get(ans_of(&c->j[k]), q->name));
-            if (t == NULL)
+            int same = 0, ri;
+            if (t == NULL) {
+                a->unanswered++;
                 continue;
+            }
+            for (ri = 0; ri < c->n && !same; ri++) {
+                const char *rt = text_of(c, ri);
+                same = rt != NULL && util_text_same(rt, t);
+            }
+            a->answers++;
             a->texts++;
+            if (same) {
+                a->unchanged++;
+                continue;
+            }
+            a->edited++;
             a->chars += (double)util_utf8_len(t);
-            a->edited += start != NULL && strcmp(start, t) != 0;
         }
         break;
     }
@@ -867,9 +876,10 @@ static json_t *question_json(struct qacc *a, struct names *models, const struct 
     }
     if (q->type == Q_TEXT) {
         json_object_set_new(out, "texts", json_integer(a->texts));
-        json_object_set_new(out, "mean_chars", a->texts ? num(a->chars / (double)a->texts) : json_null());
-        if (q->prefill == PREFILL_RESPONSE)
-            json_object_set_new(out, "edited", json_integer(a->edited));
+        json_object_set_new(out, "edited", json_integer(a->edited));
+        json_object_set_new(out, "unchanged", json_integer(a->unchanged));
+        json_object_set_new(out, "unanswered", json_integer(a->unanswered));
+        json_object_set_new(out, "mean_chars", a->edited ? num(a->chars / (double)a->edited) : json_null());
     }
     if (a->points > 0)
         json_object_set_new(out, "agreement", agreement_json(a, o));
@@ -909,6 +919,8 @@ static json_t *labelers_json(struct labelers *t)
                                 "agreement", num(a), "agreement_units", (json_int_t)l->agree_units,
                                 "gold_accuracy", num(g), "gold_answers", (json_int_t)l->gold_total,
                                 "flag", low_agree || low_gold);
+        json_object_set_new(row, "median_active_seconds",
+                            num(l->nact > 0 ? stats_median(l->act, (int)l->nact) : NAN));
         if (low_agree || low_gold)
             json_object_set_new(row, "flag_reason",
                                 json_string(low_agree && low_gold ? "agreement and gold accuracy far below the other labelers"
@@ -1022,16 +1034,21 @@ static void flush_item(struct build *b)
     drop_item(c);
 }
 
-static int add_secs(struct labeler *l, double s)
+static int push(double **v, int64_t *n, int64_t *cap, double x)
 {
-    if (l->nsecs == l->cap) {
-        double *nv = realloc(l->secs, sizeof *nv * (size_t)(l->cap = l->cap ? l->cap * 2 : 64));
+    if (*n == *cap) {
+        double *nv = realloc(*v, sizeof *nv * (size_t)(*cap = *cap ? *cap * 2 : 64));
         if (nv == NULL)
             return ERR_NOMEM;
-        l->secs = nv;
+        *v = nv;
     }
-    l->secs[l->nsecs++] = s;
+    (*v)[(*n)++] = x;
     return 0;
+}
+
+static int add_secs(struct labeler *l, double s)
+{
+    return push(&l->secs, &l->nsecs, &l->cap, s);
 }
 
 static int read_judgments(struct db *db, struct build *b)
@@ -1094,6 +1111,10 @@ static int read_judgments(struct db *db, struct build *b)
             b->judgments++;
             r->who->judgments++;
             rc = add_secs(r->who, (double)(sqlite3_column_int64(st, 5) - sqlite3_column_int64(st, 4)) / 1000.0);
+            r->has_act = sqlite3_column_type(st, 6) != SQLITE_NULL;
+            if (rc == 0 && r->has_act)
+                rc = push(&r->who->act, &r->who->nact, &r->who->act_cap,
+                          (double)sqlite3_column_int64(st, 6) / 1000.0);
         }
         if (rc == 0 && step != SQLITE_ROW && step != SQLITE_DONE)
             rc = ERR_DB;
@@ -1110,6 +1131,7 @@ static int read_judgments(struct db *db, struct build *b)
             for (k = 0; k < b->cur.nj; k++) {
                 b->cur.j[k].who->judgments--;
                 b->cur.j[k].who->nsecs--;
+                b->cur.j[k].who->nact -= b->cur.j[k].has_act;
             }
             b->judgments -= b->cur.nj;
             drop_item(&b->cur);
@@ -1218,6 +1240,7 @@ int report_build(struct db *db, const struct job *j, const struct report_opts *o
         free(b->models.v[i]);
     for (i = 0; i < b->labs.n; i++) {
         free(b->labs.v[i]->secs);
+        free(b->labs.v[i]->act);
         free(b->labs.v[i]);
     }
     free(b->labs.v);

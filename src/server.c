@@ -114,6 +114,7 @@ static const char *status_text(int status)
     case 422: return "Unprocessable Content";
     case 429: return "Too Many Requests";
     case 503: return "Service Unavailable";
+    case 507: return "Insufficient Storage";
     default: return "Internal Server Error";
     }
 }
@@ -132,6 +133,7 @@ static const char *status_code_name(int status)
     case 422: return "invalid";
     case 429: return "too_many_requests";
     case 503: return "unavailable";
+    case 507: return "insufficient_storage";
     default: return "internal";
     }
 }
@@ -270,18 +272,28 @@ int server_status_of(int err)
     case ERR_FORBIDDEN: return 403;
     case ERR_UNAUTHORIZED: return 401;
     case ERR_BUSY: return 503;
+    case ERR_DB: return 503;
     case ERR_THROTTLED: return 429;
     case ERR_TOO_LARGE: return 413;
+    case ERR_NO_SPACE: return 507;
     default: return 500;
     }
 }
 
+/* A storage failure (a full disk, an I/O error, a lock held too long) is
+ * the server's condition, not the request's: 503 with Retry-After, so
+ * clients retry, and never a 401 or a 4xx that would make them give up. */
 void reply_err(struct req *r, int err, const char *message, const char *field)
 {
     int status = server_status_of(err);
     if (message == NULL)
-        message = status == 500 ? "internal error" : status == 503 ? "server busy, retry" : status_text(status);
-    reply_error(r, status, NULL, message, field);
+        message = err == ERR_DB       ? "storage unavailable (disk full or failing); retry later"
+                  : status == 500     ? "internal error"
+                  : status == 503     ? "server busy, retry"
+                  : status == 507     ? "no space left to store the request; retry later"
+                                      : status_text(status);
+    reply_error_h(r, status, NULL, message, field,
+                  status == 503 || status == 507 ? "Retry-After: 10\r\n" : NULL);
 }
 
 /* ---- JSON body helpers ---- */
@@ -424,22 +436,33 @@ static int authenticate(struct req *r)
 {
     const char *authz = mg_get_header(r->conn, "Authorization");
     char cookie[AUTH_TOKEN_LEN * 2];
+    int rc;
     if (authz != NULL) {
         if (strncasecmp(authz, "Bearer ", 7) != 0) {
             reply_error_h(r, 401, NULL, "only Bearer tokens are accepted", NULL,
                                 "WWW-Authenticate: Bearer\r\n");
             return -1;
         }
-        if (auth_token_check(r->app->auth, authz + 7, &r->who) != 0) {
+        rc = auth_token_check(r->app->auth, authz + 7, &r->who);
+        if (rc == ERR_UNAUTHORIZED) {
             reply_error_h(r, 401, NULL, "invalid, expired or revoked token", NULL,
                                 "WWW-Authenticate: Bearer\r\n");
+            return -1;
+        }
+        if (rc != 0) {
+            memset(&r->who, 0, sizeof r->who);
+            reply_err(r, rc, NULL, NULL);
             return -1;
         }
         return 0;
     }
     if (session_cookie(r, cookie, sizeof cookie) &&
-        auth_session_check(r->app->auth, cookie, &r->who) != 0) {
+        (rc = auth_session_check(r->app->auth, cookie, &r->who)) != 0) {
         memset(&r->who, 0, sizeof r->who);
+        if (rc != ERR_UNAUTHORIZED) {
+            reply_err(r, rc, NULL, NULL); /* the session may be fine: say nothing of it */
+            return -1;
+        }
         if (r->route->flags & (R_PAGE | R_LOGIN))
             return 0; /* pages redirect; a login replaces the stale session */
         if (r->route->min_role == ROLE_NONE)
@@ -505,8 +528,12 @@ static int authorize(struct req *r)
         if (rt->flags & R_TOKEN_ANY_ROLE)
             return 0;
     }
-    if ((rt->flags & R_PAGE) && (r->who.role < rt->min_role || r->who.must_change_password)) {
-        /* A page the user may not see (yet): the home page says why. */
+    if ((rt->flags & R_PAGE) &&
+        (r->who.role < rt->min_role ||
+         (r->who.must_change_password && !(rt->flags & R_MUST_CHANGE_OK)))) {
+        /* A page the user may not see (yet): the home page says why, and
+         * is where a user with a one-time password chooses their own, so
+         * it must itself be allowed (R_MUST_CHANGE_OK), or this loops. */
         reply(r, 302, NULL, NULL, 0, "Location: /\r\n");
         return -1;
     }
@@ -535,6 +562,47 @@ static int content_type_is(const char *ct, const char *want)
     return ct != NULL && strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';');
 }
 
+/* The most a route without a body reads to see that it is empty: "{}"
+ * with some white space, as many HTTP clients send on every POST. */
+#define NO_BODY_MAX 64
+
+/* A route that takes no body accepts none, an empty one, or an empty JSON
+ * object; 0, or replies 400 and returns -1. */
+static int read_no_body(struct req *r)
+{
+    long long declared = r->ri->content_length;
+    char data[NO_BODY_MAX + 1];
+    size_t len = 0, i;
+    int n;
+    if (declared == 0 || (declared < 0 && mg_get_header(r->conn, "Transfer-Encoding") == NULL))
+        return 0;
+    if (declared > NO_BODY_MAX)
+        goto refuse;
+    while (len <= NO_BODY_MAX && (n = mg_read(r->conn, data + len, NO_BODY_MAX + 1 - len)) > 0)
+        len += (size_t)n;
+    if (len > NO_BODY_MAX)
+        goto refuse;
+    data[len] = '\0';
+    for (i = 0; i < len && strchr(" \t\r\n", data[i]) != NULL; i++)
+        ;
+    if (i == len)
+        return 0;
+    if (data[i++] != '{')
+        goto refuse;
+    for (; i < len && strchr(" \t\r\n", data[i]) != NULL; i++)
+        ;
+    if (i < len && data[i++] == '}') {
+        for (; i < len && strchr(" \t\r\n", data[i]) != NULL; i++)
+            ;
+        if (i == len)
+            return 0;
+    }
+refuse:
+    reply_error(r, 400, "body_not_allowed",
+                "this route takes no body (send none, or an empty JSON object {})", NULL);
+    return -1;
+}
+
 /* Checks and reads the body; 0, or replies and returns -1. */
 static int read_body(struct req *r)
 {
@@ -545,14 +613,12 @@ static int read_body(struct req *r)
     json_error_t jerr;
     char chunk[4096];
     int n;
+    if (rt->body == BODY_NONE)
+        return read_no_body(r);
     if (declared > (long long)rt->body_limit) {
-        reply_error(r, 413, NULL, rt->body_limit == 0 ? "this request takes no body"
-                                                       : "request body too large",
-                    NULL);
+        reply_error(r, 413, NULL, "request body too large", NULL);
         return -1;
     }
-    if (rt->body == BODY_NONE)
-        return 0;
     if (!content_type_is(ct, rt->body == BODY_JSON ? "application/json" : "application/x-ndjson") &&
         !(rt->body == BODY_JSONL && content_type_is(ct, "application/jsonl"))) {
         reply_error(r, 415, NULL,
@@ -571,6 +637,12 @@ static int read_body(struct req *r)
         }
         buf_append(&b, chunk, (size_t)n);
     }
+    if (util_json_too_deep(b.data, b.len, JSON_DEPTH_MAX)) {
+        buf_free(&b);
+        reply_error(r, 400, "too_deep", "JSON nested deeper than " JSON_DEPTH_MAX_TEXT " levels",
+                    NULL);
+        return -1;
+    }
     r->body = json_loadb(b.data != NULL ? b.data : "", b.len, JSON_REJECT_DUPLICATES, &jerr);
     buf_free(&b);
     if (r->body == NULL) {
@@ -585,6 +657,51 @@ static int read_body(struct req *r)
         return -1;
     }
     return 0;
+}
+
+/* 1 when s is a Content-Length value: one or more digits, nothing else
+ * (strtoll, which CivetWeb uses, also takes "+16" and "16abc"). */
+static int length_valid(const char *s)
+{
+    size_t n = strspn(s, "0123456789");
+    return n > 0 && n <= 18 && s[n] == '\0';
+}
+
+/* Refuses a request whose body's extent two parties could read
+ * differently (request smuggling behind a proxy): Content-Length that is
+ * not plain digits, two Content-Length headers that differ,
+ * Content-Length together with Transfer-Encoding, or Transfer-Encoding
+ * twice. CivetWeb would take the first Content-Length (or prefer chunked)
+ * and run the rest of the bytes as a next request. 0, or answers 400 and
+ * returns -1; the connection is then closed (mg_send_http_error sets
+ * CivetWeb's must_close, which nothing else public does), since whatever
+ * follows on it cannot be trusted. The answer is CivetWeb's plain-text
+ * error, like its own for requests it cannot parse. */
+static int framing_ok(struct req *r)
+{
+    const char *cl = NULL, *why = NULL;
+    int i, te = 0;
+    for (i = 0; i < r->ri->num_headers && why == NULL; i++) {
+        const char *name = r->ri->http_headers[i].name, *value = r->ri->http_headers[i].value;
+        if (name == NULL || value == NULL)
+            continue;
+        if (strcasecmp(name, "Content-Length") == 0) {
+            if (!length_valid(value))
+                why = "Content-Length must be digits only";
+            else if (cl != NULL && strcmp(cl, value) != 0)
+                why = "two different Content-Length headers";
+            cl = value;
+        } else if (strcasecmp(name, "Transfer-Encoding") == 0 && te++ > 0) {
+            why = "more than one Transfer-Encoding header";
+        }
+    }
+    if (why == NULL && cl != NULL && te > 0)
+        why = "Content-Length together with Transfer-Encoding";
+    if (why == NULL)
+        return 0;
+    r->status = 400;
+    mg_send_http_error(r->conn, 400, "ambiguous request framing: %s", why);
+    return -1;
 }
 
 /* Finds the route; sets r->route or answers 404/405. Unmatched GETs outside
@@ -634,7 +751,7 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
     r.app = cbdata;
     __atomic_add_fetch(&r.app->inflight, 1, __ATOMIC_SEQ_CST);
     client_addr(&r);
-    idx = route_request(&r);
+    idx = framing_ok(&r) == 0 ? route_request(&r) : N_ROUTES;
     if (r.route != NULL && (r.route->flags & R_WRITES))
         db_write_expected(r.app->db);
     if (__atomic_load_n(&r.app->draining, __ATOMIC_SEQ_CST) && r.status == 0)
@@ -642,7 +759,7 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
     if (r.status == 0 && r.route != NULL && authenticate(&r) == 0 && authorize(&r) == 0 && read_body(&r) == 0)
         r.route->handler(&r);
     if (r.status == 0)
-        reply_err(&r, ERR_DB, NULL, NULL);
+        reply_err(&r, ERR_NOMEM, NULL, NULL); /* a handler that did not answer */
     json_decref(r.body);
     db_write_expected_end(r.app->db);
     db_reader_idle(r.app->db);

@@ -9,7 +9,8 @@
 #define TASK_COLS "t.id, t.job_id, t.item_id, t.labeler_id, t.state, t.shown, t.leased_at," \
     " t.expires_at, t.finished_at, t.skip_reason, i.ext_id, i.data"
 #define JUDGMENT_COLS "g.id, g.task_id, g.job_id, g.item_id, g.labeler_id, g.answers, g.revision," \
-    " g.created_at, g.updated_at, t.shown, t.leased_at, i.ext_id, i.response_ids, u.name"
+    " g.created_at, g.updated_at, t.shown, t.leased_at, i.ext_id, i.response_ids, u.name," \
+    " g.shown_at, g.active_ms"
 #define TOKEN_COLS "t.id, t.user_id, u.name, t.name, t.scopes, t.created_at, t.expires_at, t.last_used_at, t.revoked_at"
 
 static const char *const text[SQL__COUNT] = {
@@ -73,7 +74,8 @@ static const char *const text[SQL__COUNT] = {
     [SQL_JOB_JUDGMENT_COUNT] = "SELECT count(*) FROM judgments WHERE job_id = ?1",
     [SQL_JOB_MY_COUNT] = "SELECT count(*) FROM tasks WHERE job_id = ?1 AND labeler_id = ?2"
                          " AND state = 'judged'",
-    [SQL_JUDGMENT_ANSWERS] = "SELECT answers, revision, created_at, updated_at FROM judgments WHERE id = ?1",
+    [SQL_JUDGMENT_ANSWERS] = "SELECT answers, revision, created_at, updated_at, shown_at, active_ms"
+                             " FROM judgments WHERE id = ?1",
     [SQL_JOB_ITEMS_MISFIT] = "SELECT ext_id FROM items WHERE job_id = ?1"
                              " AND (n_responses < ?2 OR n_responses > ?3) LIMIT 1",
     [SQL_JOB_ITEMS_WITHOUT_RESPONSE] = "SELECT ext_id FROM items WHERE job_id = ?1 AND NOT EXISTS"
@@ -111,13 +113,14 @@ static const char *const text[SQL__COUNT] = {
                         " judgment_id = ?5 WHERE id = ?1",
     /* All a submit needs to validate, in one read. */
     [SQL_TASK_CHECK] = "SELECT t.labeler_id, t.job_id, t.state, t.shown, t.leased_at, i.ext_id,"
-                       " i.response_ids, j.questions, j.questions_rev, j.status FROM tasks t"
+                       " i.response_ids, j.questions, j.questions_rev, j.status, t.item_id FROM tasks t"
                        " JOIN items i ON i.id = t.item_id JOIN jobs j ON j.id = t.job_id WHERE t.id = ?1",
     [SQL_ITEM_CLAIM] = "UPDATE items SET claims = claims + ?2, judged = judged + ?3 WHERE id = ?1",
     [SQL_ITEM_COUNTS] = "SELECT claims, judged FROM items WHERE id = ?1",
     [SQL_JUDGMENT_NEXT_SEQ] = "SELECT coalesce(max(seq), 0) + 1 FROM judgments WHERE job_id = ?1",
     [SQL_JUDGMENT_INSERT] = "INSERT INTO judgments (task_id, job_id, item_id, labeler_id, answers,"
-                            " revision, created_at, updated_at, seq) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7)",
+                            " revision, created_at, updated_at, seq, shown_at, active_ms)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7, ?8, ?9)",
     [SQL_JUDGMENT_BY_ID] = "SELECT " JUDGMENT_COLS " FROM judgments g JOIN tasks t ON t.id = g.task_id"
                            " JOIN items i ON i.id = g.item_id JOIN users u ON u.id = g.labeler_id WHERE g.id = ?1",
     [SQL_JUDGMENT_BY_TASK] = "SELECT " JUDGMENT_COLS " FROM judgments g JOIN tasks t ON t.id = g.task_id"
@@ -139,8 +142,12 @@ static const char *const text[SQL__COUNT] = {
     [SQL_STATS_TASKS] = "SELECT coalesce(sum(state = 'judged'), 0), coalesce(sum(state = 'skipped'), 0),"
                         " coalesce(sum(state = 'leased' AND expires_at > ?2), 0)"
                         " FROM tasks WHERE job_id = ?1",
-    [SQL_STATS_DURATIONS] = "SELECT t.labeler_id, u.name, t.state, t.finished_at - t.leased_at"
+    /* A judged task's time runs from when it was shown, when the page
+     * said so (a prefetched lease waits unseen), else from its lease. */
+    [SQL_STATS_DURATIONS] = "SELECT t.labeler_id, u.name, t.state,"
+                            " t.finished_at - coalesce(g.shown_at, t.leased_at)"
                             " FROM tasks t JOIN users u ON u.id = t.labeler_id"
+                            " LEFT JOIN judgments g ON g.id = t.judgment_id"
                             " WHERE t.job_id = ?1 AND t.state IN ('judged', 'skipped')"
                             " ORDER BY t.labeler_id, t.state, 4",
     [SQL_STATS_RECENT] = "SELECT (?2 - created_at) / 60000, count(*) FROM judgments"
@@ -148,7 +155,8 @@ static const char *const text[SQL__COUNT] = {
     /* Exports: a page of judgments in seq order, since < seq <= cursor. */
     [SQL_EXPORT_CURSOR] = "SELECT coalesce(max(seq), 0) FROM judgments WHERE job_id = ?1",
     [SQL_EXPORT_PAGE] = "SELECT g.id, g.seq, g.answers, g.revision, g.created_at, g.updated_at,"
-                        " g.labeler_id, t.shown, t.leased_at, i.data FROM judgments g"
+                        " g.labeler_id, t.shown, t.leased_at, i.data, g.shown_at, g.active_ms"
+                        " FROM judgments g"
                         " JOIN tasks t ON t.id = g.task_id JOIN items i ON i.id = g.item_id"
                         " WHERE g.job_id = ?1 AND g.seq > ?2 AND g.seq <= ?3 ORDER BY g.seq LIMIT ?4",
     /* aggregate=majority: the judgments of items after ?2, by item. */
@@ -156,7 +164,8 @@ static const char *const text[SQL__COUNT] = {
                               " JOIN items i ON i.id = g.item_id WHERE g.job_id = ?1"
                               " AND g.item_id > ?2 AND g.seq <= ?3 ORDER BY g.item_id LIMIT ?4",
     /* Reports: a job's judgments item by item, after item ?2. */
-    [SQL_REPORT_PAGE] = "SELECT g.item_id, g.labeler_id, g.answers, t.shown, t.leased_at, g.created_at"
+    [SQL_REPORT_PAGE] = "SELECT g.item_id, g.labeler_id, g.answers, t.shown,"
+                        " coalesce(g.shown_at, t.leased_at), g.created_at, g.active_ms"
                         " FROM judgments g JOIN tasks t ON t.id = g.task_id"
                         " WHERE g.job_id = ?1 AND g.item_id > ?2 ORDER BY g.item_id LIMIT ?3",
     /* The item's text, read once per item rather than once per judgment. */

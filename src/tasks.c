@@ -113,11 +113,15 @@ struct lease_op {
     int64_t job_id, user_id, after, task_id;
     const char *why;
     struct task *out; /* filled from the writer's warm cache: no read after */
+    struct buf *view; /* the labeler's view of it, rendered inside the write */
 };
 
 static int read_task_raw(sqlite3_stmt *st, struct task *out);
 
-/* Copies task id into op->out and op->data on the writer's connection. */
+/* Copies task op->task_id into op->out on the writer's connection and
+ * renders its view into op->view. Inside the write, so a task that cannot
+ * be shown (a damaged stored item) fails the write and its lease is rolled
+ * back, rather than being left behind an error answer. */
 static int copy_task(struct db_conn *c, struct lease_op *op)
 {
     sqlite3_stmt *st = db_stmt(c, SQL_TASK_BY_ID);
@@ -127,6 +131,12 @@ static int copy_task(struct db_conn *c, struct lease_op *op)
     sqlite3_bind_int64(st, 1, op->task_id);
     rc = sqlite3_step(st) == SQLITE_ROW ? read_task_raw(st, op->out) : ERR_DB;
     db_done(st);
+    if (rc == 0 && task_render(op->out, op->view) != 0) {
+        op->why = "the item cannot be shown (its stored text is damaged)";
+        rc = ERR_DB;
+    }
+    if (rc != 0)
+        task_clear(op->out);
     return rc;
 }
 
@@ -208,15 +218,19 @@ static int lease_write(struct db_conn *c, void *arg)
 }
 
 int task_lease(struct db *db, int64_t job_id, const struct principal *p, int64_t after,
-               struct task *out, const char **why)
+               struct task *out, struct buf *view, const char **why)
 {
-    struct lease_op op = {job_id, p->user_id, after, 0, NULL, out};
+    struct lease_op op = {job_id, p->user_id, after, 0, NULL, out, view};
+    size_t start = view->len;
     int rc;
     memset(out, 0, sizeof *out);
     rc = db_write(db, lease_write, &op);
     *why = op.why;
-    if (rc != 0)
+    if (rc != 0) {
         task_clear(out); /* the write was rolled back */
+        if (view->data != NULL)
+            view->data[view->len = start] = '\0';
+    }
     if (rc == ERR_FORBIDDEN) {
         /* Not a member: those who cannot see the job learn nothing of it. */
         struct db_conn *c = db_reader(db);

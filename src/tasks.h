@@ -22,7 +22,7 @@ struct task {
     int shown[ITEM_RESPONSES_MAX]; /* response indexes in the order shown */
     int n_shown;
     int64_t leased_at, expires_at, finished_at; /* ms */
-    char ext_id[ITEM_ID_MAX + 1];
+    char ext_id[ITEM_ID_BYTES + 1];
     char *item;      /* owned: the normalised item's JSON text, as stored */
     size_t item_len;
 };
@@ -39,10 +39,12 @@ int task_shown_parse(const char *s, int *idx, int max);
  * prefetches the task after the one on screen with after = its id, so a
  * labeler holds at most two live leases. Returns 0 with the task
  * in *out (out->id == 0 when nothing is left for this labeler: 204; free
- * with task_clear), or ERR_CONFLICT (*why: the job is not open),
- * ERR_FORBIDDEN (a manager who is not a member), ERR_NOT_FOUND. */
+ * with task_clear) and its view (task_render) appended to *view, or
+ * ERR_CONFLICT (*why: the job is not open), ERR_FORBIDDEN (a manager who
+ * is not a member), ERR_NOT_FOUND, ERR_DB (also when the task could not
+ * be rendered: then no lease was written). */
 int task_lease(struct db *db, int64_t job_id, const struct principal *p, int64_t after,
-               struct task *out, const char **why);
+               struct task *out, struct buf *view, const char **why);
 
 /* A task's state and owners, without its item: what a write checks. */
 struct task_peek {

@@ -246,3 +246,66 @@ int buf_html_escape(struct buf *b, const char *s)
     }
     return rc;
 }
+
+int util_json_too_deep(const char *s, size_t len, int max)
+{
+    size_t i;
+    int depth = 0, in_string = 0;
+    for (i = 0; i < len; i++) {
+        char ch = s[i];
+        if (in_string) {
+            if (ch == '\\')
+                i++; /* the escaped character, whatever it is */
+            else if (ch == '"')
+                in_string = 0;
+        } else if (ch == '"') {
+            in_string = 1;
+        } else if (ch == '[' || ch == '{') {
+            if (++depth > max)
+                return 1;
+        } else if ((ch == ']' || ch == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return 0;
+}
+
+/* The next character of s past *i for util_text_same: "\r\n" and "\r"
+ * read as "\n". */
+static int text_next(const char *s, size_t *i)
+{
+    char ch = s[*i];
+    if (ch == '\0')
+        return -1;
+    (*i)++;
+    if (ch == '\r') {
+        if (s[*i] == '\n')
+            (*i)++;
+        return '\n';
+    }
+    return (unsigned char)ch;
+}
+
+/* The extent of s without white space at either end: [*from, *to). */
+static void text_trim(const char *s, size_t *from, size_t *to)
+{
+    size_t a = 0, b = strlen(s);
+    while (a < b && strchr(" \t\r\n", s[a]) != NULL)
+        a++;
+    while (b > a && strchr(" \t\r\n", s[b - 1]) != NULL)
+        b--;
+    *from = a;
+    *to = b;
+}
+
+int util_text_same(const char *a, const char *b)
+{
+    size_t ia, ea, ib, eb;
+    text_trim(a, &ia, &ea);
+    text_trim(b, &ib, &eb);
+    while (ia < ea && ib < eb) {
+        if (text_next(a, &ia) != text_next(b, &ib))
+            return 0;
+    }
+    return ia >= ea && ib >= eb;
+}

@@ -19,11 +19,24 @@ enum err {
     ERR_FORBIDDEN = -5,   /* 403 */
     ERR_UNAUTHORIZED = -6,/* 401 */
     ERR_BUSY = -7,        /* overloaded, retry later (503) */
-    ERR_DB = -8,          /* database failure (500) */
+    ERR_DB = -8,          /* storage failure: the database cannot be read or written (503) */
     ERR_NOMEM = -9,       /* 500 */
     ERR_THROTTLED = -10,  /* too many attempts (429) */
     ERR_TOO_LARGE = -11,  /* 413 */
+    ERR_NO_SPACE = -12,   /* no room left to stage a request's data (507) */
 };
+
+/* The deepest nesting of arrays and objects accepted in any JSON we parse
+ * (bodies, import lines): jansson's parser and json_dumps recurse once per
+ * level, and a worker thread's stack is small. */
+#define JSON_DEPTH_MAX 64
+#define JSON_DEPTH_MAX_TEXT "64"
+
+/* 1 when the JSON text s[0..len) nests arrays and objects deeper than max
+ * (strings are skipped, escapes included), else 0. A scan without
+ * recursion, for use before a recursive parser sees the text; it does not
+ * check that the text is valid JSON. s may be NULL when len is 0. */
+int util_json_too_deep(const char *s, size_t len, int max);
 
 /* Seconds since the Unix epoch. */
 int64_t util_now(void);
@@ -61,6 +74,11 @@ int util_str_eq_ct(const char *a, const char *b);
 /* Number of Unicode code points in a UTF-8 string (jansson already
  * guarantees valid UTF-8 for strings it parsed). */
 size_t util_utf8_len(const char *s);
+
+/* 1 when texts a and b are the same once line ends are taken as "\n"
+ * (a browser's text area turns "\r\n" into "\n") and white space at their
+ * ends is ignored: an edit that changed nothing. */
+int util_text_same(const char *a, const char *b);
 
 /* Checks that every key of obj is in allowed (NULL-terminated). Returns NULL
  * when all are known, else the first unknown key (borrowed from obj). */

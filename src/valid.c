@@ -8,6 +8,28 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The machine-readable code of a problem, from its message: the messages
+ * below are the only ones those codes stand for. */
+static const struct {
+    const char *message, *code;
+} codes[] = {
+    {"is required", "missing_field"},
+    {"unknown field", "unknown_field"},
+    {"must be a string", "wrong_type"},
+    {"must be an integer", "wrong_type"},
+    {"must be true or false", "wrong_type"},
+    {"must be an object", "wrong_type"},
+};
+
+const char *problem_code(const char *message)
+{
+    size_t i;
+    for (i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (strcmp(message, codes[i].message) == 0)
+            return codes[i].code;
+    return "invalid";
+}
+
 void problems_add(struct problems *p, const char *field, const char *fmt, ...)
 {
     char msg[512];
@@ -19,7 +41,8 @@ void problems_add(struct problems *p, const char *field, const char *fmt, ...)
         p->list = json_array();
     p->count++;
     if (json_array_size(p->list) < 100)
-        json_array_append_new(p->list, json_pack("{ssss}", "field", field, "message", msg));
+        json_array_append_new(p->list, json_pack("{ssssss}", "field", field, "message", msg,
+                                                 "code", problem_code(msg)));
 }
 
 /* ---- typed reading of a JSON object, collecting problems ---- */

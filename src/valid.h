@@ -8,14 +8,17 @@
 #include <jansson.h>
 #include <stddef.h>
 
-/* Problems found: {"field", "message"} objects (the first 100 are kept;
- * count counts all). Free list with json_decref. */
+/* Problems found: {"field", "message", "code"} objects (the first 100 are
+ * kept; count counts all). code: missing_field, unknown_field, wrong_type
+ * or invalid (problem_code). Free list with json_decref. */
 struct problems {
     json_t *list;
     int count;
 };
 void problems_add(struct problems *p, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+const char *problem_code(const char *message);
 
 /* out = base.key (or key when base is empty). */
 void valid_path(char *out, size_t n, const char *base, const char *key);

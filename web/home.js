@@ -42,7 +42,11 @@ const form = $('password-form');
 async function init() {
   const m = await shell();
   if (m.user.must_change_password) {
+    // Signed in with a one-time password: this page is where the user
+    // chooses their own; nothing else is open to them until then.
     $('must-change').hidden = false;
+    $('mine').hidden = true;
+    $('role-line').hidden = true;
     form.querySelector('#current').focus();
     return;
   }

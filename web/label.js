@@ -400,6 +400,35 @@ const VIEWS = { pairwise: pairwiseView, rank: rankView, rating: ratingView, labe
 
 // ---- the task ----
 
+// What the labeler's time on a task was: from when it appeared (the next
+// task is leased ahead, while this one is worked on), and of that the time
+// the page was visible, focused and used (an input within the last
+// minute). Sent with the judgment as durations; the server bounds them.
+const IDLE_MS = 60000;
+const clock = { shown: 0, active: 0, last: 0, input: 0 };
+const inUse = (now) => document.visibilityState === 'visible' && document.hasFocus() && now - clock.input < IDLE_MS;
+function clockTick() {
+  const now = performance.now();
+  if (clock.shown && inUse(now)) clock.active += now - clock.last;
+  clock.last = now;
+}
+function clockStart() {
+  const now = performance.now();
+  Object.assign(clock, { shown: now, active: 0, last: now, input: now });
+}
+for (const ev of ['keydown', 'pointerdown', 'input', 'wheel', 'scroll']) {
+  addEventListener(ev, () => { clockTick(); clock.input = performance.now(); }, { capture: true, passive: true });
+}
+document.addEventListener('visibilitychange', clockTick);
+addEventListener('blur', clockTick);
+addEventListener('focus', () => { clock.last = performance.now(); });
+setInterval(clockTick, 1000);
+function timing() {
+  clockTick();
+  const now = performance.now();
+  return { shown_seconds: Math.round(now - clock.shown) / 1000, active_seconds: Math.round(clock.active) / 1000 };
+}
+
 function renderTask() {
   const prompt = $('prompt');
   prompt.replaceChildren();
@@ -438,6 +467,7 @@ function renderTask() {
   const first = job.questions.findIndex((q) => !answered(q));
   focusQuestion(first < 0 ? 0 : first);
   $('save-state').textContent = draft ? 'Draft restored.' : '';
+  clockStart();
   tick();
 }
 
@@ -505,8 +535,14 @@ async function submit() {
     return;
   }
   busy = true;
-  const body = { answers: {} };
-  for (const q of job.questions) if (answers[q.name] !== undefined) body.answers[q.name] = answers[q.name];
+  const body = { answers: {}, timing: timing() };
+  for (const q of job.questions) {
+    if (answers[q.name] === undefined) continue;
+    // An optional text left as it was prefilled is no answer (and no
+    // demonstration): it is not sent.
+    if (q.type === 'text' && q.required === false && (q.prefill || 'none') !== 'none' && answers[q.name] === prefill(q)) continue;
+    body.answers[q.name] = answers[q.name];
+  }
   const state = $('save-state');
   state.className = 'save-state';
   state.textContent = 'Saving…';

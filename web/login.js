@@ -20,7 +20,7 @@ form.addEventListener('submit', async (ev) => {
   if (!password) return show('Enter your password.', form.password);
   button.disabled = true;
   try {
-    await api('POST', '/api/v1/session', { username, password });
+    await api('POST', '/api/v1/session', { name: username, password });
     location.assign('/');
   } catch (e) {
     if (e.status === 429) show('Too many failed attempts. Wait a few minutes and try again.');

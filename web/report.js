@@ -72,8 +72,8 @@ function question(q, models) {
     sec.append(table('Labels', ['Label', 'Count', 'Share of answers'], q.labels.map((l) => [l.label, l.count, pct(l.rate)])));
   }
   if (q.type === 'text') {
-    sec.append(el('p', { text: `${q.texts} texts, ${f(q.mean_chars, 0)} characters on average`
-      + (q.edited !== undefined ? `; ${q.edited} edited from the starting response.` : '.') }));
+    sec.append(el('p', { text: `${q.edited} edited or written texts (${f(q.mean_chars, 0)} characters on average); `
+      + `${q.unchanged} left as a response's text; ${q.unanswered} not answered.` }));
   }
   sec.append(...agreement(q.agreement));
   return sec;
@@ -113,6 +113,7 @@ async function load() {
   $('labelers').querySelector('tbody').replaceChildren(...r.labelers.map((l) => el('tr', {},
     el('th', { scope: 'row', text: l.labeler }), el('td', { class: 'num', text: String(l.judgments) }),
     el('td', { class: 'num', text: String(l.skips) }), el('td', { class: 'num', text: f(l.median_seconds, 1) }),
+    el('td', { class: 'num', text: f(l.median_active_seconds, 1) }),
     el('td', { class: 'num', text: pct(l.agreement) }),
     el('td', { class: 'num', text: l.gold_answers ? `${pct(l.gold_accuracy)} of ${l.gold_answers}` : '–' }),
     el('td', { text: l.flag ? `⚑ ${l.flag_reason}` : '' }))));

@@ -37,7 +37,10 @@ export function when(iso) {
 // the server listed (field: message).
 export function showError(node, e) {
   node.className = 'error';
-  node.replaceChildren(e.field ? `${e.message} (${e.field})` : e.message);
+  const one = e.problems && e.problems.length === 1 ? e.problems[0] : null;
+  // One problem is shown as what it is: its field and its message.
+  if (one) node.replaceChildren(one.field ? `${one.field}: ${one.message}` : one.message);
+  else node.replaceChildren(e.field && !e.message.startsWith(`${e.field}:`) ? `${e.message} (${e.field})` : e.message);
   if (e.problems && e.problems.length > 1) {
     node.append(el('ul', {}, ...e.problems.map((p) => el('li', { text: `${p.field}: ${p.message}` }))));
   }

@@ -55,6 +55,27 @@ function openReset(u) {
 }
 function closeReset() { $('reset-dialog').hidden = true; resetting = null; }
 
+// The one-time password just set stays on screen, with a Copy button, until
+// the admin dismisses it: the form resets, and the server keeps only a hash.
+function showPassword(name, password) {
+  $('otp-title').textContent = `One-time password of ${name}`;
+  $('otp').textContent = password;
+  $('otp-copy').textContent = 'Copy';
+  $('otp-box').hidden = false;
+  $('otp-copy').focus();
+}
+$('otp-dismiss').addEventListener('click', () => { $('otp-box').hidden = true; $('otp').textContent = ''; });
+$('otp-copy').addEventListener('click', async () => {
+  try {
+    await navigator.clipboard.writeText($('otp').textContent);
+    $('otp-copy').textContent = 'Copied';
+  } catch (e) {
+    // No clipboard (plain http): select the text for Ctrl+C.
+    getSelection().selectAllChildren($('otp'));
+    $('otp-copy').textContent = 'Selected: press Ctrl+C';
+  }
+});
+
 $('reset-cancel').addEventListener('click', closeReset);
 document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape' && !$('reset-dialog').hidden) closeReset(); });
 $('reset-form').addEventListener('submit', async (ev) => {
@@ -65,6 +86,7 @@ $('reset-form').addEventListener('submit', async (ev) => {
     closeReset();
     $('list-status').className = 'ok';
     $('list-status').textContent = `The password of ${u.name} was reset; give them the one-time password.`;
+    showPassword(u.name, password);
     await load();
   } catch (e) { showError($('reset-status'), e); }
 });
@@ -78,6 +100,7 @@ $('user-form').addEventListener('submit', async (ev) => {
     $('form-status').className = 'ok';
     $('form-status').textContent = `${r.user.name} was created as ${r.user.role}; give them the one-time password.`;
     $('user-form').reset();
+    showPassword(r.user.name, body.password);
     await load();
   } catch (e) { showError($('form-status'), e); }
 });

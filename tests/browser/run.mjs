@@ -35,21 +35,25 @@ const freePort = () => new Promise((res) => {
   s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); });
 });
 
-async function startServer() {
+// A server on a fresh database with CLI-made users, or (users: false) none:
+// then `serve` makes the first-run admin as `make run` does, and out()
+// holds what it printed (the one-time password).
+async function startServer({ users = true } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'arbiter-browser-'));
   const db = join(dir, 'arbiter.db');
-  for (const [u, role] of [['admin', 'admin'], ['lead', 'lead'], ['lab', 'labeler']]) cli(db, ['user', 'add', u, '--role', role], `${PASSWORD}\n`);
+  if (users) for (const [u, role] of [['admin', 'admin'], ['lead', 'lead'], ['lab', 'labeler']]) cli(db, ['user', 'add', u, '--role', role], `${PASSWORD}\n`);
   const port = await freePort();
   const proc = spawn(BINARY, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`, '--pwhash-mem', '8', '--pwhash-ops', '1'],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '', out = '';
   proc.stderr.on('data', (d) => { log += d; });
+  proc.stdout.on('data', (d) => { out += d; });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     try { if ((await fetch(`${base}/healthz`)).ok) break; } catch (e) { /* not yet */ }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { dir, db, base, proc, log: () => log, stop() { proc.kill('SIGTERM'); rmSync(dir, { recursive: true, force: true }); } };
+  return { dir, db, base, proc, log: () => log, out: () => out, stop() { proc.kill('SIGTERM'); rmSync(dir, { recursive: true, force: true }); } };
 }
 
 // Creates a job through the CLI (config, items), with lab as its member,
@@ -187,15 +191,89 @@ async function focusRing(page) {
   });
 }
 
-async function login(page, base, user) {
+async function login(page, base, user, password = PASSWORD) {
   await page.goto(`${base}/login`);
   await page.fill('#username', user);
-  await page.fill('#password', PASSWORD);
+  await page.fill('#password', password);
   await page.press('#password', 'Enter');
   await page.waitForURL(`${base}/`);
 }
 
+// Signs in with a one-time password, as a new user does: the browser lands
+// on the home page (no redirect loop), which asks for a new password and
+// shows nothing else; choosing one leads to the home page proper.
+async function firstSignIn(page, base, user, oneTime, chosen, shotName) {
+  const seen = [];
+  page.on('response', (r) => { if (r.request().resourceType() === 'document') seen.push(`${r.status()} ${r.url()}`); });
+  await login(page, base, user, oneTime);
+  await page.locator('#must-change').waitFor();
+  assert.ok(seen.length <= 3, `documents loaded: ${seen.join(', ')}`);
+  assert.equal(await page.locator('#mine').count(), 1);
+  assert.equal(await page.locator('#mine').isHidden(), true);
+  assert.equal(await page.getByRole('link', { name: 'Users' }).count(), 0);
+  if (shotName) await shots(page, shotName);
+  // Every other page sends the user back here, once.
+  await page.goto(`${base}/tokens`);
+  await page.waitForURL(`${base}/`);
+  await page.locator('#must-change').waitFor();
+  await page.fill('#current', oneTime);
+  await page.fill('#next', chosen);
+  await page.fill('#again', chosen);
+  await page.click('#password-form button[type=submit]');
+  await page.locator('#must-change').waitFor({ state: 'hidden' });
+  await page.locator('#mine').waitFor();
+  // The new password is the one that works now.
+  const res = await page.evaluate(async ([u, pw]) => (await fetch('/api/v1/session', { method: 'POST',
+    headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: u, password: pw }) })).status, [user, oneTime]);
+  assert.equal(res, 401);
+}
+
 const tests = {
+  async 'the first-run admin and a user made on the Users page sign in with one-time passwords, choose their own and land at home'(browser) {
+    const s = await startServer({ users: false });
+    try {
+      const m = s.out().match(/One-time password: (\S+)/);
+      assert.ok(m, `no first-run password in: ${s.out()}`);
+      const { ctx, page, errors } = await newPage(browser);
+      await firstSignIn(page, s.base, 'admin', m[1], 'the admin chose this one', 'first-signin');
+      assert.equal(await page.getByRole('link', { name: 'Users' }).count(), 1);
+      await page.getByRole('link', { name: 'Users' }).click();
+      await page.waitForURL(`${s.base}/admin/users`);
+      await page.fill('#u-name', 'newbie');
+      await page.click('#u-generate');
+      const otp = await page.inputValue('#u-password');
+      await page.click('#user-form button[type=submit]');
+      await page.locator('#form-status').filter({ hasText: 'newbie was created' }).waitFor();
+      // The form is reset; the one-time password stays on screen to copy.
+      assert.equal(await page.inputValue('#u-password'), '');
+      await page.locator('#otp-box').waitFor();
+      assert.equal(await page.locator('#otp').innerText(), otp);
+      await page.getByRole('button', { name: 'Copy' }).click();
+      await page.locator('#otp-copy').filter({ hasText: /Copied|Selected/ }).waitFor();
+      await shots(page, 'users-otp');
+      await page.waitForTimeout(300);
+      assert.equal(await page.locator('#otp').innerText(), otp);
+      await page.getByRole('button', { name: 'Done' }).click();
+      await page.locator('#otp-box').waitFor({ state: 'hidden' });
+      // A reset shows its password the same way.
+      await page.getByRole('button', { name: 'Reset the password of newbie' }).click();
+      const reset = await page.inputValue('#reset-password');
+      await page.click('#reset-form button[type=submit]');
+      await page.locator('#otp-box').waitFor();
+      assert.equal(await page.locator('#otp').innerText(), reset);
+      const { ctx: ctx2, page: p2, errors: errors2 } = await newPage(browser);
+      await firstSignIn(p2, s.base, 'newbie', reset, 'newbie picked this one');
+      const u = sql(s.db, "SELECT must_change_password FROM users WHERE name IN ('admin', 'newbie') ORDER BY name");
+      assert.deepEqual(u, [{ must_change_password: 0 }, { must_change_password: 0 }]);
+      assert.deepEqual(errors, []);
+      assert.deepEqual(errors2, []);
+      await ctx.close();
+      await ctx2.close();
+    } finally {
+      s.stop();
+    }
+  },
+
   async 'a labeler completes tasks with the keyboard; drafts survive a reload; a submit retried through an outage is stored once; hostile text stays text'(browser) {
     const s = await startServer();
     try {

@@ -33,7 +33,7 @@ static int line(const char *text, struct buf *out, char *id, int *n, const char 
 static void test_lines(void)
 {
     struct buf out = {0};
-    char id[ITEM_ID_MAX + 1];
+    char id[ITEM_ID_BYTES + 1];
     int n = 0;
     json_t *v;
     CHECK(line("{\"id\": \"q1\", \"prompt\": \"p\", \"responses\": [{\"id\": \"a\", \"model\": \"m\","
@@ -89,7 +89,7 @@ static void test_fuzz(void)
     for (i = 0; i < 30000; i++) {
         const char *src = seeds[i % 3];
         size_t len = strlen(src), k, edits = 1 + (seed = seed * 1103515245 + 12345) % 3;
-        char *m = malloc(len + 1), id[ITEM_ID_MAX + 1];
+        char *m = malloc(len + 1), id[ITEM_ID_BYTES + 1];
         struct buf out = {0}, ids = {0};
         struct problems pr = {0};
         int n = 0, rc;

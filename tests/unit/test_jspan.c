@@ -180,7 +180,7 @@ static void test_task_render(void)
     for (i = 0; i < sizeof lines / sizeof *lines; i++) {
         struct buf out = {0}, ids = {0};
         struct problems pr = {0};
-        char id[ITEM_ID_MAX + 1];
+        char id[ITEM_ID_BYTES + 1];
         int n = 0, rc = item_parse_line(&none, lines[i], strlen(lines[i]), &out, &ids, id, &n, &pr);
         json_t *item = rc == 0 ? json_loadb(out.data, out.len, 0, NULL) : NULL;
         CHECK(item != NULL);
