@@ -362,21 +362,31 @@ static void run_batch(struct db *db, struct db_op *ops)
         return;
     }
     for (op = ops; op != NULL; op = op->next, n++) {
-        if (exec(db->writer, SQL_TX_SAVEPOINT) != 0) {
-            op->rc = ERR_DB;
-            continue;
+        /* Some errors (a full disk, an I/O error) make SQLite roll the
+         * whole transaction back by itself. Then nothing of the batch will
+         * commit, and a savepoint now would open a new transaction that
+         * RELEASE commits on its own: later writes would land while their
+         * batch is reported failed. So the batch stops there, failed. */
+        if (sqlite3_get_autocommit(db->writer->h) || exec(db->writer, SQL_TX_SAVEPOINT) != 0) {
+            failed = 1;
+            break;
         }
         op->rc = op->fn(db->writer, op->arg);
         if (op->rc != 0)
             exec(db->writer, SQL_TX_ROLLBACK_TO);
         exec(db->writer, SQL_TX_RELEASE);
     }
-    if (exec(db->writer, SQL_TX_COMMIT) != 0) {
+    if (failed || sqlite3_get_autocommit(db->writer->h) || exec(db->writer, SQL_TX_COMMIT) != 0) {
+        for (; op != NULL; op = op->next, n++)
+            ; /* the ops not run count as written, and failed */
+        failed = 1;
+    }
+    if (failed) {
         fprintf(stderr, "arbiter: commit failed: %s\n", sqlite3_errmsg(db->writer->h));
-        exec(db->writer, SQL_TX_ROLLBACK);
+        if (!sqlite3_get_autocommit(db->writer->h))
+            exec(db->writer, SQL_TX_ROLLBACK);
         for (op = ops; op != NULL; op = op->next)
             op->rc = ERR_DB;
-        failed = 1;
     }
     if (db->watch_dirty) {
         /* Again after the commit: a reader that read the epoch before this

@@ -46,13 +46,15 @@ def cli(args, stdin=None, db=None, check=True):
 
 
 class Server:
-    def __init__(self, args=(), users=("admin", "lead", "lab"), db=None):
+    def __init__(self, args=(), users=("admin", "lead", "lab"), db=None, log_dir=None):
         self.dir = os.path.dirname(db) if db else tempfile.mkdtemp(prefix="arbiter-http-")
         self.db = db or os.path.join(self.dir, "arbiter.db")
+        # The log may live apart from the database (a test's small disk).
+        self.log_dir = log_dir or self.dir
         for u in users:
             cli(["user", "add", u, "--role", role_of(u)], stdin=password_of(u) + "\n", db=self.db)
         self.port = free_port()
-        self.log = open(os.path.join(self.dir, "server.log"), "w+")
+        self.log = open(os.path.join(self.log_dir, f"server-{self.port}.log"), "w+")
         self.proc = subprocess.Popen(
             [BINARY, "serve", "--db", self.db, "--listen", f"127.0.0.1:{self.port}",
              "--threads", "16"] + list(args),

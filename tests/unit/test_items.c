@@ -72,6 +72,33 @@ static void test_lines(void)
     CHECK(line("{\"prompt\": \"p\", \"responses\": [{\"text\": \"x\"}, {\"text\": \"y\"}], \"metadata\": 3}", &out, id, &n, "metadata"));
     CHECK(line("{\"prompt\": \"p\", \"modelResponses\": [{\"response\": \"x\", \"model\": \"m\"}, {\"response\": \"y\"}]}", &out, id, &n, "modelResponses[0].model"));
     CHECK(line("{\"prompt\": \"p\", \"responses\": [{\"text\": \"x\"}, {\"text\": \"y\"}, {\"text\": \"z\"}]}", &out, id, &n, "responses"));
+    {
+        /* Ids count characters (200), and keep every byte of them: 200
+         * three-byte characters are 600 bytes, stored whole. */
+        char big[2200];
+        size_t k, at = 0;
+        at += (size_t)snprintf(big, sizeof big, "{\"id\": \"");
+        for (k = 0; k < 200; k++)
+            at += (size_t)snprintf(big + at, sizeof big - at, "\xe5\x95\x8f");
+        snprintf(big + at, sizeof big - at,
+                 "\", \"prompt\": \"p\", \"responses\": [{\"text\": \"x\"}, {\"text\": \"y\"}]}");
+        out.len = 0;
+        CHECK(line(big, &out, id, &n, NULL));
+        CHECK(strlen(id) == 600 && memcmp(id, "\xe5\x95\x8f", 3) == 0 &&
+              memcmp(id + 597, "\xe5\x95\x8f", 3) == 0);
+        memmove(big + 8 + 3, big + 8, strlen(big + 8) + 1); /* one more: 201 */
+        memcpy(big + 8, "\xe5\x95\x8f", 3);
+        CHECK(line(big, &out, id, &n, "id"));
+    }
+    {
+        /* Nesting past 64 levels is refused before any parser recurses. */
+        char deep[400];
+        snprintf(deep, sizeof deep, "{\"prompt\": \"p\", \"responses\": [{\"text\": \"x\"}, {\"text\": \"y\"}],"
+                                    " \"metadata\": {\"a\": %.*s1%.*s}}",
+                 70, "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+                 70, "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]");
+        CHECK(line(deep, &out, id, &n, ""));
+    }
     CHECK(line("[1]", &out, id, &n, ""));
     CHECK(line("{\"prompt\": ", &out, id, &n, ""));
     buf_free(&out);
@@ -156,13 +183,13 @@ static void test_import(void)
     /* A bad line in the middle: nothing is imported. */
     buf_puts(&body, "{\"id\": \"q3\", \"prompt\": \"p\", \"responses\": [{\"text\": \"x\"}, {\"text\": \"y\"}]}\n");
     m = (struct mem){body.data, body.len, 333};
-    CHECK(items_import(db, job, mem_read, &m, owner, "t", &res) == ERR_INVALID);
+    CHECK(items_import(db, job, mem_read, &m, owner, "t", NULL, &res) == ERR_INVALID);
     CHECK(res.bad_lines == 1 && res.imported == 0 && res.lines == 501);
     CHECK(json_integer_value(json_object_get(json_array_get(res.errors, 0), "line")) == 501);
     json_decref(res.errors);
     body.len -= strlen("{\"id\": \"q3\", \"prompt\": \"p\", \"responses\": [{\"text\": \"x\"}, {\"text\": \"y\"}]}\n");
     m = (struct mem){body.data, body.len, 4096};
-    CHECK(items_import(db, job, mem_read, &m, owner, "t", &res) == 0);
+    CHECK(items_import(db, job, mem_read, &m, owner, "t", NULL, &res) == 0);
     CHECK(res.imported == 500 && res.bad_lines == 0);
     json_decref(res.errors);
     {
@@ -172,11 +199,11 @@ static void test_import(void)
     }
     /* The same ids again are duplicates of items the job has. */
     m = (struct mem){body.data, body.len, 65536};
-    CHECK(items_import(db, job, mem_read, &m, owner, "t", &res) == ERR_INVALID);
+    CHECK(items_import(db, job, mem_read, &m, owner, "t", NULL, &res) == ERR_INVALID);
     CHECK(res.bad_lines == 500 && json_array_size(res.errors) == ITEM_ERRORS_MAX);
     json_decref(res.errors);
     m = (struct mem){"\n \n", 3, 10};
-    CHECK(items_import(db, job, mem_read, &m, owner, "t", &res) == ERR_INVALID);
+    CHECK(items_import(db, job, mem_read, &m, owner, "t", NULL, &res) == ERR_INVALID);
     json_decref(res.errors);
     buf_free(&body);
     auth_free(auth);

@@ -26,6 +26,9 @@ int main(void)
     CHECK(server_status_of(ERR_THROTTLED) == 429);
     CHECK(server_status_of(ERR_TOO_LARGE) == 413);
     CHECK(server_status_of(ERR_BUSY) == 503);
-    CHECK(server_status_of(ERR_DB) == 500);
+    /* A storage failure is the server's condition: retry, do not give up. */
+    CHECK(server_status_of(ERR_DB) == 503);
+    CHECK(server_status_of(ERR_NO_SPACE) == 507);
+    CHECK(server_status_of(ERR_NOMEM) == 500);
     return unit_done("test_server");
 }

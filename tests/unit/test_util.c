@@ -16,6 +16,33 @@ int main(void)
     json_t *o;
     CHECK(sodium_init() >= 0);
 
+    /* Nesting depth: arrays and objects count, brackets inside strings
+     * (escaped quotes included) do not. */
+    CHECK(util_json_too_deep("[[1]]", 5, 2) == 0);
+    CHECK(util_json_too_deep("[[[1]]]", 7, 2) == 1);
+    CHECK(util_json_too_deep("{\"a\":{\"b\":{}}}", 16, 2) == 1);
+    CHECK(util_json_too_deep("[\"[[[[\"]", 8, 1) == 0);
+    CHECK(util_json_too_deep("[\"\\\"[[[[\"]", 10, 1) == 0);
+    CHECK(util_json_too_deep("[1][2][3]", 9, 1) == 0);
+    CHECK(util_json_too_deep(NULL, 0, 1) == 0);
+    {
+        static char bomb[2000];
+        memset(bomb, '[', 1000);
+        memset(bomb + 1000, ']', 1000);
+        CHECK(util_json_too_deep(bomb, sizeof bomb, JSON_DEPTH_MAX) == 1);
+        CHECK(util_json_too_deep(bomb + 1000 - 64, 128, JSON_DEPTH_MAX) == 0);
+        CHECK(util_json_too_deep(bomb + 1000 - 65, 130, JSON_DEPTH_MAX) == 1);
+    }
+    /* Same text: line ends as a browser makes them, white space at the ends. */
+    CHECK(util_text_same("a\r\nb", "a\nb"));
+    CHECK(util_text_same("a\rb", "a\nb"));
+    CHECK(util_text_same("  text\n", "text"));
+    CHECK(util_text_same("", " \n"));
+    CHECK(!util_text_same("a b", "a  b"));
+    CHECK(!util_text_same("abc", "abd"));
+    CHECK(!util_text_same("abc", "ab"));
+    CHECK(!util_text_same("a\n\nb", "a\nb"));
+
     util_time_iso(0, s, sizeof s);
     CHECK_STR(s, "1970-01-01T00:00:00Z");
     CHECK(util_parse_iso("2026-11-22T10:40:00Z", &t) == 0 && t == 1795344000);
