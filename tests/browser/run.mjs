@@ -369,6 +369,76 @@ const tests = {
     }
   },
 
+  async 'an optional prefilled text left as it was is not sent; the time on screen counts from when a prefetched task is shown; one problem shows its message'(browser) {
+    const s = await startServer();
+    try {
+      const job = cliJob(s, 'optional', {
+        name: 'Optional fix', instructions: 'Pick, and fix only if needed.',
+        questions: [{ name: 'better', type: 'pairwise' }, { name: 'fix', type: 'text', prefill: 'best', required: false }],
+      }, [1, 2].map((n) => ({ id: `o${n}`, prompt: `Prompt ${n}`,
+        responses: [{ id: 'a', text: `Alpha ${n}.` }, { id: 'b', text: `Beta ${n}.` }] })));
+      const { ctx, page, errors } = await newPage(browser);
+      await login(page, s.base, 'lab');
+      await page.goto(`${s.base}/jobs/${job}/label`);
+      await page.locator('.response').first().waitFor();
+      // The next task is leased in the background while this one is worked on.
+      for (let i = 0; i < 100 && sql(s.db, "SELECT count(*) AS n FROM tasks WHERE state = 'leased'")[0].n < 2; i++)
+        await new Promise((r) => setTimeout(r, 100));
+      assert.equal(sql(s.db, "SELECT count(*) AS n FROM tasks WHERE state = 'leased'")[0].n, 2);
+      await page.keyboard.press('2');
+      assert.equal(await page.locator('textarea').inputValue(), 'Beta 1.'); // the favourite, as it was
+      await page.keyboard.press('Control+Enter');
+      await page.waitForFunction(() => document.getElementById('done-count').textContent === '1');
+      // Task 2 (prefetched): edit the text this time.
+      await page.locator('.response').first().filter({ hasText: '2.' }).waitFor();
+      await page.keyboard.press('1');
+      await page.keyboard.press('j');
+      await page.keyboard.press('Enter');
+      await page.keyboard.press('End');
+      await page.keyboard.type(' Fixed.');
+      await page.locator('textarea').focus();
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Control+Enter');
+      await page.waitForFunction(() => document.getElementById('done-count').textContent === '2');
+      const rows = sql(s.db, 'SELECT g.answers, g.created_at, g.shown_at, g.active_ms, t.leased_at FROM judgments g'
+        + ' JOIN tasks t ON t.id = g.task_id ORDER BY g.id');
+      assert.equal(rows.length, 2);
+      const [a1, a2] = rows.map((r) => JSON.parse(r.answers));
+      assert.deepEqual(Object.keys(a1), ['better']); // the untouched prefill was no answer
+      assert.match(a2.fix, / Fixed\.$/);
+      for (const r of rows) {
+        assert.ok(r.shown_at >= r.leased_at && r.shown_at <= r.created_at, JSON.stringify(r));
+        assert.ok(r.active_ms >= 0 && r.active_ms <= r.created_at - r.shown_at, JSON.stringify(r));
+      }
+      // Task 2 was leased before task 1 was submitted, and shown after it.
+      assert.ok(rows[1].leased_at < rows[0].created_at, JSON.stringify(rows));
+      assert.ok(rows[1].shown_at >= rows[0].created_at - 5, JSON.stringify(rows)); // (ms rounding)
+      assert.deepEqual(errors, []);
+      await ctx.close();
+
+      // One validation problem is shown with its message, not only its field.
+      const { ctx: ctx2, page: lead, errors: leadErrors } = await newPage(browser);
+      await login(lead, s.base, 'lead');
+      await lead.goto(`${s.base}/jobs/new`);
+      await lead.locator('#who-name').filter({ hasText: /./ }).waitFor();
+      const shown = await lead.evaluate(async () => {
+        const { api } = await import('/web/api.js');
+        const { showError } = await import('/web/shell.js');
+        const node = document.createElement('p');
+        document.querySelector('main').append(node);
+        try {
+          await api('POST', '/api/v1/jobs', { name: 'x', questions: [{ name: 't', type: 'text', max_chars: 0 }] });
+        } catch (e) { showError(node, e); }
+        return node.innerText;
+      });
+      assert.match(shown, /questions\[0\]\.max_chars: must be/);
+      assert.deepEqual(leadErrors, []);
+      await ctx2.close();
+    } finally {
+      s.stop();
+    }
+  },
+
   async 'a rank is done by keyboard (with a tie) and by drag and drop; the text editor shows its diff; the next task is prefetched'(browser) {
     const s = await startServer();
     try {
