@@ -540,10 +540,30 @@ static int cmd_token(struct app *app, struct cli *c)
 /* The command line acts as an admin (user id 0: "cli" in the audit log). */
 static const struct principal cli_admin = {.kind = AUTH_SESSION, .role = ROLE_ADMIN, .name = "cli"};
 
+/* A job file, parsed as the API parses a body: nesting bounded first. */
 static json_t *load_json_file(const char *path)
 {
     json_error_t err;
-    json_t *v = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+    json_t *v = NULL;
+    struct buf b = {0};
+    char chunk[65536];
+    size_t n;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "arbiter: cannot open %s\n", path);
+        return NULL;
+    }
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len < ((size_t)64 << 20))
+        if (buf_append(&b, chunk, n) != 0)
+            break;
+    fclose(f);
+    if (util_json_too_deep(b.data, b.len, JSON_DEPTH_MAX)) {
+        fprintf(stderr, "arbiter: %s: nested deeper than %d levels\n", path, JSON_DEPTH_MAX);
+        buf_free(&b);
+        return NULL;
+    }
+    v = json_loadb(b.data != NULL ? b.data : "", b.len, JSON_REJECT_DUPLICATES, &err);
+    buf_free(&b);
     if (v == NULL)
         fprintf(stderr, "arbiter: %s: line %d: %s\n", path, err.line, err.text);
     else if (!json_is_object(v)) {

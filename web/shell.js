@@ -45,3 +45,17 @@ export function showError(node, e) {
     node.append(el('ul', {}, ...e.problems.map((p) => el('li', { text: `${p.field}: ${p.message}` }))));
   }
 }
+
+// Copies the text of source when button is pressed; where the clipboard is
+// not available (plain http), selects it for Ctrl+C instead.
+export function copyButton(button, source) {
+  button.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(source.textContent);
+      button.textContent = 'Copied';
+    } catch (e) {
+      getSelection().selectAllChildren(source);
+      button.textContent = 'Selected: press Ctrl+C';
+    }
+  });
+}

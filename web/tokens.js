@@ -1,7 +1,7 @@
 // tokens.js: API tokens: create (the secret shown once), list, revoke.
 import { api } from './api.js';
 import { $, el } from './dom.js';
-import { shell, showError, when } from './shell.js';
+import { copyButton, shell, showError, when } from './shell.js';
 
 
 function state(t) {
@@ -48,15 +48,6 @@ $('token-form').addEventListener('submit', async (ev) => {
   } catch (e) { showError($('form-status'), e); }
 });
 
-$('copy').addEventListener('click', async () => {
-  try {
-    await navigator.clipboard.writeText($('secret').textContent);
-    $('copy').textContent = 'Copied';
-  } catch (e) {
-    // No clipboard (plain http): select the text for Ctrl+C.
-    getSelection().selectAllChildren($('secret'));
-    $('copy').textContent = 'Selected: press Ctrl+C';
-  }
-});
+copyButton($('copy'), $('secret'));
 
 shell().then(load).catch((e) => showError($('list-status'), e));

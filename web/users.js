@@ -2,7 +2,7 @@
 // reset a password (a one-time password the user must replace).
 import { api } from './api.js';
 import { $, el } from './dom.js';
-import { shell, showError, when } from './shell.js';
+import { copyButton, shell, showError, when } from './shell.js';
 
 const ROLES = ['labeler', 'lead', 'admin'];
 let self = null, resetting = null;
@@ -65,16 +65,7 @@ function showPassword(name, password) {
   $('otp-copy').focus();
 }
 $('otp-dismiss').addEventListener('click', () => { $('otp-box').hidden = true; $('otp').textContent = ''; });
-$('otp-copy').addEventListener('click', async () => {
-  try {
-    await navigator.clipboard.writeText($('otp').textContent);
-    $('otp-copy').textContent = 'Copied';
-  } catch (e) {
-    // No clipboard (plain http): select the text for Ctrl+C.
-    getSelection().selectAllChildren($('otp'));
-    $('otp-copy').textContent = 'Selected: press Ctrl+C';
-  }
-});
+copyButton($('otp-copy'), $('otp'));
 
 $('reset-cancel').addEventListener('click', closeReset);
 document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape' && !$('reset-dialog').hidden) closeReset(); });

@@ -120,6 +120,12 @@ def test_deep_nesting_is_refused_on_every_json_route_and_import_line():
     assert st == 201, body
     page = lead.get(f"/api/v1/jobs/{j2}/items")[2]
     assert page["items"][0]["item"]["metadata"] == nested
+    # The command line's job files are bounded the same way.
+    path = os.path.join(s.dir, "deep.json")
+    with open(path, "w") as f:
+        f.write('{"name": "deep", "questions": ' + deep(5000) + '}')
+    p = cli(["job", "create", "--file", path], db=s.db, check=False)
+    assert p.returncode != 0 and "deeper than 64" in p.stderr, (p.returncode, p.stderr)
 
 
 # ---- 4. non-ASCII ids; a lease that cannot be shown is rolled back ----
