@@ -34,7 +34,7 @@ PASSWORD = "bench password 1"
 
 def login(port, name):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    c.request("POST", "/api/v1/session", json.dumps({"username": name, "password": PASSWORD}),
+    c.request("POST", "/api/v1/session", json.dumps({"name": name, "password": PASSWORD}),
               {"Content-Type": "application/json", "Origin": f"http://127.0.0.1:{port}"})
     r = c.getresponse()
     body = json.loads(r.read())

@@ -16,7 +16,7 @@ form.addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const username = form.username.value.trim();
   const password = form.password.value;
-  if (!username) return show('Enter your username.', form.username);
+  if (!username) return show('Enter your user name.', form.username);
   if (!password) return show('Enter your password.', form.password);
   button.disabled = true;
   try {

@@ -226,7 +226,7 @@ class Client:
 
     def login(self, user, password=None):
         st, hd, body = self.post("/api/v1/session", {
-            "username": user, "password": password or password_of(user)})
+            "name": user, "password": password or password_of(user)})
         if st == 200:
             self.csrf = body["csrf_token"]
         return st, hd, body

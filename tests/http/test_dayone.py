@@ -237,6 +237,7 @@ def test_a_full_disk_answers_503_and_keeps_every_credential():
         s = Server(db=os.path.join(d, "arbiter.db"), log_dir=tempfile.mkdtemp())
         lead, lab, other = s.client("lead"), s.client("lab"), s.client("admin")
         jid = make_job(s, lead, items=3)
+        held = lab.post(f"/api/v1/jobs/{jid}/tasks/next")[2]["task"]["id"]
         secret = lead.post("/api/v1/tokens", {"name": "pipe", "scopes": ["export"]})[2]["secret"]
         bot = s.client()
         bot.token = secret
@@ -252,8 +253,12 @@ def test_a_full_disk_answers_503_and_keeps_every_credential():
         try:
             st, hd, body = lab.get("/api/v1/me")
             assert st == 200, (st, body)  # reads still work
-            st, hd, body = lab.post(f"/api/v1/jobs/{jid}/tasks/next")
+            st, hd, body = lab.post(f"/api/v1/jobs/{jid}/tasks/next?after={held}")
             assert st == 503 and "retry-after" in hd, (st, body)
+            st, hd, body = lab.post(f"/api/v1/tasks/{held}/judgment",
+                                    {"answers": {"better": {"winner": "b"}}})
+            assert st == 503 and "retry-after" in hd, (st, body)
+            assert s.sql("SELECT count(*) FROM judgments")[0][0] == 0
             st, hd, body = lab.get(f"/api/v1/jobs/{jid}")
             assert st == 200, (st, body)
             st, hd, body = bot.get(f"/api/v1/jobs/{jid}/export?format=raw")
@@ -265,8 +270,12 @@ def test_a_full_disk_answers_503_and_keeps_every_credential():
             assert st in (503, 507) and "retry-after" in hd, (st, body)
         finally:
             os.unlink(filler)
-        # Space is back: the same credentials work, writes go through.
-        st, _, body = lab.post(f"/api/v1/jobs/{jid}/tasks/next")
+        # Space is back: the same credentials work, writes go through, and
+        # the submit that failed is simply sent again.
+        st, _, body = lab.post(f"/api/v1/tasks/{held}/judgment",
+                               {"answers": {"better": {"winner": "b"}}})
+        assert st == 201, body
+        st, _, body = lab.post(f"/api/v1/jobs/{jid}/tasks/next?after={held}")
         assert st == 200, body
         assert lab.post(f"/api/v1/tasks/{body['task']['id']}/judgment",
                         {"answers": {"better": {"winner": "a"}}})[0] == 201
