@@ -29,10 +29,14 @@ void api_jobs_get(struct req *r);
 void api_jobs_update(struct req *r);
 void api_jobs_members_get(struct req *r);
 void api_jobs_members_put(struct req *r);
-void api_items_import(struct req *r);
-void api_items_list(struct req *r);
 void api_jobs_stats(struct req *r);
 void api_markdown(struct req *r);
+
+/* api_items.c */
+void api_items_import(struct req *r);
+void api_items_list(struct req *r);
+
+/* api_export.c */
 void api_jobs_export(struct req *r);
 void api_jobs_report(struct req *r);
 
@@ -53,6 +57,12 @@ void api_page_report(struct req *r);
 void api_page_tokens(struct req *r);
 void api_page_users(struct req *r);
 void api_asset(struct req *r);
+
+/* Loads the job of the path (r->id[0]) on c into *j; 0, or replies (404
+ * for a job the caller may not see, 403 for a member when manage is set)
+ * and returns -1. Free *j with job_free_fields. */
+struct job;
+int api_job_load(struct req *r, struct db_conn *c, int manage, struct job *j);
 
 /* JSON for a user (new reference); shared by the session and users APIs. */
 json_t *api_user_json(int64_t id, const char *name, enum role role, int disabled,
