@@ -82,6 +82,8 @@ int job_config_parse(json_t *obj, struct job_config *cfg, struct problems *pr);
 
 /* Parses a questions array alone (as stored, or from a PATCH). */
 int job_questions_parse(json_t *arr, struct job_config *cfg, struct problems *pr);
+/* Frees what one question owns (questions.c). */
+void job_question_clear(struct question *q);
 void job_config_clear(struct job_config *cfg);
 void job_free_fields(struct job *j);
 

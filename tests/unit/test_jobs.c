@@ -1,4 +1,5 @@
-/* test_jobs.c: src/jobs.c and src/valid.c: job configurations (defaults,
+/* test_jobs.c: src/jobs.c, src/questions.c and src/valid.c: job
+ * configurations (defaults,
  * every problem named), answers checked exactly against each question
  * type, Markdown rendered safely, and a mutation fuzz of both parsers. */
 #include "jobs.h"
