@@ -47,6 +47,7 @@ void api_tasks_judgment(struct req *r);
 void api_tasks_skip(struct req *r);
 void api_judgments_get(struct req *r);
 void api_judgments_revise(struct req *r);
+void api_judgments_review(struct req *r);
 
 /* api_pages.c: HTML pages and the assets they load */
 void api_page_home(struct req *r);

@@ -1,10 +1,12 @@
 /* api_tasks.c: the labeling loop over HTTP: lease the next task, read a
- * task, submit a judgment (retry-safe), skip, read and revise a judgment.
+ * task, submit a judgment (retry-safe), skip, read and revise a judgment,
+ * and a lead's review of a judgment.
  * A task or judgment of someone else answers 404, never 403, so ids leak
  * nothing. */
 #include "api.h"
 
 #include "judgments.h"
+#include "reviews.h"
 #include "tasks.h"
 
 #include <stdio.h>
@@ -223,4 +225,30 @@ void api_judgments_revise(struct req *r)
     else
         reply_judgment(r, 200, r->id[0]);
     json_decref(pr.list);
+}
+
+/* {"decision": "accept"|"reject", "reason"?}: those who manage the job
+ * only; to everyone else, labelers included, the judgment does not exist. */
+void api_judgments_review(struct req *r)
+{
+    static const char *const allowed[] = {"decision", "reason", NULL};
+    enum review_decision d;
+    const char *decision, *reason = NULL, *why = NULL;
+    int rc, changed = 0;
+    if (body_only(r, allowed) || body_string(r, "decision", 1, &decision) ||
+        body_string(r, "reason", 0, &reason))
+        return;
+    if (review_decision_parse(decision, &d) != 0) {
+        reply_error(r, 422, "invalid", "must be accept or reject", "decision");
+        return;
+    }
+    if (reason != NULL && util_utf8_len(reason) > 1000) {
+        reply_error(r, 422, "invalid", "at most 1000 characters", "reason");
+        return;
+    }
+    rc = review_judgment(r->app->db, r->id[0], &r->who, d, reason, r->addr, &changed, &why);
+    if (rc != 0)
+        reply_err(r, rc, rc == ERR_NOT_FOUND ? "no such judgment" : why, NULL);
+    else
+        reply_judgment(r, 200, r->id[0]);
 }

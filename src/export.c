@@ -58,6 +58,14 @@ int export_opt_set(struct export_opts *o, const char *name, const char *value, c
             return 0;
         }
         *why = "must be a cursor an earlier export named (an integer >= 0)";
+    } else if (strcmp(name, "review") == 0) {
+        static const char *const modes[] = {"default", "accepted", "all"};
+        for (i = 0; i < 3; i++)
+            if (strcmp(value, modes[i]) == 0) {
+                o->review = (enum export_review)i;
+                return 0;
+            }
+        *why = "must be default (all but rejected judgments), accepted or all";
     } else if (strcmp(name, "aggregate") == 0) {
         if (strcmp(value, "none") == 0 || strcmp(value, "majority") == 0) {
             o->majority = value[0] == 'm';
@@ -283,6 +291,7 @@ static int raw_row(struct out *o, sqlite3_stmt *st)
     int shown[MAX_RESP], n, k, i, bad;
     int64_t leased = sqlite3_column_int64(st, 8), created = sqlite3_column_int64(st, 4);
     int64_t shown_at = sqlite3_column_int64(st, 10), active = sqlite3_column_int64(st, 11);
+    const char *review = (const char *)sqlite3_column_text(st, 12);
     /* From when the task was shown (the page said so), else from its lease. */
     int64_t took = created - (shown_at > 0 ? shown_at : leased);
     struct buf *b = &o->b;
@@ -323,6 +332,8 @@ static int raw_row(struct out *o, sqlite3_stmt *st)
     bad = bad || put_ms(b, ",\"duration_seconds\":", took) != 0 ||
           (shown_at > 0 ? put_ms(b, ",\"active_seconds\":", active)
                         : buf_puts(b, ",\"active_seconds\":null")) != 0 ||
+          buf_puts(b, ",\"review\":") != 0 ||
+          buf_puts(b, review == NULL ? "null" : review[0] == 'a' ? "\"accepted\"" : "\"rejected\"") != 0 ||
           put_num(b, ",\"revision\":", sqlite3_column_int(st, 3)) != 0 ||
           buf_puts(b, ",\"metadata\":") != 0 ||
           (m[4].p != NULL ? buf_append(b, m[4].p, m[4].len) : buf_puts(b, "{}")) != 0 ||
@@ -671,6 +682,7 @@ static int run_judgments(struct db *db, const struct job *j, const struct export
         sqlite3_bind_int64(st, 2, last);
         sqlite3_bind_int64(st, 3, cursor);
         sqlite3_bind_int(st, 4, PAGE_ROWS);
+        sqlite3_bind_int(st, 5, (int)opt->review);
         /* One statement per page: its read transaction ends with the
          * reset below, before the page goes to the (maybe slow) client. */
         while (rc == 0 && o->b.len < PAGE_BYTES && (step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -726,6 +738,7 @@ static int run_items(struct db *db, const struct job *j, const struct export_opt
         sqlite3_bind_int64(st, 2, after);
         sqlite3_bind_int64(st, 3, cursor);
         sqlite3_bind_int(st, 4, limit);
+        sqlite3_bind_int(st, 5, (int)opt->review);
         /* Rows come item by item; an item is decided when the next one
          * starts, or at the end of the job's rows. */
         while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {

@@ -25,8 +25,13 @@ enum export_format {
     EXPORT_KTO,
 };
 
+/* Which judgments an export takes (review=): those not rejected (the
+ * default), the accepted only, or every one (raw rows then say which). */
+enum export_review { EXPORT_REVIEW_DEFAULT, EXPORT_REVIEW_ACCEPTED, EXPORT_REVIEW_ALL };
+
 struct export_opts {
     enum export_format format;
+    enum export_review review;
     int64_t since;         /* seq; 0: from the start */
     int majority;          /* aggregate=majority: a row per item (and pair) */
     double min_agreement;  /* majority: least share of the votes (0.5..1) */

@@ -9,6 +9,7 @@
 #include "judgments.h"
 
 #include "items.h"
+#include "reviews.h"
 #include "jobs.h"
 #include "tasks.h"
 #include "util.h"
@@ -80,6 +81,7 @@ static json_t *view(int64_t id, int64_t task_id, int64_t job_id, const char *ext
                   util_json_time_ms(tm->updated_at), "duration_seconds",
                   (double)(tm->submitted_at - from) / 1000.0, "shown_order", order);
     if (o != NULL) {
+        json_object_set_new(o, "review", json_null()); /* judgment_json says, once read */
         json_object_set_new(o, "shown_at", util_json_time_ms(tm->shown_at));
         json_object_set_new(o, "active_seconds",
                             tm->shown_at > 0 ? json_real((double)tm->active_ms / 1000.0)
@@ -382,6 +384,12 @@ static int revise_write(struct db_conn *c, void *arg)
     job = sqlite3_column_int64(st, 2);
     revision = sqlite3_column_int64(st, 6);
     was_at = sqlite3_column_int64(st, 8);
+    if (sqlite3_column_type(st, 16) == SQLITE_TEXT &&
+        strcmp((const char *)sqlite3_column_text(st, 16), "rejected") == 0) {
+        db_done(st);
+        op->why = "the judgment was rejected in review: it can no longer be revised";
+        return ERR_CONFLICT;
+    }
     same = strcmp((const char *)sqlite3_column_text(st, 5), op->answers) == 0;
     if (!same)
         was = strdup((const char *)sqlite3_column_text(st, 5));
@@ -487,10 +495,13 @@ int judgment_json(struct db_conn *c, int64_t id, int by_task, const struct princ
         struct times tm = {sqlite3_column_int64(st, 10), sqlite3_column_int64(st, 14),
                            sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 8),
                            sqlite3_column_int64(st, 15)};
+        const char *review = (const char *)sqlite3_column_text(st, 16);
         o = view(jid, sqlite3_column_int64(st, 1), job_id,
                  (const char *)sqlite3_column_text(st, 11), labeler,
                  answers != NULL ? answers : json_null(), sqlite3_column_int64(st, 6), &tm,
                  (const char *)sqlite3_column_text(st, 9), resp_ids);
+        if (o != NULL)
+            json_object_set_new(o, "review", review != NULL ? json_string(review) : json_null());
     }
     json_decref(answers);
     json_decref(resp_ids);
@@ -519,6 +530,8 @@ int judgment_json(struct db_conn *c, int64_t id, int by_task, const struct princ
                                               "answers", json_object_get(o, "answers"),
                                               "submitted_at", json_object_get(o, "updated_at")));
         json_object_set_new(o, "versions", hist);
+        /* Every review decision, with its reason, for the labeler too. */
+        json_object_set_new(o, "reviews", (hist = review_list(c, jid)) != NULL ? hist : json_array());
     }
     *out = o;
     return 0;

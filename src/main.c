@@ -59,6 +59,7 @@ static const char usage[] =
     "  job open|pause|close ID    change a job's status\n"
     "  job stats ID               print a job's progress as JSON\n"
     "  export ID --format F [--since CURSOR] [--out FILE] [--aggregate none|majority]\n"
+    "         [--review default|accepted|all]\n"
     "         [--min-agreement X] [--question NAME] [--rank-pairs all|best] [--min-gap N]\n"
     "         [--best-rated SCORE] [--kto-good SCORE] [--kto-bad SCORE]\n"
     "                             export a job's judgments as JSON Lines (formats: raw,\n"
@@ -151,6 +152,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
         {"format", required_argument, 0, OPT_EXPORT},
         {"since", required_argument, 0, OPT_EXPORT},
         {"aggregate", required_argument, 0, OPT_EXPORT},
+        {"review", required_argument, 0, OPT_EXPORT},
         {"min-agreement", required_argument, 0, OPT_EXPORT},
         {"question", required_argument, 0, OPT_EXPORT},
         {"rank-pairs", required_argument, 0, OPT_EXPORT},

@@ -72,6 +72,9 @@ static const struct route routes[] = {
     {"POST", "/api/v1/tasks/{id}/skip", api_tasks_skip, ROLE_LABELER, 0, 8 * KB, BODY_JSON, R_WRITES},
     {"GET", "/api/v1/judgments/{id}", api_judgments_get, ROLE_LABELER, 0, 0, BODY_NONE, 0},
     {"PUT", "/api/v1/judgments/{id}", api_judgments_revise, ROLE_LABELER, 0, 2048 * KB, BODY_JSON, R_WRITES},
+    /* Leads and admins only, decided by the handler from the job, so that
+     * to a labeler the route answers 404 like any judgment not theirs. */
+    {"POST", "/api/v1/judgments/{id}/review", api_judgments_review, ROLE_LABELER, SCOPE_WRITE, 8 * KB, BODY_JSON, 0},
     {"GET", "/healthz", handle_healthz, ROLE_NONE, 0, 0, BODY_NONE, 0},
     {"GET", "/metrics", handle_metrics, ROLE_ADMIN, ANY_SCOPE, 0, BODY_NONE, R_TOKEN_ANY_ROLE},
     {"GET", "/", api_page_home, ROLE_LABELER, 0, 0, BODY_NONE, R_PAGE | R_MUST_CHANGE_OK},

@@ -10,7 +10,11 @@
     " t.expires_at, t.finished_at, t.skip_reason, i.ext_id, i.data"
 #define JUDGMENT_COLS "g.id, g.task_id, g.job_id, g.item_id, g.labeler_id, g.answers, g.revision," \
     " g.created_at, g.updated_at, t.shown, t.leased_at, i.ext_id, i.response_ids, u.name," \
-    " g.shown_at, g.active_ms"
+    " g.shown_at, g.active_ms, g.review"
+/* Which judgments an export takes (?5, enum export_review): 0 all but the
+ * rejected, 1 the accepted only, 2 every one. */
+#define REVIEW_FILTER \
+    " AND (?5 = 2 OR (?5 = 0 AND g.review IS NOT 'rejected') OR (?5 = 1 AND g.review = 'accepted'))"
 #define TOKEN_COLS "t.id, t.user_id, u.name, t.name, t.scopes, t.created_at, t.expires_at, t.last_used_at, t.revoked_at"
 
 static const char *const text[SQL__COUNT] = {
@@ -126,8 +130,9 @@ static const char *const text[SQL__COUNT] = {
     [SQL_JUDGMENT_BY_TASK] = "SELECT " JUDGMENT_COLS " FROM judgments g JOIN tasks t ON t.id = g.task_id"
                              " JOIN items i ON i.id = g.item_id JOIN users u ON u.id = g.labeler_id"
                              " WHERE g.id = (SELECT judgment_id FROM tasks WHERE id = ?1)",
+    /* A revision is a new judgment to review: its review state resets. */
     [SQL_JUDGMENT_REVISE] = "UPDATE judgments SET answers = ?2, revision = revision + 1, updated_at = ?3,"
-                            " seq = ?4 WHERE id = ?1",
+                            " seq = ?4, review = NULL WHERE id = ?1",
     [SQL_VERSION_INSERT] = "INSERT INTO judgment_versions (judgment_id, revision, answers, submitted_at)"
                            " VALUES (?1, ?2, ?3, ?4)",
     [SQL_VERSION_LIST] = "SELECT revision, answers, submitted_at FROM judgment_versions"
@@ -155,21 +160,35 @@ static const char *const text[SQL__COUNT] = {
     /* Exports: a page of judgments in seq order, since < seq <= cursor. */
     [SQL_EXPORT_CURSOR] = "SELECT coalesce(max(seq), 0) FROM judgments WHERE job_id = ?1",
     [SQL_EXPORT_PAGE] = "SELECT g.id, g.seq, g.answers, g.revision, g.created_at, g.updated_at,"
-                        " g.labeler_id, t.shown, t.leased_at, i.data, g.shown_at, g.active_ms"
-                        " FROM judgments g"
+                        " g.labeler_id, t.shown, t.leased_at, i.data, g.shown_at, g.active_ms,"
+                        " g.review FROM judgments g"
                         " JOIN tasks t ON t.id = g.task_id JOIN items i ON i.id = g.item_id"
-                        " WHERE g.job_id = ?1 AND g.seq > ?2 AND g.seq <= ?3 ORDER BY g.seq LIMIT ?4",
+                        " WHERE g.job_id = ?1 AND g.seq > ?2 AND g.seq <= ?3" REVIEW_FILTER
+                        " ORDER BY g.seq LIMIT ?4",
     /* aggregate=majority: the judgments of items after ?2, by item. */
     [SQL_EXPORT_ITEMS_PAGE] = "SELECT g.item_id, g.seq, g.answers, i.data FROM judgments g"
                               " JOIN items i ON i.id = g.item_id WHERE g.job_id = ?1"
-                              " AND g.item_id > ?2 AND g.seq <= ?3 ORDER BY g.item_id LIMIT ?4",
+                              " AND g.item_id > ?2 AND g.seq <= ?3" REVIEW_FILTER
+                              " ORDER BY g.item_id LIMIT ?4",
     /* Reports: a job's judgments item by item, after item ?2. */
     [SQL_REPORT_PAGE] = "SELECT g.item_id, g.labeler_id, g.answers, t.shown,"
                         " coalesce(g.shown_at, t.leased_at), g.created_at, g.active_ms"
                         " FROM judgments g JOIN tasks t ON t.id = g.task_id"
-                        " WHERE g.job_id = ?1 AND g.item_id > ?2 ORDER BY g.item_id LIMIT ?3",
+                        " WHERE g.job_id = ?1 AND g.item_id > ?2 AND g.review IS NOT 'rejected'"
+                        " ORDER BY g.item_id LIMIT ?3",
     /* The item's text, read once per item rather than once per judgment. */
     [SQL_REPORT_ITEM] = "SELECT data FROM items WHERE id = ?1",
+    /* What a review checks and changes, in one read. */
+    [SQL_REVIEW_TARGET] = "SELECT g.job_id, g.item_id, g.labeler_id, g.revision, g.review, j.status,"
+                          " j.overlap FROM judgments g JOIN jobs j ON j.id = g.job_id WHERE g.id = ?1",
+    [SQL_REVIEW_INSERT] = "INSERT INTO reviews (judgment_id, reviewer_id, decision, reason, revision,"
+                          " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [SQL_REVIEW_LIST] = "SELECT r.decision, r.reason, r.revision, r.created_at, u.name FROM reviews r"
+                        " JOIN users u ON u.id = r.reviewer_id WHERE r.judgment_id = ?1 ORDER BY r.id",
+    [SQL_JUDGMENT_SET_REVIEW] = "UPDATE judgments SET review = ?2, seq = ?3 WHERE id = ?1",
+    /* A rejected judgment accepted again takes its slot back, if free. */
+    [SQL_ITEM_RECLAIM] = "UPDATE items SET claims = claims + 1, judged = judged + 1"
+                         " WHERE id = ?1 AND claims < ?2",
     [SQL_REPORT_SKIPS] = "SELECT t.labeler_id, i.data FROM tasks t JOIN items i ON i.id = t.item_id"
                          " WHERE t.job_id = ?1 AND t.state = 'skipped'",
 };

@@ -1,0 +1,175 @@
+/* reviews.c: accepting and rejecting judgments (see reviews.h). The check
+ * of who may review runs on the reader; the decision itself is one writer
+ * operation that re-reads the judgment and its job, so concurrent reviews,
+ * revisions and leases cannot interleave with it. */
+#include "reviews.h"
+
+#include "audit.h"
+#include "jobs.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int review_decision_parse(const char *s, enum review_decision *out)
+{
+    if (strcmp(s, "accept") == 0)
+        *out = REVIEW_ACCEPT;
+    else if (strcmp(s, "reject") == 0)
+        *out = REVIEW_REJECT;
+    else
+        return ERR_INVALID;
+    return 0;
+}
+
+struct review_op {
+    int64_t id, actor;
+    enum review_decision decision;
+    const char *reason, *addr, *why;
+    int changed;
+};
+
+/* items.claims and items.judged by d (both), for item_id. */
+static int slot(struct db_conn *c, int64_t item_id, int d)
+{
+    sqlite3_stmt *st = db_stmt(c, SQL_ITEM_CLAIM);
+    if (st == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, item_id);
+    sqlite3_bind_int(st, 2, d);
+    sqlite3_bind_int(st, 3, d);
+    return db_step_done(st);
+}
+
+static int review_write(struct db_conn *c, void *arg)
+{
+    struct review_op *op = arg;
+    sqlite3_stmt *st = db_stmt(c, SQL_REVIEW_TARGET);
+    int64_t job_id, item_id, revision, seq;
+    int overlap, rc, was_rejected, was_accepted;
+    char status[16], state[16];
+    char subject[32];
+    json_t *detail;
+    if (st == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, op->id);
+    if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+        db_done(st);
+        return rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_DB;
+    }
+    job_id = sqlite3_column_int64(st, 0);
+    item_id = sqlite3_column_int64(st, 1);
+    revision = sqlite3_column_int64(st, 3);
+    db_col_text(st, 4, state, sizeof state);
+    db_col_text(st, 5, status, sizeof status);
+    overlap = sqlite3_column_int(st, 6);
+    db_done(st);
+    rc = 0;
+    if (strcmp(status, "closed") == 0) {
+        op->why = "the job is closed: its judgments can no longer be reviewed";
+        return ERR_CONFLICT;
+    }
+    was_rejected = strcmp(state, "rejected") == 0;
+    was_accepted = strcmp(state, "accepted") == 0;
+    if ((op->decision == REVIEW_REJECT && was_rejected) ||
+        (op->decision == REVIEW_ACCEPT && was_accepted))
+        return 0; /* the same decision again: a retry */
+    if (op->decision == REVIEW_REJECT) {
+        rc = slot(c, item_id, -1); /* the slot goes back to the pool */
+    } else if (was_rejected) {
+        if ((st = db_stmt(c, SQL_ITEM_RECLAIM)) == NULL)
+            return ERR_DB;
+        sqlite3_bind_int64(st, 1, item_id);
+        sqlite3_bind_int(st, 2, overlap);
+        rc = db_step_done(st);
+        if (rc == 0 && sqlite3_changes(c->h) != 1) {
+            op->why = "the item has all the judgments it needs again: this one cannot come back";
+            return ERR_CONFLICT;
+        }
+    }
+    if (rc != 0 || (rc = db_int64(c, SQL_JUDGMENT_NEXT_SEQ, job_id, &seq)) != 0)
+        return rc;
+    if ((st = db_stmt(c, SQL_JUDGMENT_SET_REVIEW)) == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, op->id);
+    sqlite3_bind_text(st, 2, op->decision == REVIEW_ACCEPT ? "accepted" : "rejected", -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, seq);
+    if ((rc = db_step_done(st)) != 0)
+        return rc;
+    if ((st = db_stmt(c, SQL_REVIEW_INSERT)) == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, op->id);
+    sqlite3_bind_int64(st, 2, op->actor);
+    sqlite3_bind_text(st, 3, op->decision == REVIEW_ACCEPT ? "accept" : "reject", -1,
+                      SQLITE_STATIC);
+    if (op->reason != NULL)
+        sqlite3_bind_text(st, 4, op->reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, revision);
+    sqlite3_bind_int64(st, 6, util_now_ms());
+    if ((rc = db_step_done(st)) != 0)
+        return rc;
+    op->changed = 1;
+    snprintf(subject, sizeof subject, "judgment:%lld", (long long)op->id);
+    detail = json_pack("{sssIsI}", "decision", op->decision == REVIEW_ACCEPT ? "accept" : "reject",
+                       "job_id", (json_int_t)job_id, "revision", (json_int_t)revision);
+    if (detail != NULL && op->reason != NULL)
+        json_object_set_new(detail, "reason", json_string(op->reason));
+    rc = audit_add(c, op->actor, "judgment_review", subject, op->addr, detail);
+    json_decref(detail);
+    return rc;
+}
+
+int review_judgment(struct db *db, int64_t id, const struct principal *p,
+                    enum review_decision decision, const char *reason, const char *addr,
+                    int *changed, const char **why)
+{
+    struct review_op op = {id, p->user_id, decision, reason, addr, NULL, 0};
+    struct db_conn *c = db_reader(db);
+    int64_t job_id = 0;
+    struct job j;
+    int rc;
+    *changed = 0;
+    *why = NULL;
+    if (c == NULL)
+        return ERR_DB;
+    if (db_int64(c, SQL_REVIEW_TARGET, id, &job_id) != 0)
+        return ERR_NOT_FOUND;
+    if ((rc = job_load(c, job_id, &j)) != 0)
+        return rc;
+    rc = job_can_manage(&j, p) ? 0 : ERR_NOT_FOUND;
+    job_free_fields(&j);
+    db_reader_idle(db);
+    if (rc != 0)
+        return rc;
+    rc = db_write(db, review_write, &op);
+    *changed = op.changed;
+    *why = op.why;
+    return rc;
+}
+
+json_t *review_list(struct db_conn *c, int64_t judgment_id)
+{
+    sqlite3_stmt *st = db_stmt(c, SQL_REVIEW_LIST);
+    json_t *arr;
+    int rc;
+    if (st == NULL)
+        return NULL;
+    arr = json_array();
+    sqlite3_bind_int64(st, 1, judgment_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *reason = (const char *)sqlite3_column_text(st, 1);
+        json_array_append_new(
+            arr, json_pack("{sssosIsoss}", "decision", (const char *)sqlite3_column_text(st, 0),
+                           "reason", reason != NULL ? json_string(reason) : json_null(),
+                           "revision", (json_int_t)sqlite3_column_int64(st, 2), "at",
+                           util_json_time_ms(sqlite3_column_int64(st, 3)), "reviewer",
+                           (const char *)sqlite3_column_text(st, 4)));
+    }
+    db_done(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(arr);
+        return NULL;
+    }
+    return arr;
+}

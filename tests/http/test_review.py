@@ -1,0 +1,132 @@
+"""Review (issue 14, part 2): a lead accepts or rejects a judgment; a
+rejection gives the slot back to another labeler, leaves the exports and
+the report, and is kept in the judgment's history and the audit log."""
+import json
+
+from harness import Server, expect_error, make_job
+
+RATE = [{"name": "better", "type": "pairwise"},
+        {"name": "fix", "type": "text", "required": False},
+        {"name": "good", "type": "rating", "scale": {"min": 1, "max": 5}, "per_response": True}]
+
+
+def export(c, jid, fmt, extra=""):
+    st, hd, data = c.raw("GET", f"/api/v1/jobs/{jid}/export?format={fmt}{extra}")
+    assert st == 200, (st, data)
+    return [json.loads(l) for l in data.decode().splitlines()], hd
+
+
+def judge(s, lab, jid, answers):
+    st, _, body = lab.post(f"/api/v1/jobs/{jid}/tasks/next")
+    assert st == 200, (st, body)
+    tid = body["task"]["id"]
+    st, _, body = lab.post(f"/api/v1/tasks/{tid}/judgment", {"answers": answers})
+    assert st == 201, body
+    return body["judgment"]["id"], tid
+
+
+def test_a_rejected_judgment_leaves_exports_and_report_and_frees_its_slot():
+    s = Server(users=("admin", "lead", "lead2", "lab", "lab2"))
+    lead, lab, lab2, lead2 = s.client("lead"), s.client("lab"), s.client("lab2"), s.client("lead2")
+    jid = make_job(s, lead, questions=RATE, items=1, members=("lab", "lab2"))
+    gid, _ = judge(s, lab, jid, {"better": {"winner": "a"}, "fix": "A better answer.",
+                                 "good": {"a": 5, "b": 1}})
+    assert s.sql("SELECT claims, judged FROM items")[0] == (1, 1)
+    assert lab2.post(f"/api/v1/jobs/{jid}/tasks/next")[0] == 204  # complete at overlap 1
+    for fmt in ("raw", "preference", "sft"):
+        assert len(export(lead, jid, fmt)[0]) == 1, fmt
+    _, hd = export(lead, jid, "raw")
+    cursor = int(hd["x-arbiter-cursor"])
+
+    # Nobody but those who manage the job may review: 404, as if absent.
+    for c in (lab, lab2, lead2):
+        expect_error(c.post(f"/api/v1/judgments/{gid}/review", {"decision": "reject"}), 404)
+    expect_error(lead.post(f"/api/v1/judgments/{gid}/review", {"decision": "maybe"}), 422,
+                 None, "decision")
+    expect_error(lead.post(f"/api/v1/judgments/{gid}/review", {}), 422, "missing_field",
+                 "decision")
+    expect_error(lead.post("/api/v1/judgments/999/review", {"decision": "reject"}), 404)
+    assert s.sql("SELECT count(*) FROM reviews")[0][0] == 0
+
+    st, _, body = lead.post(f"/api/v1/judgments/{gid}/review",
+                            {"decision": "reject", "reason": "ignored the prompt"})
+    assert st == 200, body
+    g = body["judgment"]
+    assert g["review"] == "rejected"
+    assert [(r["decision"], r["reason"], r["reviewer"]) for r in g["reviews"]] == \
+        [("reject", "ignored the prompt", "lead")]
+    # Retry-safe: the same decision again changes nothing.
+    assert lead.post(f"/api/v1/judgments/{gid}/review", {"decision": "reject"})[0] == 200
+    assert s.sql("SELECT count(*) FROM reviews")[0][0] == 1
+    assert s.sql("SELECT claims, judged FROM items")[0] == (0, 0)
+    audit = s.sql("SELECT action, subject, detail FROM audit_log WHERE action = 'judgment_review'")
+    assert len(audit) == 1 and audit[0][1] == f"judgment:{gid}"
+    assert json.loads(audit[0][2])["reason"] == "ignored the prompt"
+
+    # It leaves the exports and the report...
+    for fmt in ("raw", "preference", "sft", "openai-chat", "kto"):
+        assert export(lead, jid, fmt)[0] == [], fmt
+    assert export(lead, jid, "preference", "&aggregate=majority")[0] == []
+    rep = lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]
+    assert rep["judgments"] == 0, rep
+    # ... but review=all shows it, saying so.
+    rows, _ = export(lead, jid, "raw", "&review=all")
+    assert [(r["judgment_id"], r["review"]) for r in rows] == [(gid, "rejected")]
+    # The labeler sees the decision and its reason, and cannot revise it.
+    st, _, body = lab.get(f"/api/v1/judgments/{gid}")
+    assert body["judgment"]["review"] == "rejected"
+    assert body["judgment"]["reviews"][0]["reason"] == "ignored the prompt"
+    expect_error(lab.put(f"/api/v1/judgments/{gid}", {"answers": {"better": {"winner": "b"},
+                                                                  "good": {"a": 1, "b": 1}}}), 409)
+
+    # The slot goes to another labeler, never back to the same one.
+    assert lab.post(f"/api/v1/jobs/{jid}/tasks/next")[0] == 204
+    gid2, _ = judge(s, lab2, jid, {"better": {"winner": "b"}, "fix": "Another one.",
+                                   "good": {"a": 1, "b": 4}})
+    assert s.sql("SELECT claims, judged FROM items")[0] == (1, 1)
+    rows, _ = export(lead, jid, "raw")
+    assert [r["judgment_id"] for r in rows] == [gid2]
+    rep = lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]
+    assert rep["judgments"] == 1
+    # The rejection took a new seq: an incremental pull since the first
+    # cursor sees a change (review=all names it).
+    rows, _ = export(lead, jid, "raw", f"&since={cursor}&review=all")
+    assert {r["judgment_id"] for r in rows} == {gid, gid2}
+
+    # Accepting: review=accepted keeps only the accepted.
+    assert lead.post(f"/api/v1/judgments/{gid2}/review", {"decision": "accept"})[0] == 200
+    rows, _ = export(lead, jid, "raw", "&review=accepted")
+    assert [(r["judgment_id"], r["review"]) for r in rows] == [(gid2, "accepted")]
+    # The rejected one cannot come back: the item has its judgment again.
+    expect_error(lead.post(f"/api/v1/judgments/{gid}/review", {"decision": "accept"}), 409)
+    assert s.sql("SELECT claims, judged FROM items")[0] == (1, 1)
+    # A revision is a new judgment to review.
+    st, _, body = lab2.put(f"/api/v1/judgments/{gid2}", {"answers": {
+        "better": {"winner": "a"}, "good": {"a": 3, "b": 4}}})
+    assert st == 200 and body["judgment"]["review"] is None, body
+    # A closed job's judgments can no longer be reviewed.
+    assert lead.patch(f"/api/v1/jobs/{jid}", {"status": "closed"})[0] == 200
+    expect_error(lead.post(f"/api/v1/judgments/{gid2}/review", {"decision": "reject"}), 409)
+    assert s.sql("SELECT review FROM judgments WHERE id = ?", (gid2,))[0][0] is None
+
+
+def test_a_rejected_judgment_accepted_again_takes_its_free_slot_back():
+    s = Server()
+    lead, lab, admin = s.client("lead"), s.client("lab"), s.client("admin")
+    jid = make_job(s, lead, items=2, members=("lab",))
+    gid, _ = judge(s, lab, jid, {"better": {"winner": "a"}})
+    # An admin reviews too.
+    assert admin.post(f"/api/v1/judgments/{gid}/review", {"decision": "reject"})[0] == 200
+    assert s.sql("SELECT claims, judged FROM items WHERE judged + claims > 0") == []
+    st, _, body = admin.post(f"/api/v1/judgments/{gid}/review",
+                             {"decision": "accept", "reason": "on second thought"})
+    assert st == 200 and body["judgment"]["review"] == "accepted", body
+    assert [r["decision"] for r in body["judgment"]["reviews"]] == ["reject", "accept"]
+    assert s.sql("SELECT claims, judged FROM items WHERE judged > 0") == [(1, 1)]
+    assert len(export(lead, jid, "raw")[0]) == 1
+    # Bad bodies change nothing.
+    for bad in ({"decision": "reject", "why": "x"}, {"decision": 1}, {"decision": "reject",
+                                                                      "reason": "x" * 1001}):
+        st, _, body = lead.post(f"/api/v1/judgments/{gid}/review", bad)
+        assert st == 422, (bad, body)
+    assert s.sql("SELECT count(*) FROM reviews")[0][0] == 2
