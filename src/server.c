@@ -569,6 +569,12 @@ static int content_type_is(const char *ct, const char *want)
  * with some white space, as many HTTP clients send on every POST. */
 #define NO_BODY_MAX 64
 
+/* JSON's white space (a NUL is none). */
+static int json_space(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
 /* A route that takes no body accepts none, an empty one, or an empty JSON
  * object; 0, or replies 400 and returns -1. */
 static int read_no_body(struct req *r)
@@ -586,16 +592,16 @@ static int read_no_body(struct req *r)
     if (len > NO_BODY_MAX)
         goto refuse;
     data[len] = '\0';
-    for (i = 0; i < len && strchr(" \t\r\n", data[i]) != NULL; i++)
+    for (i = 0; i < len && json_space(data[i]); i++)
         ;
     if (i == len)
         return 0;
     if (data[i++] != '{')
         goto refuse;
-    for (; i < len && strchr(" \t\r\n", data[i]) != NULL; i++)
+    for (; i < len && json_space(data[i]); i++)
         ;
     if (i < len && data[i++] == '}') {
-        for (; i < len && strchr(" \t\r\n", data[i]) != NULL; i++)
+        for (; i < len && json_space(data[i]); i++)
             ;
         if (i == len)
             return 0;

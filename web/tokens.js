@@ -40,6 +40,7 @@ $('token-form').addEventListener('submit', async (ev) => {
   try {
     const r = await api('POST', '/api/v1/tokens', body);
     $('secret').textContent = r.secret;
+    $('copy').textContent = 'Copy';
     $('new-secret').hidden = false;
     $('form-status').className = 'ok';
     $('form-status').textContent = `Token "${r.token.name}" created.`;

@@ -482,7 +482,8 @@ def test_routes_without_a_body_accept_an_empty_object():
         st, _, data = lab.raw("POST", f"/api/v1/jobs/{jid}/tasks/next", body,
                               {"Content-Type": "application/json"})
         assert st == 200, (body, st, data)
-    for body in (b'{"a": 1}', b"[]", b"x", b"{} {}", b"{" * 40, b" " * 100000):
+    for body in (b'{"a": 1}', b"[]", b"x", b"{} {}", b"{" * 40, b" " * 100000, b"\0\0",
+                 b"{}\0"):
         st, _, data = lab.raw("POST", f"/api/v1/jobs/{jid}/tasks/next", body,
                               {"Content-Type": "application/json"})
         err = json.loads(data)["error"]
