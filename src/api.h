@@ -30,6 +30,7 @@ void api_jobs_update(struct req *r);
 void api_jobs_members_get(struct req *r);
 void api_jobs_members_put(struct req *r);
 void api_jobs_stats(struct req *r);
+void api_jobs_labeler_reject(struct req *r);
 void api_markdown(struct req *r);
 
 /* api_items.c */

@@ -9,6 +9,7 @@
 #include "items.h"
 #include "jobs.h"
 #include "progress.h"
+#include "reviews.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,4 +210,33 @@ void api_markdown(struct req *r)
     }
     reply_json(r, 200, json_pack("{ss}", "html", html));
     free(html);
+}
+
+/* POST /api/v1/jobs/{id}/labelers/{user}/reject {"reason"?}: every
+ * judgment of that labeler in the job rejected, their leases released,
+ * and they leave the job (reviews.h). */
+void api_jobs_labeler_reject(struct req *r)
+{
+    static const char *const allowed[] = {"reason", NULL};
+    const char *reason = NULL, *why = NULL;
+    int rejected = 0, released = 0, rc;
+    if (body_only(r, allowed) || body_string(r, "reason", 0, &reason))
+        return;
+    if (reason != NULL && util_utf8_len(reason) > 1000) {
+        reply_error(r, 422, "invalid", "at most 1000 characters", "reason");
+        return;
+    }
+    rc = review_labeler(r->app->db, r->id[0], r->id[1], &r->who, reason, r->addr, &rejected,
+                        &released, &why);
+    if (rc != 0) {
+        reply_err(r, rc, rc == ERR_NOT_FOUND ? "no such job" : why, NULL);
+        return;
+    }
+    {
+        struct db_conn *c = db_reader(r->app->db);
+        json_t *members = c != NULL ? job_members_json(c, r->id[0]) : NULL;
+        reply_json(r, 200, json_pack("{sisiso}", "rejected", rejected, "leases_released",
+                                     released, "members",
+                                     members != NULL ? members : json_array()));
+    }
 }

@@ -9,6 +9,7 @@
 #include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int review_decision_parse(const char *s, enum review_decision *out)
@@ -29,6 +30,18 @@ struct review_op {
     int changed;
 };
 
+/* items.claims down by one, for a lease given back. */
+static int slot_claim(struct db_conn *c, int64_t item_id)
+{
+    sqlite3_stmt *st = db_stmt(c, SQL_ITEM_CLAIM);
+    if (st == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, item_id);
+    sqlite3_bind_int(st, 2, -1);
+    sqlite3_bind_int(st, 3, 0);
+    return db_step_done(st);
+}
+
 /* items.claims and items.judged by d (both), for item_id. */
 static int slot(struct db_conn *c, int64_t item_id, int d)
 {
@@ -41,15 +54,15 @@ static int slot(struct db_conn *c, int64_t item_id, int d)
     return db_step_done(st);
 }
 
-static int review_write(struct db_conn *c, void *arg)
+/* Applies op's decision to judgment op->id, without the audit entry: its
+ * job in *job_id and revision in *revision. Writer only. */
+static int apply(struct db_conn *c, struct review_op *op, int64_t *job_id_out,
+                 int64_t *revision_out)
 {
-    struct review_op *op = arg;
     sqlite3_stmt *st = db_stmt(c, SQL_REVIEW_TARGET);
     int64_t job_id, item_id, revision, seq;
     int overlap, rc, was_rejected, was_accepted;
     char status[16], state[16];
-    char subject[32];
-    json_t *detail;
     if (st == NULL)
         return ERR_DB;
     sqlite3_bind_int64(st, 1, op->id);
@@ -65,6 +78,8 @@ static int review_write(struct db_conn *c, void *arg)
     overlap = sqlite3_column_int(st, 6);
     db_done(st);
     rc = 0;
+    *job_id_out = job_id;
+    *revision_out = revision;
     if (strcmp(status, "closed") == 0) {
         op->why = "the job is closed: its judgments can no longer be reviewed";
         return ERR_CONFLICT;
@@ -109,7 +124,19 @@ static int review_write(struct db_conn *c, void *arg)
     sqlite3_bind_int64(st, 6, util_now_ms());
     if ((rc = db_step_done(st)) != 0)
         return rc;
-    op->changed = 1;
+    op->changed++;
+    return 0;
+}
+
+static int review_write(struct db_conn *c, void *arg)
+{
+    struct review_op *op = arg;
+    int64_t job_id = 0, revision = 0;
+    char subject[32];
+    json_t *detail;
+    int rc = apply(c, op, &job_id, &revision);
+    if (rc != 0 || op->changed == 0)
+        return rc;
     snprintf(subject, sizeof subject, "judgment:%lld", (long long)op->id);
     detail = json_pack("{sssIsI}", "decision", op->decision == REVIEW_ACCEPT ? "accept" : "reject",
                        "job_id", (json_int_t)job_id, "revision", (json_int_t)revision);
@@ -172,4 +199,134 @@ json_t *review_list(struct db_conn *c, int64_t judgment_id)
         return NULL;
     }
     return arr;
+}
+
+struct labeler_op {
+    int64_t job_id, labeler_id, actor;
+    const char *reason, *addr, *why;
+    int rejected, released;
+};
+
+/* The first column of every row of st (bound by the caller) into a
+ * malloc'd array; its length, or -1. With a second column, into *second. */
+static int ids_of(sqlite3_stmt *st, int64_t **out, int64_t **second)
+{
+    int64_t *v = NULL, *w = NULL;
+    int n = 0, cap = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            int64_t *nv = realloc(v, sizeof *v * (size_t)(cap = cap ? cap * 2 : 64));
+            int64_t *nw = second != NULL ? realloc(w, sizeof *w * (size_t)cap) : NULL;
+            if (nv != NULL)
+                v = nv;
+            if (nw != NULL)
+                w = nw;
+            if (nv == NULL || (second != NULL && nw == NULL)) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+        }
+        v[n] = sqlite3_column_int64(st, 0);
+        if (second != NULL)
+            w[n] = sqlite3_column_int64(st, 1);
+        n++;
+    }
+    db_done(st);
+    if (rc != SQLITE_DONE) {
+        free(v);
+        free(w);
+        return -1;
+    }
+    *out = v;
+    if (second != NULL)
+        *second = w;
+    return n;
+}
+
+static int labeler_write(struct db_conn *c, void *arg)
+{
+    struct labeler_op *op = arg;
+    sqlite3_stmt *st = db_stmt(c, SQL_REVIEW_OF_LABELER);
+    int64_t *ids = NULL, *tasks = NULL, *items = NULL, job_id = 0, revision = 0;
+    int n, k, rc = 0;
+    char subject[64];
+    json_t *detail;
+    if (st == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, op->job_id);
+    sqlite3_bind_int64(st, 2, op->labeler_id);
+    if ((n = ids_of(st, &ids, NULL)) < 0)
+        return ERR_DB;
+    for (k = 0; k < n && rc == 0; k++) {
+        struct review_op one = {ids[k], op->actor, REVIEW_REJECT, op->reason, op->addr, NULL, 0};
+        rc = apply(c, &one, &job_id, &revision);
+        op->rejected += one.changed;
+        if (rc == ERR_CONFLICT)
+            op->why = one.why;
+    }
+    free(ids);
+    if (rc != 0)
+        return rc;
+    /* Their live leases go back to the pool at once, and they leave. */
+    if ((st = db_stmt(c, SQL_TASK_LIVE_OF_LABELER)) == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, op->job_id);
+    sqlite3_bind_int64(st, 2, op->labeler_id);
+    if ((n = ids_of(st, &tasks, &items)) < 0)
+        return ERR_DB;
+    for (k = 0; k < n && rc == 0; k++) {
+        if ((st = db_stmt(c, SQL_TASK_EXPIRE)) == NULL) {
+            rc = ERR_DB;
+            break;
+        }
+        sqlite3_bind_int64(st, 1, tasks[k]);
+        if ((rc = db_step_done(st)) == 0 && sqlite3_changes(c->h) == 1 &&
+            (rc = slot_claim(c, items[k])) == 0)
+            op->released++;
+    }
+    free(tasks);
+    free(items);
+    if (rc != 0 || (st = db_stmt(c, SQL_MEMBER_DELETE)) == NULL)
+        return rc != 0 ? rc : ERR_DB;
+    sqlite3_bind_int64(st, 1, op->job_id);
+    sqlite3_bind_int64(st, 2, op->labeler_id);
+    if ((rc = db_step_done(st)) != 0)
+        return rc;
+    snprintf(subject, sizeof subject, "job:%lld:labeler:%lld", (long long)op->job_id,
+             (long long)op->labeler_id);
+    detail = json_pack("{sisi}", "rejected", op->rejected, "leases_released", op->released);
+    if (detail != NULL && op->reason != NULL)
+        json_object_set_new(detail, "reason", json_string(op->reason));
+    rc = audit_add(c, op->actor, "labeler_reject", subject, op->addr, detail);
+    json_decref(detail);
+    return rc;
+}
+
+int review_labeler(struct db *db, int64_t job_id, int64_t labeler_id, const struct principal *p,
+                   const char *reason, const char *addr, int *rejected, int *released,
+                   const char **why)
+{
+    struct labeler_op op = {job_id, labeler_id, p->user_id, reason, addr, NULL, 0, 0};
+    struct db_conn *c = db_reader(db);
+    struct job j;
+    int rc;
+    *rejected = *released = 0;
+    *why = NULL;
+    if (c == NULL)
+        return ERR_DB;
+    if ((rc = job_load(c, job_id, &j)) != 0)
+        return rc;
+    rc = !job_can_manage(&j, p) ? ERR_NOT_FOUND : j.status == JOB_CLOSED ? ERR_CONFLICT : 0;
+    if (rc == ERR_CONFLICT)
+        *why = "the job is closed: its judgments can no longer be reviewed";
+    job_free_fields(&j);
+    db_reader_idle(db);
+    if (rc != 0)
+        return rc;
+    rc = db_write(db, labeler_write, &op);
+    *rejected = op.rejected;
+    *released = op.released;
+    if (op.why != NULL)
+        *why = op.why;
+    return rc;
 }

@@ -29,6 +29,17 @@ int review_judgment(struct db *db, int64_t id, const struct principal *p,
                     enum review_decision decision, const char *reason, const char *addr,
                     int *changed, const char **why);
 
+/* Rejects every judgment of labeler_id in job_id not rejected yet (each
+ * as review_judgment would, with reason), gives their live leases back to
+ * the pool and removes them from the job's members, in one write: a
+ * labeler found unreliable, taken out with their work. *rejected and
+ * *released count what changed (0 and 0 when done before: retry-safe).
+ * p must manage the job (else ERR_NOT_FOUND); ERR_CONFLICT with *why on a
+ * closed job, or when a judgment cannot change. Thread-safe. */
+int review_labeler(struct db *db, int64_t job_id, int64_t labeler_id, const struct principal *p,
+                   const char *reason, const char *addr, int *rejected, int *released,
+                   const char **why);
+
 /* The reviews of judgment id, oldest first: [{"decision", "reason",
  * "revision", "reviewer", "at"}] (new reference), or NULL on error. */
 json_t *review_list(struct db_conn *c, int64_t judgment_id);

@@ -60,6 +60,7 @@ static const struct route routes[] = {
     {"PATCH", "/api/v1/jobs/{id}", api_jobs_update, ROLE_LEAD, SCOPE_WRITE, 512 * KB, BODY_JSON, 0},
     {"GET", "/api/v1/jobs/{id}/members", api_jobs_members_get, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
     {"PUT", "/api/v1/jobs/{id}/members", api_jobs_members_put, ROLE_LEAD, SCOPE_WRITE, 1024 * KB, BODY_JSON, 0},
+    {"POST", "/api/v1/jobs/{id}/labelers/{id}/reject", api_jobs_labeler_reject, ROLE_LABELER, SCOPE_WRITE, 8 * KB, BODY_JSON, 0},
     {"POST", "/api/v1/jobs/{id}/items", api_items_import, ROLE_LEAD, SCOPE_WRITE, (size_t)1 << 30, BODY_JSONL, 0},
     {"GET", "/api/v1/jobs/{id}/items", api_items_list, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
     {"GET", "/api/v1/jobs/{id}/stats", api_jobs_stats, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},

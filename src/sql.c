@@ -189,6 +189,12 @@ static const char *const text[SQL__COUNT] = {
     /* A rejected judgment accepted again takes its slot back, if free. */
     [SQL_ITEM_RECLAIM] = "UPDATE items SET claims = claims + 1, judged = judged + 1"
                          " WHERE id = ?1 AND claims < ?2",
+    /* A labeler's judgments in a job not rejected yet, and live leases. */
+    [SQL_REVIEW_OF_LABELER] = "SELECT id FROM judgments WHERE job_id = ?1 AND labeler_id = ?2"
+                              " AND review IS NOT 'rejected' ORDER BY id",
+    [SQL_TASK_LIVE_OF_LABELER] = "SELECT id, item_id FROM tasks WHERE job_id = ?1 AND labeler_id = ?2"
+                                 " AND state = 'leased'",
+    [SQL_MEMBER_DELETE] = "DELETE FROM job_members WHERE job_id = ?1 AND user_id = ?2",
     [SQL_REPORT_SKIPS] = "SELECT t.labeler_id, i.data FROM tasks t JOIN items i ON i.id = t.item_id"
                          " WHERE t.job_id = ?1 AND t.state = 'skipped'",
 };

@@ -130,3 +130,46 @@ def test_a_rejected_judgment_accepted_again_takes_its_free_slot_back():
         st, _, body = lead.post(f"/api/v1/judgments/{gid}/review", bad)
         assert st == 422, (bad, body)
     assert s.sql("SELECT count(*) FROM reviews")[0][0] == 2
+
+
+def test_rejecting_a_labeler_rejects_their_work_frees_their_leases_and_removes_them():
+    s = Server(users=("admin", "lead", "lab", "lab2", "lab3"))
+    lead, lab, lab2, lab3 = (s.client(u) for u in ("lead", "lab", "lab2", "lab3"))
+    jid = make_job(s, lead, items=3, overlap=2, members=("lab", "lab2", "lab3"))
+    mine = [judge(s, lab, jid, {"better": {"winner": "a"}})[0] for _ in range(3)]
+    theirs = judge(s, lab2, jid, {"better": {"winner": "b"}})[0]
+    held = lab.post(f"/api/v1/jobs/{jid}/tasks/next")
+    assert held[0] == 204  # lab judged every item; lease one for lab3 instead
+    lab3_task = lab3.post(f"/api/v1/jobs/{jid}/tasks/next")[2]["task"]["id"]
+    lab_id = s.sql("SELECT id FROM users WHERE name = 'lab'")[0][0]
+    lab3_id = s.sql("SELECT id FROM users WHERE name = 'lab3'")[0][0]
+    # lab's three, lab2's on one of them, lab3's lease on another.
+    assert sorted(r[0] for r in s.sql("SELECT claims FROM items")) == [1, 2, 2]
+    # Only those who manage the job: 404 for labelers, as if absent.
+    expect_error(lab2.post(f"/api/v1/jobs/{jid}/labelers/{lab_id}/reject", {}), 404)
+    st, _, body = lead.post(f"/api/v1/jobs/{jid}/labelers/{lab_id}/reject",
+                            {"reason": "random answers"})
+    assert st == 200 and body["rejected"] == 3 and body["leases_released"] == 0, body
+    assert "lab" not in [m["name"] for m in body["members"]]
+    assert s.sql("SELECT count(*) FROM judgments WHERE review = 'rejected'")[0][0] == 3
+    assert s.sql("SELECT review FROM judgments WHERE id = ?", (theirs,))[0][0] is None
+    # Their items have slots again; their judgments left the exports.
+    assert sorted(r[0] for r in s.sql("SELECT claims FROM items")) == [0, 1, 1]
+    rows, _ = export(lead, jid, "raw")
+    assert [r["judgment_id"] for r in rows] == [theirs]
+    # They are out of the job: no more tasks, nothing to submit.
+    expect_error(lab.post(f"/api/v1/jobs/{jid}/tasks/next"), 404)
+    # Retry-safe: again, nothing more changes.
+    st, _, body = lead.post(f"/api/v1/jobs/{jid}/labelers/{lab_id}/reject", {})
+    assert st == 200 and body["rejected"] == 0, body
+    # A labeler holding a lease: it goes back to the pool at once.
+    st, _, body = lead.post(f"/api/v1/jobs/{jid}/labelers/{lab3_id}/reject", {})
+    assert st == 200 and body["leases_released"] == 1, body
+    assert s.sql("SELECT state FROM tasks WHERE id = ?", (lab3_task,))[0][0] == "expired"
+    assert sorted(r[0] for r in s.sql("SELECT claims FROM items")) == [0, 0, 1]
+    audit = s.sql("SELECT subject, detail FROM audit_log WHERE action = 'labeler_reject' ORDER BY id")
+    assert audit[0][0] == f"job:{jid}:labeler:{lab_id}"
+    assert json.loads(audit[0][1]) == {"rejected": 3, "leases_released": 0, "reason": "random answers"}
+    assert len(export(lead, jid, "preference")[0]) == 1  # lab2's alone
+    assert all(r[0] == "rejected" for r in s.sql(
+        "SELECT review FROM judgments WHERE id IN (%s)" % ",".join(map(str, mine))))
