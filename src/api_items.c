@@ -87,3 +87,26 @@ void api_items_list(struct req *r)
     else
         reply_json(r, 200, page);
 }
+
+/* GET /api/v1/jobs/{id}/items/{key}: one item with its judgments, skips
+ * and live leases (items.h), by its imported id. */
+void api_items_get(struct req *r)
+{
+    struct db_conn *c = db_reader(r->app->db);
+    json_t *out = NULL;
+    struct job j;
+    int rc;
+    if (api_job_load(r, c, 0, &j) != 0)
+        return;
+    if (!job_can_manage(&j, &r->who)) {
+        job_free_fields(&j);
+        reply_err(r, ERR_NOT_FOUND, "no such item", NULL);
+        return;
+    }
+    rc = item_detail(c, j.id, j.cfg.overlap, r->key, &r->who, &out);
+    job_free_fields(&j);
+    if (rc != 0)
+        reply_err(r, rc, rc == ERR_NOT_FOUND ? "no such item" : NULL, NULL);
+    else
+        reply_json(r, 200, out);
+}

@@ -11,6 +11,7 @@
 #include "items.h"
 
 #include "audit.h"
+#include "judgments.h"
 #include "valid.h"
 
 #include <errno.h>
@@ -737,4 +738,95 @@ json_t *items_page(struct db_conn *c, int64_t job_id, int64_t after, int limit, 
     o = json_pack("{so}", "items", arr);
     json_object_set_new(o, "next_after", rows == limit ? json_integer(last) : json_null());
     return o;
+}
+
+int item_detail(struct db_conn *c, int64_t job_id, int overlap, const char *ext_id,
+                const struct principal *p, json_t **out)
+{
+    sqlite3_stmt *st = db_stmt(c, SQL_ITEM_BY_EXT);
+    json_t *judgments = NULL, *skips = NULL, *leases = NULL, *o;
+    int64_t *ids = NULL;
+    struct item it;
+    size_t n = 0, cap = 0, k;
+    int rc;
+    *out = NULL;
+    if (st == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, job_id);
+    sqlite3_bind_text(st, 2, ext_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        read_item(st, &it);
+    db_done(st);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_DB;
+    if (it.data == NULL)
+        return ERR_DB;
+    /* Judgment ids first: judgment_json reads with statements of its own. */
+    rc = 0;
+    if ((st = db_stmt(c, SQL_ITEM_JUDGMENTS)) == NULL)
+        rc = ERR_DB;
+    else {
+        sqlite3_bind_int64(st, 1, it.id);
+        while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+            if (n == cap) {
+                int64_t *nv = realloc(ids, sizeof *ids * (cap = cap ? cap * 2 : 16));
+                if (nv == NULL) {
+                    rc = ERR_NOMEM;
+                    break;
+                }
+                ids = nv;
+            }
+            ids[n++] = sqlite3_column_int64(st, 0);
+        }
+        db_done(st);
+    }
+    judgments = json_array();
+    for (k = 0; rc == 0 && k < n; k++) {
+        json_t *g = NULL;
+        if ((rc = judgment_json(c, ids[k], 0, p, 1, &g)) == 0)
+            json_array_append_new(judgments, g);
+    }
+    free(ids);
+    skips = json_array();
+    if (rc == 0 && (st = db_stmt(c, SQL_ITEM_SKIPS)) != NULL) {
+        sqlite3_bind_int64(st, 1, it.id);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *reason = (const char *)sqlite3_column_text(st, 2);
+            json_array_append_new(skips, json_pack("{sIsssoso}", "task_id",
+                                                   (json_int_t)sqlite3_column_int64(st, 0),
+                                                   "labeler", (const char *)sqlite3_column_text(st, 1),
+                                                   "reason", reason != NULL ? json_string(reason) : json_null(),
+                                                   "at", util_json_time_ms(sqlite3_column_int64(st, 3))));
+        }
+        db_done(st);
+    }
+    leases = json_array();
+    if (rc == 0 && (st = db_stmt(c, SQL_ITEM_LEASES)) != NULL) {
+        sqlite3_bind_int64(st, 1, it.id);
+        sqlite3_bind_int64(st, 2, util_now_ms());
+        while (sqlite3_step(st) == SQLITE_ROW)
+            json_array_append_new(leases, json_pack("{sIsssoso}", "task_id",
+                                                    (json_int_t)sqlite3_column_int64(st, 0),
+                                                    "labeler", (const char *)sqlite3_column_text(st, 1),
+                                                    "leased_at", util_json_time_ms(sqlite3_column_int64(st, 2)),
+                                                    "expires_at", util_json_time_ms(sqlite3_column_int64(st, 3))));
+        db_done(st);
+    }
+    if (rc != 0) {
+        json_decref(judgments);
+        json_decref(skips);
+        json_decref(leases);
+        item_clear(&it);
+        return rc;
+    }
+    o = json_pack("{s{sIsOsisisisb}sososo}", "item", "key", (json_int_t)it.id, "item", it.data,
+                  "judgments", it.judged, "claims", it.claims, "skips", (int)json_array_size(skips),
+                  "complete", it.judged >= overlap, "judgments", judgments, "skips", skips,
+                  "leases", leases);
+    item_clear(&it);
+    if (o == NULL)
+        return ERR_NOMEM;
+    *out = o;
+    return 0;
 }

@@ -7,6 +7,7 @@
 #ifndef ARBITER_ITEMS_H
 #define ARBITER_ITEMS_H
 
+#include "auth.h"
 #include "db.h"
 #include "jobs.h"
 #include "util.h"
@@ -62,6 +63,16 @@ struct item {
     json_t *data; /* owned: the normalised item */
     int n_responses, claims, judged;
 };
+
+/* The page of one item of job_id for p, who manages the job, by its
+ * imported id: {"item": {"key", "item" (all of it: models, metadata,
+ * gold), "judgments", "claims", "complete"}, "judgments": [every judgment
+ * with its versions and reviews], "skips": [{"task_id", "labeler",
+ * "reason", "at"}], "leases": [{"task_id", "labeler", "leased_at",
+ * "expires_at"}] (live ones)}. New reference in *out; 0, ERR_NOT_FOUND,
+ * ERR_DB. */
+int item_detail(struct db_conn *c, int64_t job_id, int overlap, const char *ext_id,
+                const struct principal *p, json_t **out);
 
 /* Loads item id (0, ERR_NOT_FOUND, ERR_DB); free with item_clear. */
 int item_load(struct db_conn *c, int64_t id, struct item *out);

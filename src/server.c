@@ -63,6 +63,8 @@ static const struct route routes[] = {
     {"POST", "/api/v1/jobs/{id}/labelers/{id}/reject", api_jobs_labeler_reject, ROLE_LABELER, SCOPE_WRITE, 8 * KB, BODY_JSON, 0},
     {"POST", "/api/v1/jobs/{id}/items", api_items_import, ROLE_LEAD, SCOPE_WRITE, (size_t)1 << 30, BODY_JSONL, 0},
     {"GET", "/api/v1/jobs/{id}/items", api_items_list, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
+    /* The job's managers only; to labelers the item does not exist (404). */
+    {"GET", "/api/v1/jobs/{id}/items/{key}", api_items_get, ROLE_LABELER, SCOPE_EXPORT, 0, BODY_NONE, 0},
     {"GET", "/api/v1/jobs/{id}/stats", api_jobs_stats, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
     {"GET", "/api/v1/jobs/{id}/export", api_jobs_export, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
     {"GET", "/api/v1/jobs/{id}/report", api_jobs_report, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
@@ -391,8 +393,20 @@ static void handle_metrics(struct req *r)
 
 int server_match(const char *pattern, const char *path, int64_t *ids)
 {
+    return server_match_key(pattern, path, ids, NULL);
+}
+
+int server_match_key(const char *pattern, const char *path, int64_t *ids, const char **key)
+{
     int n = 0;
     while (*pattern != '\0' && *path != '\0') {
+        if (strcmp(pattern, "{key}") == 0) {
+            /* The rest of the path, whatever it holds ('/' included). */
+            if (key == NULL)
+                return 0;
+            *key = path;
+            return 1;
+        }
         if (strncmp(pattern, "{id}", 4) == 0) {
             int64_t v = 0;
             int digits = 0;
@@ -719,17 +733,24 @@ static int framing_ok(struct req *r)
 static size_t route_request(struct req *r)
 {
     const char *path = r->ri->local_uri;
+    /* A {key} (an item's imported id) is matched against the path before
+     * CivetWeb cleaned it of "//" and "/../": an id may hold those. */
+    const char *raw = r->ri->local_uri_raw != NULL ? r->ri->local_uri_raw : path;
     char allow[128] = "";
     size_t i;
     for (i = 0; i < N_ROUTES; i++) {
         int64_t ids[2] = {0, 0};
-        if (!server_match(routes[i].pattern, path, ids))
+        const char *key = NULL;
+        if (!(strstr(routes[i].pattern, "{key}") != NULL
+                  ? server_match_key(routes[i].pattern, raw, ids, &key)
+                  : server_match(routes[i].pattern, path, ids)))
             continue;
         if (strcmp(routes[i].method, r->ri->request_method) == 0 ||
             (strcmp(r->ri->request_method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0 &&
              (routes[i].flags & R_PAGE) == 0 && routes[i].min_role == ROLE_NONE)) {
             r->route = &routes[i];
             memcpy(r->id, ids, sizeof ids);
+            r->key = key;
             return i;
         }
         snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s",

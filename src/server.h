@@ -22,6 +22,7 @@ struct req {
     struct app *app;
     const struct route *route;
     int64_t id[2];        /* the {id} segments of the path, in order */
+    const char *key;      /* the {key} tail of the path (decoded), or NULL */
     struct principal who; /* kind AUTH_ANON when not logged in */
     json_t *body;         /* the parsed JSON object for JSON routes */
     char addr[64];        /* the client address */
@@ -75,6 +76,11 @@ int body_int(struct req *r, const char *key, json_int_t *out, int *present);
 /* Matches path against a route pattern ("{id}" takes a positive integer
  * segment), filling ids; 1 on a match. Pure; exposed for tests. */
 int server_match(const char *pattern, const char *path, int64_t *ids);
+
+/* The same, where a final "{key}" matches the rest of the path (one or
+ * more characters, '/' included) and sets *key to it; with key NULL such
+ * a pattern never matches. */
+int server_match_key(const char *pattern, const char *path, int64_t *ids, const char **key);
 
 /* Runs the server until SIGINT or SIGTERM (blocked by the caller), then
  * stops accepting, lets in-flight requests finish and returns. 0 or error. */

@@ -195,6 +195,17 @@ static const char *const text[SQL__COUNT] = {
     [SQL_TASK_LIVE_OF_LABELER] = "SELECT id, item_id FROM tasks WHERE job_id = ?1 AND labeler_id = ?2"
                                  " AND state = 'leased'",
     [SQL_MEMBER_DELETE] = "DELETE FROM job_members WHERE job_id = ?1 AND user_id = ?2",
+    /* One item, for its page: by its imported id, with its judgments,
+     * skips (and their reasons) and live leases. */
+    [SQL_ITEM_BY_EXT] = "SELECT id, job_id, ext_id, data, n_responses, claims, judged FROM items"
+                        " WHERE job_id = ?1 AND ext_id = ?2",
+    [SQL_ITEM_JUDGMENTS] = "SELECT id FROM judgments WHERE item_id = ?1 ORDER BY id",
+    [SQL_ITEM_SKIPS] = "SELECT t.id, u.name, t.skip_reason, t.finished_at FROM tasks t"
+                       " JOIN users u ON u.id = t.labeler_id WHERE t.item_id = ?1"
+                       " AND t.state = 'skipped' ORDER BY t.id",
+    [SQL_ITEM_LEASES] = "SELECT t.id, u.name, t.leased_at, t.expires_at FROM tasks t"
+                        " JOIN users u ON u.id = t.labeler_id WHERE t.item_id = ?1"
+                        " AND t.state = 'leased' AND t.expires_at > ?2 ORDER BY t.id",
     [SQL_REPORT_SKIPS] = "SELECT t.labeler_id, i.data FROM tasks t JOIN items i ON i.id = t.item_id"
                          " WHERE t.job_id = ?1 AND t.state = 'skipped'",
 };

@@ -173,3 +173,48 @@ def test_rejecting_a_labeler_rejects_their_work_frees_their_leases_and_removes_t
     assert len(export(lead, jid, "preference")[0]) == 1  # lab2's alone
     assert all(r[0] == "rejected" for r in s.sql(
         "SELECT review FROM judgments WHERE id IN (%s)" % ",".join(map(str, mine))))
+
+
+def test_an_item_page_shows_every_judgment_skip_and_lease():
+    from urllib.parse import quote
+    s = Server(users=("admin", "lead", "lab", "lab2", "lab3"))
+    lead, lab, lab2, lab3 = (s.client(u) for u in ("lead", "lab", "lab2", "lab3"))
+    st, _, body = lead.post("/api/v1/jobs", {"name": "items", "questions": [
+        {"name": "better", "type": "pairwise"}], "overlap": 3, "randomize_order": False})
+    jid = body["job"]["id"]
+    odd = "q/../7 問 100%"  # slashes, dots, spaces, a percent sign and CJK
+    line = {"id": odd, "prompt": "p", "metadata": {"src": "x"}, "gold": {"better": "a"},
+            "responses": [{"id": "a", "model": "m-a", "text": "A"},
+                          {"id": "b", "model": "m-b", "text": "B"}]}
+    assert lead.jsonl(f"/api/v1/jobs/{jid}/items", [line])[0] == 201
+    assert lead.put(f"/api/v1/jobs/{jid}/members", {"members": ["lab", "lab2", "lab3"]})[0] == 200
+    assert lead.patch(f"/api/v1/jobs/{jid}", {"status": "open"})[0] == 200
+    gid, _ = judge(s, lab, jid, {"better": {"winner": "a"}})
+    assert lab.put(f"/api/v1/judgments/{gid}", {"answers": {"better": {"winner": "b"}}})[0] == 200
+    t2 = lab2.post(f"/api/v1/jobs/{jid}/tasks/next")[2]["task"]["id"]
+    assert lab2.post(f"/api/v1/tasks/{t2}/skip", {"reason": "not my language"})[0] == 200
+    t3 = lab3.post(f"/api/v1/jobs/{jid}/tasks/next")[2]["task"]["id"]
+    assert lead.post(f"/api/v1/judgments/{gid}/review", {"decision": "accept", "reason": "ok"})[0] == 200
+    path = f"/api/v1/jobs/{jid}/items/" + quote(odd, safe="")
+    st, _, body = lead.get(path)
+    assert st == 200, body
+    it = body["item"]
+    assert it["item"]["id"] == odd and it["item"]["responses"][0]["model"] == "m-a"
+    assert it["item"]["metadata"] == {"src": "x"} and "gold" in it["item"]
+    assert (it["judgments"], it["claims"], it["skips"], it["complete"]) == (1, 2, 1, False)
+    [g] = body["judgments"]
+    assert g["id"] == gid and g["labeler"] == "lab" and g["review"] == "accepted"
+    assert [v["answers"]["better"]["winner"] for v in g["versions"]] == ["a", "b"]
+    assert g["reviews"][0]["reason"] == "ok" and g["shown_order"] == ["a", "b"]
+    assert body["skips"] == [{"task_id": t2, "labeler": "lab2", "reason": "not my language",
+                              "at": body["skips"][0]["at"]}]
+    assert [(l["task_id"], l["labeler"]) for l in body["leases"]] == [(t3, "lab3")]
+    # An API token with export reads it too; labelers and others get 404.
+    secret = lead.post("/api/v1/tokens", {"name": "t", "scopes": ["export"]})[2]["secret"]
+    bot = s.client()
+    bot.token = secret
+    assert bot.get(path)[0] == 200
+    for c in (lab, lab2):
+        expect_error(c.get(path), 404)
+    expect_error(lead.get(f"/api/v1/jobs/{jid}/items/nope"), 404)
+    expect_error(lead.get(f"/api/v1/jobs/{jid}/items/" + quote("q/7 問 100%", safe="")), 404)

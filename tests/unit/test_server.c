@@ -3,6 +3,8 @@
 #include "server.h"
 #include "unit.h"
 
+#include <string.h>
+
 int main(void)
 {
     int64_t ids[2] = {0, 0};
@@ -14,6 +16,15 @@ int main(void)
           ids[1] == 9);
     CHECK(!server_match("/api/v1/users/{id}", "/api/v1/users/0", ids));
     CHECK(!server_match("/api/v1/users/{id}", "/api/v1/users/-1", ids));
+    {
+        /* {key}: the rest of the path, slashes and all; never empty. */
+        const char *key = NULL;
+        CHECK(server_match_key("/api/v1/jobs/{id}/items/{key}", "/api/v1/jobs/3/items/a/../b c",
+                               ids, &key) && ids[0] == 3 && strcmp(key, "a/../b c") == 0);
+        CHECK(!server_match_key("/api/v1/jobs/{id}/items/{key}", "/api/v1/jobs/3/items/", ids, &key));
+        CHECK(!server_match_key("/api/v1/jobs/{id}/items/{key}", "/api/v1/jobs/3/items", ids, &key));
+        CHECK(!server_match("/api/v1/jobs/{id}/items/{key}", "/api/v1/jobs/3/items/x", ids));
+    }
     CHECK(!server_match("/api/v1/users/{id}", "/api/v1/users/4x", ids));
     CHECK(!server_match("/api/v1/users/{id}", "/api/v1/users/", ids));
     CHECK(!server_match("/api/v1/users/{id}", "/api/v1/users/1234567890123456789", ids));
