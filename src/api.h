@@ -47,6 +47,7 @@ void api_tasks_next(struct req *r);
 void api_tasks_get(struct req *r);
 void api_tasks_judgment(struct req *r);
 void api_tasks_skip(struct req *r);
+void api_tasks_flag(struct req *r);
 void api_judgments_get(struct req *r);
 void api_judgments_revise(struct req *r);
 void api_judgments_review(struct req *r);

@@ -5,6 +5,7 @@
  * nothing. */
 #include "api.h"
 
+#include "flags.h"
 #include "judgments.h"
 #include "reviews.h"
 #include "tasks.h"
@@ -158,15 +159,27 @@ static int read_timing(struct req *r, struct judgment_timing *t, int *given)
     return 0;
 }
 
+/* The optional "comment" of a submit or revision; 0, or replies 422. */
+static int read_comment(struct req *r, const char **out)
+{
+    if (body_string(r, "comment", 0, out) != 0)
+        return -1;
+    if (*out != NULL && util_utf8_len(*out) > JUDGMENT_COMMENT_MAX) {
+        reply_error(r, 422, "invalid", "at most 2000 characters", "comment");
+        return -1;
+    }
+    return 0;
+}
+
 void api_tasks_judgment(struct req *r)
 {
-    static const char *const allowed[] = {"answers", "timing", NULL};
+    static const char *const allowed[] = {"answers", "timing", "comment", NULL};
     struct problems pr = {0};
     struct judgment_timing timing;
-    const char *why = NULL;
+    const char *why = NULL, *comment = NULL;
     int created = 0, rc, timed;
     json_t *answers = json_object_get(r->body, "answers"), *g = NULL;
-    if (body_only(r, allowed))
+    if (body_only(r, allowed) || read_comment(r, &comment))
         return;
     if (answers == NULL || json_is_null(answers)) {
         reply_error(r, 422, "missing_field", "is required", "answers");
@@ -174,12 +187,18 @@ void api_tasks_judgment(struct req *r)
     }
     if (read_timing(r, &timing, &timed) != 0)
         return;
-    rc = judgment_submit(r->app->db, r->id[0], &r->who, answers, timed ? &timing : NULL, &g, &pr,
-                         &why, &created);
-    if (rc != 0)
+    rc = judgment_submit(r->app->db, r->id[0], &r->who, answers, timed ? &timing : NULL, comment,
+                         &g, &pr, &why, &created);
+    if (rc != 0) {
         reply_judgment_error(r, rc, &pr, why, "no such task");
-    else
-        reply_json(r, created ? 201 : 200, json_pack("{so}", "judgment", g));
+    } else if (!created) {
+        /* A retry: the judgment as stored (its comment is the first's). */
+        json_int_t id = json_integer_value(json_object_get(g, "id"));
+        json_decref(g);
+        reply_judgment(r, 200, (int64_t)id);
+    } else {
+        reply_json(r, 201, json_pack("{so}", "judgment", g));
+    }
     json_decref(pr.list);
 }
 
@@ -208,18 +227,18 @@ void api_judgments_get(struct req *r)
 
 void api_judgments_revise(struct req *r)
 {
-    static const char *const allowed[] = {"answers", NULL};
+    static const char *const allowed[] = {"answers", "comment", NULL};
     struct problems pr = {0};
-    const char *why = NULL;
+    const char *why = NULL, *comment = NULL;
     json_t *answers = json_object_get(r->body, "answers");
     int rc;
-    if (body_only(r, allowed))
+    if (body_only(r, allowed) || read_comment(r, &comment))
         return;
     if (answers == NULL || json_is_null(answers)) {
         reply_error(r, 422, "missing_field", "is required", "answers");
         return;
     }
-    rc = judgment_revise(r->app->db, r->id[0], &r->who, answers, &pr, &why);
+    rc = judgment_revise(r->app->db, r->id[0], &r->who, answers, comment, &pr, &why);
     if (rc != 0)
         reply_judgment_error(r, rc, &pr, why, "no such judgment");
     else
@@ -251,4 +270,36 @@ void api_judgments_review(struct req *r)
         reply_err(r, rc, rc == ERR_NOT_FOUND ? "no such judgment" : why, NULL);
     else
         reply_judgment(r, 200, r->id[0]);
+}
+
+/* {"kind": "broken"|"unsafe"|"needs_expertise"|"other", "note"?}: the
+ * task's labeler flags its item (flags.h); "other" needs a note. */
+void api_tasks_flag(struct req *r)
+{
+    static const char *const allowed[] = {"kind", "note", NULL};
+    const char *kind, *note = NULL;
+    json_t *flags = NULL;
+    int rc, created = 0;
+    if (body_only(r, allowed) || body_string(r, "kind", 1, &kind) ||
+        body_string(r, "note", 0, &note))
+        return;
+    if (!flag_kind_valid(kind)) {
+        reply_error(r, 422, "invalid", "must be broken, unsafe, needs_expertise or other", "kind");
+        return;
+    }
+    if (note != NULL && note[strspn(note, " \t\r\n")] == '\0')
+        note = NULL;
+    if (note != NULL && util_utf8_len(note) > FLAG_NOTE_MAX) {
+        reply_error(r, 422, "invalid", "at most 1000 characters", "note");
+        return;
+    }
+    if (note == NULL && strcmp(kind, "other") == 0) {
+        reply_error(r, 422, "missing_field", "say what is wrong", "note");
+        return;
+    }
+    rc = flag_raise(r->app->db, r->id[0], &r->who, kind, note, &created, &flags);
+    if (rc != 0)
+        reply_err(r, rc, rc == ERR_NOT_FOUND ? "no such task" : NULL, NULL);
+    else
+        reply_json(r, created ? 201 : 200, json_pack("{so}", "flags", flags));
 }

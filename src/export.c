@@ -276,6 +276,23 @@ static int put_ms(struct buf *b, const char *lit, int64_t ms)
                : 0;
 }
 
+/* A text column as a JSON string (escaped by jansson), or null. */
+static int comment_field(struct buf *b, sqlite3_stmt *st, int col)
+{
+    const char *t = (const char *)sqlite3_column_text(st, col);
+    json_t *v;
+    char *enc;
+    int rc;
+    if (t == NULL)
+        return buf_puts(b, "null");
+    v = json_string(t);
+    enc = v != NULL ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+    rc = enc != NULL ? buf_puts(b, enc) : -1;
+    free(enc);
+    json_decref(v);
+    return rc;
+}
+
 static int time_field(struct buf *b, const char *lit, int64_t ms)
 {
     char t[40];
@@ -292,6 +309,7 @@ static int raw_row(struct out *o, sqlite3_stmt *st)
     int64_t leased = sqlite3_column_int64(st, 8), created = sqlite3_column_int64(st, 4);
     int64_t shown_at = sqlite3_column_int64(st, 10), active = sqlite3_column_int64(st, 11);
     const char *review = (const char *)sqlite3_column_text(st, 12);
+    const char *flags = (const char *)sqlite3_column_text(st, 14);
     /* From when the task was shown (the page said so), else from its lease. */
     int64_t took = created - (shown_at > 0 ? shown_at : leased);
     struct buf *b = &o->b;
@@ -334,6 +352,9 @@ static int raw_row(struct out *o, sqlite3_stmt *st)
                         : buf_puts(b, ",\"active_seconds\":null")) != 0 ||
           buf_puts(b, ",\"review\":") != 0 ||
           buf_puts(b, review == NULL ? "null" : review[0] == 'a' ? "\"accepted\"" : "\"rejected\"") != 0 ||
+          buf_puts(b, ",\"comment\":") != 0 || comment_field(b, st, 13) != 0 ||
+          /* The labeler's flags on the item, as SQLite's json_group_array wrote them. */
+          buf_puts(b, ",\"flags\":") != 0 || buf_puts(b, flags != NULL ? flags : "[]") != 0 ||
           put_num(b, ",\"revision\":", sqlite3_column_int(st, 3)) != 0 ||
           buf_puts(b, ",\"metadata\":") != 0 ||
           (m[4].p != NULL ? buf_append(b, m[4].p, m[4].len) : buf_puts(b, "{}")) != 0 ||

@@ -11,6 +11,7 @@
 #include "items.h"
 
 #include "audit.h"
+#include "flags.h"
 #include "judgments.h"
 #include "valid.h"
 
@@ -744,7 +745,7 @@ int item_detail(struct db_conn *c, int64_t job_id, int overlap, const char *ext_
                 const struct principal *p, json_t **out)
 {
     sqlite3_stmt *st = db_stmt(c, SQL_ITEM_BY_EXT);
-    json_t *judgments = NULL, *skips = NULL, *leases = NULL, *o;
+    json_t *judgments = NULL, *skips = NULL, *leases = NULL, *flags = NULL, *o;
     int64_t *ids = NULL;
     struct item it;
     size_t n = 0, cap = 0, k;
@@ -813,6 +814,9 @@ int item_detail(struct db_conn *c, int64_t job_id, int overlap, const char *ext_
                                                     "expires_at", util_json_time_ms(sqlite3_column_int64(st, 3))));
         db_done(st);
     }
+    flags = rc == 0 ? flags_of_item(c, it.id) : NULL;
+    if (rc == 0 && flags == NULL)
+        rc = ERR_DB;
     if (rc != 0) {
         json_decref(judgments);
         json_decref(skips);
@@ -820,10 +824,11 @@ int item_detail(struct db_conn *c, int64_t job_id, int overlap, const char *ext_
         item_clear(&it);
         return rc;
     }
-    o = json_pack("{s{sIsOsisisisb}sososo}", "item", "key", (json_int_t)it.id, "item", it.data,
-                  "judgments", it.judged, "claims", it.claims, "skips", (int)json_array_size(skips),
-                  "complete", it.judged >= overlap, "judgments", judgments, "skips", skips,
-                  "leases", leases);
+    o = json_pack("{s{sIsOsisisisisb}sosososo}", "item", "key", (json_int_t)it.id, "item",
+                  it.data, "judgments", it.judged, "claims", it.claims, "skips",
+                  (int)json_array_size(skips), "flags", (int)json_array_size(flags), "complete",
+                  it.judged >= overlap, "judgments", judgments, "skips", skips, "leases", leases,
+                  "flags", flags);
     item_clear(&it);
     if (o == NULL)
         return ERR_NOMEM;

@@ -122,7 +122,7 @@ static json_t *without_copies(struct db_conn *c, int64_t item_id, const struct j
 
 struct submit_op {
     int64_t task_id, user_id, rev;
-    const char *answers;
+    const char *answers, *comment;
     const struct judgment_timing *timing;
     int64_t leased_at, shown_at, active_ms;
     int64_t id, revision, submitted_at, updated_at;
@@ -231,6 +231,8 @@ static int submit_write(struct db_conn *c, void *arg)
         sqlite3_bind_int64(st, 8, shown);
         sqlite3_bind_int64(st, 9, active);
     }
+    if (op->comment != NULL && op->comment[0] != '\0')
+        sqlite3_bind_text(st, 10, op->comment, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     db_done(st);
     if (rc == SQLITE_CONSTRAINT) {
@@ -254,8 +256,8 @@ static int submit_write(struct db_conn *c, void *arg)
 }
 
 int judgment_submit(struct db *db, int64_t task_id, const struct principal *p, json_t *answers,
-                    const struct judgment_timing *timing, json_t **out, struct problems *pr,
-                    const char **why, int *created)
+                    const struct judgment_timing *timing, const char *comment, json_t **out,
+                    struct problems *pr, const char **why, int *created)
 {
     struct db_conn *c = db_reader(db);
     sqlite3_stmt *st = c != NULL ? db_stmt(c, SQL_TASK_CHECK) : NULL;
@@ -274,6 +276,7 @@ int judgment_submit(struct db *db, int64_t task_id, const struct principal *p, j
     op.task_id = task_id;
     op.user_id = p->user_id;
     op.timing = timing;
+    op.comment = comment;
     if (st == NULL)
         return ERR_DB;
     /* One read: the task, its item's response ids, the job's questions. */
@@ -322,6 +325,9 @@ int judgment_submit(struct db *db, int64_t task_id, const struct principal *p, j
         struct times tm = {leased_at, op.shown_at, op.submitted_at, op.updated_at, op.active_ms};
         *out = view(op.id, task_id, job, ext_id, p->user_id, kept, op.revision, &tm, shown,
                     resp_ids);
+        if (*out != NULL)
+            json_object_set_new(*out, "comment", comment != NULL && comment[0] != '\0' && op.created
+                                                     ? json_string(comment) : json_null());
     }
 out:
     json_decref(kept);
@@ -362,6 +368,8 @@ static int validate(struct db *db, int64_t job_id, int64_t item_id, json_t *resp
 struct revise_op {
     int64_t id, user_id, rev;
     const char *answers, *why;
+    const char *comment; /* NULL: keep; "": remove */
+    int comment_same;    /* the stored comment is already that */
 };
 
 static int revise_apply(struct db_conn *c, struct revise_op *op, int64_t job, int64_t revision,
@@ -391,6 +399,12 @@ static int revise_write(struct db_conn *c, void *arg)
         return ERR_CONFLICT;
     }
     same = strcmp((const char *)sqlite3_column_text(st, 5), op->answers) == 0;
+    {
+        const char *now_comment = (const char *)sqlite3_column_text(st, 17);
+        op->comment_same = op->comment == NULL ||
+                           (now_comment == NULL ? op->comment[0] == '\0'
+                                                : strcmp(now_comment, op->comment) == 0);
+    }
     if (!same)
         was = strdup((const char *)sqlite3_column_text(st, 5));
     db_done(st);
@@ -416,8 +430,18 @@ static int revise_apply(struct db_conn *c, struct revise_op *op, int64_t job, in
         op->why = "the job's questions changed: reload";
         return ERR_CONFLICT;
     }
-    if (same)
+    if (same && op->comment_same)
         return 0; /* nothing changes; a retried revision */
+    if (same) {
+        /* Only the comment: no new version, but a change exports see. */
+        if ((rc = next_seq(c, job, &seq)) != 0 || (st = db_stmt(c, SQL_JUDGMENT_SET_COMMENT)) == NULL)
+            return rc != 0 ? rc : ERR_DB;
+        sqlite3_bind_int64(st, 1, op->id);
+        sqlite3_bind_int64(st, 3, now);
+        sqlite3_bind_int64(st, 4, seq);
+        sqlite3_bind_text(st, 5, op->comment, -1, SQLITE_STATIC);
+        return db_step_done(st);
+    }
     if (was == NULL)
         return ERR_NOMEM;
     /* Keep the version being replaced, then replace it. */
@@ -430,15 +454,17 @@ static int revise_apply(struct db_conn *c, struct revise_op *op, int64_t job, in
     sqlite3_bind_text(st, 2, op->answers, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, now);
     sqlite3_bind_int64(st, 4, seq);
+    if (op->comment != NULL)
+        sqlite3_bind_text(st, 5, op->comment, -1, SQLITE_STATIC);
     return db_step_done(st);
 }
 
 int judgment_revise(struct db *db, int64_t id, const struct principal *p, json_t *answers,
-                    struct problems *pr, const char **why)
+                    const char *comment, struct problems *pr, const char **why)
 {
     struct db_conn *c = db_reader(db);
     sqlite3_stmt *st = c != NULL ? db_stmt(c, SQL_JUDGMENT_BY_ID) : NULL;
-    struct revise_op op = {id, p->user_id, 0, NULL, NULL};
+    struct revise_op op = {id, p->user_id, 0, NULL, NULL, comment, 0};
     json_t *resp_ids = NULL, *kept = NULL;
     int64_t job = 0, item_id = 0;
     char *text = NULL;
@@ -500,8 +526,11 @@ int judgment_json(struct db_conn *c, int64_t id, int by_task, const struct princ
                  (const char *)sqlite3_column_text(st, 11), labeler,
                  answers != NULL ? answers : json_null(), sqlite3_column_int64(st, 6), &tm,
                  (const char *)sqlite3_column_text(st, 9), resp_ids);
-        if (o != NULL)
+        const char *comment = (const char *)sqlite3_column_text(st, 17);
+        if (o != NULL) {
             json_object_set_new(o, "review", review != NULL ? json_string(review) : json_null());
+            json_object_set_new(o, "comment", comment != NULL ? json_string(comment) : json_null());
+        }
     }
     json_decref(answers);
     json_decref(resp_ids);

@@ -26,7 +26,12 @@ struct judgment_timing {
  * stored at all (it was a prefill left as it was), a required one's is
  * stored but exports and reports do not count it as a demonstration. */
 
-/* Submits answers for task_id as labeler p, with timing (NULL: unknown).
+/* A labeler's comment on their judgment: at most JUDGMENT_COMMENT_MAX
+ * characters; it reaches the lead (item page, raw export). */
+#define JUDGMENT_COMMENT_MAX 2000
+
+/* Submits answers for task_id as labeler p, with timing (NULL: unknown)
+ * and comment (NULL or "": none; a retry keeps the first).
  * Returns 0 with the stored
  * judgment's JSON in *out (new reference) and *created (0 when this was a
  * retry of a stored submit), ERR_INVALID
@@ -35,13 +40,15 @@ struct judgment_timing {
  * already, lease expired and the item is complete), ERR_FORBIDDEN (no longer
  * a member). */
 int judgment_submit(struct db *db, int64_t task_id, const struct principal *p, json_t *answers,
-                    const struct judgment_timing *timing, json_t **out, struct problems *pr,
-                    const char **why, int *created);
+                    const struct judgment_timing *timing, const char *comment, json_t **out,
+                    struct problems *pr, const char **why, int *created);
 
-/* Revises judgment id (its labeler only, while the job is open). The same
- * answers again change nothing. Errors as for judgment_submit. */
+/* Revises judgment id (its labeler only, while the job is open), and its
+ * comment (NULL: kept, "": removed). The same answers and comment again
+ * change nothing; a new comment alone makes no new version. Errors as for
+ * judgment_submit. */
 int judgment_revise(struct db *db, int64_t id, const struct principal *p, json_t *answers,
-                    struct problems *pr, const char **why);
+                    const char *comment, struct problems *pr, const char **why);
 
 /* The JSON of judgment id (new reference) as seen by p: its labeler, or
  * whoever manages the job (who also sees the labeler's name). versions:

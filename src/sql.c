@@ -10,11 +10,13 @@
     " t.expires_at, t.finished_at, t.skip_reason, i.ext_id, i.data"
 #define JUDGMENT_COLS "g.id, g.task_id, g.job_id, g.item_id, g.labeler_id, g.answers, g.revision," \
     " g.created_at, g.updated_at, t.shown, t.leased_at, i.ext_id, i.response_ids, u.name," \
-    " g.shown_at, g.active_ms, g.review"
+    " g.shown_at, g.active_ms, g.review, g.comment"
 /* Which judgments an export takes (?5, enum export_review): 0 all but the
  * rejected, 1 the accepted only, 2 every one. */
 #define REVIEW_FILTER \
     " AND (?5 = 2 OR (?5 = 0 AND g.review IS NOT 'rejected') OR (?5 = 1 AND g.review = 'accepted'))"
+/* A revision's comment (?5): NULL keeps it, "" removes it. */
+#define COMMENT_OF_5 "CASE WHEN ?5 IS NULL THEN comment WHEN ?5 = '' THEN NULL ELSE ?5 END"
 #define TOKEN_COLS "t.id, t.user_id, u.name, t.name, t.scopes, t.created_at, t.expires_at, t.last_used_at, t.revoked_at"
 
 static const char *const text[SQL__COUNT] = {
@@ -123,8 +125,8 @@ static const char *const text[SQL__COUNT] = {
     [SQL_ITEM_COUNTS] = "SELECT claims, judged FROM items WHERE id = ?1",
     [SQL_JUDGMENT_NEXT_SEQ] = "SELECT coalesce(max(seq), 0) + 1 FROM judgments WHERE job_id = ?1",
     [SQL_JUDGMENT_INSERT] = "INSERT INTO judgments (task_id, job_id, item_id, labeler_id, answers,"
-                            " revision, created_at, updated_at, seq, shown_at, active_ms)"
-                            " VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7, ?8, ?9)",
+                            " revision, created_at, updated_at, seq, shown_at, active_ms, comment)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7, ?8, ?9, ?10)",
     [SQL_JUDGMENT_BY_ID] = "SELECT " JUDGMENT_COLS " FROM judgments g JOIN tasks t ON t.id = g.task_id"
                            " JOIN items i ON i.id = g.item_id JOIN users u ON u.id = g.labeler_id WHERE g.id = ?1",
     [SQL_JUDGMENT_BY_TASK] = "SELECT " JUDGMENT_COLS " FROM judgments g JOIN tasks t ON t.id = g.task_id"
@@ -132,7 +134,10 @@ static const char *const text[SQL__COUNT] = {
                              " WHERE g.id = (SELECT judgment_id FROM tasks WHERE id = ?1)",
     /* A revision is a new judgment to review: its review state resets. */
     [SQL_JUDGMENT_REVISE] = "UPDATE judgments SET answers = ?2, revision = revision + 1, updated_at = ?3,"
-                            " seq = ?4, review = NULL WHERE id = ?1",
+                            " seq = ?4, review = NULL, comment = " COMMENT_OF_5 " WHERE id = ?1",
+    /* The comment alone changed: no new revision, but a new seq. */
+    [SQL_JUDGMENT_SET_COMMENT] = "UPDATE judgments SET updated_at = ?3, seq = ?4,"
+                                 " comment = " COMMENT_OF_5 " WHERE id = ?1",
     [SQL_VERSION_INSERT] = "INSERT INTO judgment_versions (judgment_id, revision, answers, submitted_at)"
                            " VALUES (?1, ?2, ?3, ?4)",
     [SQL_VERSION_LIST] = "SELECT revision, answers, submitted_at FROM judgment_versions"
@@ -161,7 +166,9 @@ static const char *const text[SQL__COUNT] = {
     [SQL_EXPORT_CURSOR] = "SELECT coalesce(max(seq), 0) FROM judgments WHERE job_id = ?1",
     [SQL_EXPORT_PAGE] = "SELECT g.id, g.seq, g.answers, g.revision, g.created_at, g.updated_at,"
                         " g.labeler_id, t.shown, t.leased_at, i.data, g.shown_at, g.active_ms,"
-                        " g.review FROM judgments g"
+                        " g.review, g.comment,"
+                        " (SELECT json_group_array(kind) FROM flags f WHERE f.task_id = g.task_id)"
+                        " FROM judgments g"
                         " JOIN tasks t ON t.id = g.task_id JOIN items i ON i.id = g.item_id"
                         " WHERE g.job_id = ?1 AND g.seq > ?2 AND g.seq <= ?3" REVIEW_FILTER
                         " ORDER BY g.seq LIMIT ?4",
@@ -206,6 +213,11 @@ static const char *const text[SQL__COUNT] = {
     [SQL_ITEM_LEASES] = "SELECT t.id, u.name, t.leased_at, t.expires_at FROM tasks t"
                         " JOIN users u ON u.id = t.labeler_id WHERE t.item_id = ?1"
                         " AND t.state = 'leased' AND t.expires_at > ?2 ORDER BY t.id",
+    [SQL_FLAG_INSERT] = "INSERT INTO flags (job_id, item_id, task_id, labeler_id, kind, note, created_at)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (task_id, kind) DO NOTHING",
+    [SQL_FLAG_OF_TASK] = "SELECT kind, note, created_at FROM flags WHERE task_id = ?1 ORDER BY id",
+    [SQL_ITEM_FLAGS] = "SELECT f.task_id, u.name, f.kind, f.note, f.created_at FROM flags f"
+                       " JOIN users u ON u.id = f.labeler_id WHERE f.item_id = ?1 ORDER BY f.id",
     [SQL_REPORT_SKIPS] = "SELECT t.labeler_id, i.data FROM tasks t JOIN items i ON i.id = t.item_id"
                          " WHERE t.job_id = ?1 AND t.state = 'skipped'",
 };

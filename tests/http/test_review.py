@@ -218,3 +218,56 @@ def test_an_item_page_shows_every_judgment_skip_and_lease():
         expect_error(c.get(path), 404)
     expect_error(lead.get(f"/api/v1/jobs/{jid}/items/nope"), 404)
     expect_error(lead.get(f"/api/v1/jobs/{jid}/items/" + quote("q/7 問 100%", safe="")), 404)
+
+
+def test_labelers_flag_items_and_comment_and_leads_see_both():
+    s = Server(users=("admin", "lead", "lab", "lab2"))
+    lead, lab, lab2 = s.client("lead"), s.client("lab"), s.client("lab2")
+    jid = make_job(s, lead, items=2, members=("lab", "lab2"), randomize=False)
+    t = lab.post(f"/api/v1/jobs/{jid}/tasks/next")[2]["task"]
+    st, _, body = lab.post(f"/api/v1/tasks/{t['id']}/flag", {"kind": "unsafe", "note": "asks for a weapon"})
+    assert st == 201 and [f["kind"] for f in body["flags"]] == ["unsafe"], body
+    assert lab.post(f"/api/v1/tasks/{t['id']}/flag", {"kind": "unsafe"})[0] == 200  # retry: kept
+    assert lab.post(f"/api/v1/tasks/{t['id']}/flag", {"kind": "broken"})[0] == 201
+    for bad, field in (({"kind": "meh"}, "kind"), ({"kind": "other"}, "note"),
+                       ({"kind": "other", "note": "  "}, "note"),
+                       ({"kind": "broken", "note": "x" * 1001}, "note"), ({}, "kind")):
+        expect_error(lab.post(f"/api/v1/tasks/{t['id']}/flag", bad), 422, None, field)
+    expect_error(lab2.post(f"/api/v1/tasks/{t['id']}/flag", {"kind": "broken"}), 404)
+    assert s.sql("SELECT count(*) FROM flags")[0][0] == 2
+    # A comment rides on the judgment; a retry keeps the first.
+    st, _, body = lab.post(f"/api/v1/tasks/{t['id']}/judgment", {
+        "answers": {"better": {"winner": "a"}}, "comment": "both are bad, a less so"})
+    assert st == 201 and body["judgment"]["comment"] == "both are bad, a less so", body
+    gid = body["judgment"]["id"]
+    st, _, body = lab.post(f"/api/v1/tasks/{t['id']}/judgment", {
+        "answers": {"better": {"winner": "a"}}, "comment": "another"})
+    assert st == 200 and body["judgment"]["comment"] == "both are bad, a less so", body
+    expect_error(lab.post(f"/api/v1/tasks/{t['id']}/judgment", {
+        "answers": {"better": {"winner": "a"}}, "comment": "x" * 2001}), 422, None, "comment")
+    # The comment alone changes with a revision: no new version.
+    st, _, body = lab.put(f"/api/v1/judgments/{gid}", {"answers": {"better": {"winner": "a"}},
+                                                       "comment": "on reflection, a is fine"})
+    assert st == 200 and body["judgment"]["comment"] == "on reflection, a is fine", body
+    assert body["judgment"]["revision"] == 1
+    st, _, body = lab.put(f"/api/v1/judgments/{gid}", {"answers": {"better": {"winner": "b"}}})
+    assert body["judgment"]["revision"] == 2 and body["judgment"]["comment"] == "on reflection, a is fine"
+    st, _, body = lab.put(f"/api/v1/judgments/{gid}", {"answers": {"better": {"winner": "b"}},
+                                                       "comment": ""})
+    assert body["judgment"]["comment"] is None and body["judgment"]["revision"] == 2
+    assert lab.put(f"/api/v1/judgments/{gid}", {"answers": {"better": {"winner": "b"}},
+                                                "comment": "kept"})[0] == 200
+    # The lead sees both: on the item's page and in the raw export.
+    page = lead.get(f"/api/v1/jobs/{jid}/items/{t['item']['id']}")[2]
+    assert page["item"]["flags"] == 2
+    assert [(f["labeler"], f["kind"], f["note"]) for f in page["flags"]] == \
+        [("lab", "unsafe", "asks for a weapon"), ("lab", "broken", None)]
+    assert page["judgments"][0]["comment"] == "kept"
+    rows, _ = export(lead, jid, "raw")
+    assert [(r["comment"], r["flags"]) for r in rows] == [("kept", ["broken", "unsafe"])], rows  # by name
+    t2 = lab2.post(f"/api/v1/jobs/{jid}/tasks/next")[2]["task"]
+    judge_id = lab2.post(f"/api/v1/tasks/{t2['id']}/judgment",
+                         {"answers": {"better": {"winner": "b"}}})[2]["judgment"]["id"]
+    rows, _ = export(lead, jid, "raw")
+    row = [r for r in rows if r["judgment_id"] == judge_id][0]
+    assert row["comment"] is None and row["flags"] == []
