@@ -200,12 +200,8 @@ static int submit_write(struct db_conn *c, void *arg)
     }
     /* A lease (live, or expired but not yet swept) converts its claim; an
      * expired one claims again. */
-    if ((st = db_stmt(c, SQL_ITEM_CLAIM)) == NULL)
-        return ERR_DB;
-    sqlite3_bind_int64(st, 1, t.item_id);
-    sqlite3_bind_int(st, 2, t.state == TASK_EXPIRED ? 1 : 0);
-    sqlite3_bind_int(st, 3, 1);
-    if ((rc = db_step_done(st)) != 0 || (rc = next_seq(c, t.job_id, &seq)) != 0)
+    if ((rc = task_claim(c, t.item_id, t.state == TASK_EXPIRED ? 1 : 0, 1)) != 0 ||
+        (rc = next_seq(c, t.job_id, &seq)) != 0)
         return rc;
     if ((st = db_stmt(c, SQL_JUDGMENT_INSERT)) == NULL)
         return ERR_DB;

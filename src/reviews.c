@@ -6,6 +6,7 @@
 
 #include "audit.h"
 #include "jobs.h"
+#include "tasks.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -30,32 +31,8 @@ struct review_op {
     int changed;
 };
 
-/* items.claims down by one, for a lease given back. */
-static int slot_claim(struct db_conn *c, int64_t item_id)
-{
-    sqlite3_stmt *st = db_stmt(c, SQL_ITEM_CLAIM);
-    if (st == NULL)
-        return ERR_DB;
-    sqlite3_bind_int64(st, 1, item_id);
-    sqlite3_bind_int(st, 2, -1);
-    sqlite3_bind_int(st, 3, 0);
-    return db_step_done(st);
-}
-
-/* items.claims and items.judged by d (both), for item_id. */
-static int slot(struct db_conn *c, int64_t item_id, int d)
-{
-    sqlite3_stmt *st = db_stmt(c, SQL_ITEM_CLAIM);
-    if (st == NULL)
-        return ERR_DB;
-    sqlite3_bind_int64(st, 1, item_id);
-    sqlite3_bind_int(st, 2, d);
-    sqlite3_bind_int(st, 3, d);
-    return db_step_done(st);
-}
-
 /* Applies op's decision to judgment op->id, without the audit entry: its
- * job in *job_id and revision in *revision. Writer only. */
+ * job in *job_id_out and revision in *revision_out. Writer only. */
 static int apply(struct db_conn *c, struct review_op *op, int64_t *job_id_out,
                  int64_t *revision_out)
 {
@@ -90,7 +67,7 @@ static int apply(struct db_conn *c, struct review_op *op, int64_t *job_id_out,
         (op->decision == REVIEW_ACCEPT && was_accepted))
         return 0; /* the same decision again: a retry */
     if (op->decision == REVIEW_REJECT) {
-        rc = slot(c, item_id, -1); /* the slot goes back to the pool */
+        rc = task_claim(c, item_id, -1, -1); /* the slot goes back to the pool */
     } else if (was_rejected) {
         if ((st = db_stmt(c, SQL_ITEM_RECLAIM)) == NULL)
             return ERR_DB;
@@ -281,7 +258,7 @@ static int labeler_write(struct db_conn *c, void *arg)
         }
         sqlite3_bind_int64(st, 1, tasks[k]);
         if ((rc = db_step_done(st)) == 0 && sqlite3_changes(c->h) == 1 &&
-            (rc = slot_claim(c, items[k])) == 0)
+            (rc = task_claim(c, items[k], -1, 0)) == 0)
             op->released++;
     }
     free(tasks);

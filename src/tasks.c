@@ -68,8 +68,7 @@ int task_peek(struct db_conn *c, int64_t id, struct task_peek *out)
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_DB;
 }
 
-/* items.claims += dc, items.judged += dj. Writer only. */
-static int claim(struct db_conn *c, int64_t item_id, int dc, int dj)
+int task_claim(struct db_conn *c, int64_t item_id, int dc, int dj)
 {
     sqlite3_stmt *st = db_stmt(c, SQL_ITEM_CLAIM);
     if (st == NULL)
@@ -101,7 +100,7 @@ static int sweep_expired(struct db_conn *c, int64_t job_id, int64_t now)
             if (up == NULL)
                 return ERR_DB;
             sqlite3_bind_int64(up, 1, ids[i][0]);
-            if ((rc = db_step_done(up)) != 0 || (rc = claim(c, ids[i][1], -1, 0)) != 0)
+            if ((rc = db_step_done(up)) != 0 || (rc = task_claim(c, ids[i][1], -1, 0)) != 0)
                 return rc;
         }
         st = db_stmt(c, SQL_TASK_EXPIRED);
@@ -212,7 +211,7 @@ static int lease_write(struct db_conn *c, void *arg)
     if ((rc = db_step_done(st)) != 0)
         return rc;
     op->task_id = sqlite3_last_insert_rowid(c->h);
-    if ((rc = claim(c, item_id, 1, 0)) != 0)
+    if ((rc = task_claim(c, item_id, 1, 0)) != 0)
         return rc;
     return copy_task(c, op);
 }
@@ -377,7 +376,7 @@ static int skip_write(struct db_conn *c, void *arg)
     if (db_step_done(st) != 0)
         return ERR_DB;
     /* A live (or not yet swept) lease gives its claim back. */
-    return t.state == TASK_LEASED ? claim(c, t.item_id, -1, 0) : 0;
+    return t.state == TASK_LEASED ? task_claim(c, t.item_id, -1, 0) : 0;
 }
 
 int task_skip(struct db *db, int64_t id, const struct principal *p, const char *reason,

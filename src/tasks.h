@@ -46,6 +46,11 @@ int task_shown_parse(const char *s, int *idx, int max);
 int task_lease(struct db *db, int64_t job_id, const struct principal *p, int64_t after,
                struct task *out, struct buf *view, const char **why);
 
+/* items.claims += dc and items.judged += dj for item_id: how leases,
+ * judgments and reviews take and give back an item's slots. Writer only.
+ * 0 or ERR_DB. */
+int task_claim(struct db_conn *c, int64_t item_id, int dc, int dj);
+
 /* A task's state and owners, without its item: what a write checks. */
 struct task_peek {
     enum task_state state;
