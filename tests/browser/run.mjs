@@ -125,13 +125,22 @@ async function shot(page, name, fullPage = false) {
   assert.deepEqual(await audit(page), [], `WCAG audit of ${name}`);
 }
 
-// NAME-desktop.png, then NAME-phone.png at a phone's width; the page is
-// left at its desktop size.
+// Nothing widens a page past a 390 px phone: wide tables and code scroll
+// inside their own frames.
+async function narrow(page, name) {
+  const w = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(w <= 390, `${name} is ${w} px wide at 390`);
+}
+
+// NAME-desktop.png, then NAME-phone.png at a phone's width, where the
+// page must not be wider than the phone; the page is left at its desktop
+// size.
 async function shots(page, name, fullPage = false) {
   const desk = page.viewportSize();
   await shot(page, `${name}-desktop.png`, fullPage);
   await page.setViewportSize({ width: 390, height: 844 });
   await shot(page, `${name}-phone.png`, fullPage);
+  await narrow(page, name);
   await page.setViewportSize(desk);
 }
 
@@ -351,6 +360,7 @@ const tests = {
       await page.setViewportSize({ width: 390, height: 844 });
       await page.locator('.response').first().filter({ hasText: 'A3' }).waitFor();
       await shot(page, 'label-phone.png', true);
+      await narrow(page, 'label-phone.png');
       await page.keyboard.press('s');
       await page.locator('#skip-reason').waitFor();
       await page.keyboard.type('unclear prompt');
@@ -362,6 +372,7 @@ const tests = {
       await page.goto(`${s.base}/`);
       await page.getByText('2 judged by me').waitFor();
       await shot(page, 'home-phone.png', true);
+      await narrow(page, 'home-phone.png');
       assert.deepEqual(errors, []);
       await ctx.close();
     } finally {
@@ -715,6 +726,7 @@ const tests = {
       assert.equal(sql(s.db, 'SELECT count(*) AS n FROM api_tokens WHERE revoked_at IS NOT NULL')[0].n, 1);
       await lead.setViewportSize({ width: 390, height: 844 });
       await shot(lead, 'tokens-phone.png', true);
+      await narrow(lead, 'tokens-phone.png');
       // A lead asking for the users page is sent home.
       await lead.goto(`${s.base}/admin/users`);
       await lead.waitForURL(`${s.base}/`);
