@@ -305,6 +305,43 @@ int db_int64(struct db_conn *c, enum sql_id id, int64_t arg, int64_t *out)
     return rc == SQLITE_ROW ? 0 : ERR_DB;
 }
 
+int db_int64_rows(sqlite3_stmt *st, int64_t **first, int64_t **second)
+{
+    int64_t *v = NULL, *w = NULL;
+    int n = 0, cap = 0, rc;
+    *first = NULL;
+    if (second != NULL)
+        *second = NULL;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            int64_t *nv = realloc(v, sizeof *v * (size_t)(cap = cap ? cap * 2 : 64));
+            int64_t *nw = second != NULL ? realloc(w, sizeof *w * (size_t)cap) : NULL;
+            if (nv != NULL)
+                v = nv;
+            if (nw != NULL)
+                w = nw;
+            if (nv == NULL || (second != NULL && nw == NULL)) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+        }
+        v[n] = sqlite3_column_int64(st, 0);
+        if (second != NULL)
+            w[n] = sqlite3_column_int64(st, 1);
+        n++;
+    }
+    db_done(st);
+    if (rc != SQLITE_DONE) {
+        free(v);
+        free(w);
+        return -1;
+    }
+    *first = v;
+    if (second != NULL)
+        *second = w;
+    return n;
+}
+
 void db_col_text(sqlite3_stmt *st, int col, char *out, size_t n)
 {
     const unsigned char *t = sqlite3_column_text(st, col);

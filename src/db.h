@@ -93,6 +93,14 @@ int db_step_done(sqlite3_stmt *st);
  * ERR_DB when it fails or returns no row. */
 int db_int64(struct db_conn *c, enum sql_id id, int64_t arg, int64_t *out);
 
+/* Steps st (bound by the caller) to its end and resets it, collecting the
+ * integer of column 0 of every row into *first and, when second is not
+ * NULL, of column 1 into *second: malloc'd arrays the caller frees (NULL
+ * when there is no row). For the rows a write changes one by one, read
+ * before the first change. The number of rows, or -1 (out of memory, or
+ * the statement failed) with nothing to free. */
+int db_int64_rows(sqlite3_stmt *st, int64_t **first, int64_t **second);
+
 /* Change epochs, for caches of rows read on readers. After db_watch(db,
  * table, ops) (before db_writer_start; table borrowed for db's life),
  * db_epoch changes whenever a transaction that made one of ops (a set of

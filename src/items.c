@@ -748,8 +748,7 @@ int item_detail(struct db_conn *c, int64_t job_id, int overlap, const char *ext_
     json_t *judgments = NULL, *skips = NULL, *leases = NULL, *flags = NULL, *o;
     int64_t *ids = NULL;
     struct item it;
-    size_t n = 0, cap = 0, k;
-    int rc;
+    int rc, n = 0, k;
     *out = NULL;
     if (st == NULL)
         return ERR_DB;
@@ -769,18 +768,8 @@ int item_detail(struct db_conn *c, int64_t job_id, int overlap, const char *ext_
         rc = ERR_DB;
     else {
         sqlite3_bind_int64(st, 1, it.id);
-        while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
-            if (n == cap) {
-                int64_t *nv = realloc(ids, sizeof *ids * (cap = cap ? cap * 2 : 16));
-                if (nv == NULL) {
-                    rc = ERR_NOMEM;
-                    break;
-                }
-                ids = nv;
-            }
-            ids[n++] = sqlite3_column_int64(st, 0);
-        }
-        db_done(st);
+        if ((n = db_int64_rows(st, &ids, NULL)) < 0)
+            rc = ERR_DB;
     }
     judgments = json_array();
     for (k = 0; rc == 0 && k < n; k++) {

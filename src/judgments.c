@@ -48,9 +48,11 @@ static int ids_of(json_t *arr, const char **ids)
     return n;
 }
 
-/* A judgment's times (ms; shown_at and active_ms 0 when unknown). */
+/* A judgment's times (ms; shown_at and active_ms 0 when unknown), its
+ * review state and its comment (NULL: none; borrowed). */
 struct times {
     int64_t leased_at, shown_at, submitted_at, updated_at, active_ms;
+    const char *review, *comment;
 };
 
 /* The JSON of a judgment (new reference). shown: response indexes (JSON
@@ -81,7 +83,8 @@ static json_t *view(int64_t id, int64_t task_id, int64_t job_id, const char *ext
                   util_json_time_ms(tm->updated_at), "duration_seconds",
                   (double)(tm->submitted_at - from) / 1000.0, "shown_order", order);
     if (o != NULL) {
-        json_object_set_new(o, "review", json_null()); /* judgment_json says, once read */
+        json_object_set_new(o, "review", tm->review != NULL ? json_string(tm->review) : json_null());
+        json_object_set_new(o, "comment", tm->comment != NULL ? json_string(tm->comment) : json_null());
         json_object_set_new(o, "shown_at", util_json_time_ms(tm->shown_at));
         json_object_set_new(o, "active_seconds",
                             tm->shown_at > 0 ? json_real((double)tm->active_ms / 1000.0)
@@ -318,12 +321,12 @@ int judgment_submit(struct db *db, int64_t task_id, const struct principal *p, j
     *why = op.why;
     *created = op.created;
     if (rc == 0) {
-        struct times tm = {leased_at, op.shown_at, op.submitted_at, op.updated_at, op.active_ms};
+        /* A new judgment is not reviewed yet; a retry's answer is read
+         * again by the caller (api_tasks.c), comment and all. */
+        struct times tm = {leased_at, op.shown_at, op.submitted_at, op.updated_at, op.active_ms,
+                           NULL, comment != NULL && comment[0] != '\0' ? comment : NULL};
         *out = view(op.id, task_id, job, ext_id, p->user_id, kept, op.revision, &tm, shown,
                     resp_ids);
-        if (*out != NULL)
-            json_object_set_new(*out, "comment", comment != NULL && comment[0] != '\0' && op.created
-                                                     ? json_string(comment) : json_null());
     }
 out:
     json_decref(kept);
@@ -516,17 +519,13 @@ int judgment_json(struct db_conn *c, int64_t id, int by_task, const struct princ
     {
         struct times tm = {sqlite3_column_int64(st, 10), sqlite3_column_int64(st, 14),
                            sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 8),
-                           sqlite3_column_int64(st, 15)};
-        const char *review = (const char *)sqlite3_column_text(st, 16);
+                           sqlite3_column_int64(st, 15),
+                           (const char *)sqlite3_column_text(st, 16),
+                           (const char *)sqlite3_column_text(st, 17)};
         o = view(jid, sqlite3_column_int64(st, 1), job_id,
                  (const char *)sqlite3_column_text(st, 11), labeler,
                  answers != NULL ? answers : json_null(), sqlite3_column_int64(st, 6), &tm,
                  (const char *)sqlite3_column_text(st, 9), resp_ids);
-        const char *comment = (const char *)sqlite3_column_text(st, 17);
-        if (o != NULL) {
-            json_object_set_new(o, "review", review != NULL ? json_string(review) : json_null());
-            json_object_set_new(o, "comment", comment != NULL ? json_string(comment) : json_null());
-        }
     }
     json_decref(answers);
     json_decref(resp_ids);

@@ -124,6 +124,24 @@ static int review_write(struct db_conn *c, void *arg)
     return rc;
 }
 
+/* Whether p may review the judgments of job_id: those who manage it, and
+ * to everyone else the job does not exist (ERR_NOT_FOUND). *closed (may be
+ * NULL): the job is closed. Reads on c, then leaves the reader idle. */
+static int may_review(struct db *db, struct db_conn *c, int64_t job_id,
+                      const struct principal *p, int *closed)
+{
+    struct job j;
+    int rc = job_load(c, job_id, &j);
+    if (rc == 0) {
+        rc = job_can_manage(&j, p) ? 0 : ERR_NOT_FOUND;
+        if (closed != NULL)
+            *closed = j.status == JOB_CLOSED;
+        job_free_fields(&j);
+    }
+    db_reader_idle(db);
+    return rc;
+}
+
 int review_judgment(struct db *db, int64_t id, const struct principal *p,
                     enum review_decision decision, const char *reason, const char *addr,
                     int *changed, const char **why)
@@ -131,7 +149,6 @@ int review_judgment(struct db *db, int64_t id, const struct principal *p,
     struct review_op op = {id, p->user_id, decision, reason, addr, NULL, 0};
     struct db_conn *c = db_reader(db);
     int64_t job_id = 0;
-    struct job j;
     int rc;
     *changed = 0;
     *why = NULL;
@@ -139,12 +156,7 @@ int review_judgment(struct db *db, int64_t id, const struct principal *p,
         return ERR_DB;
     if (db_int64(c, SQL_REVIEW_TARGET, id, &job_id) != 0)
         return ERR_NOT_FOUND;
-    if ((rc = job_load(c, job_id, &j)) != 0)
-        return rc;
-    rc = job_can_manage(&j, p) ? 0 : ERR_NOT_FOUND;
-    job_free_fields(&j);
-    db_reader_idle(db);
-    if (rc != 0)
+    if ((rc = may_review(db, c, job_id, p, NULL)) != 0)
         return rc;
     rc = db_write(db, review_write, &op);
     *changed = op.changed;
@@ -184,42 +196,6 @@ struct labeler_op {
     int rejected, released;
 };
 
-/* The first column of every row of st (bound by the caller) into a
- * malloc'd array; its length, or -1. With a second column, into *second. */
-static int ids_of(sqlite3_stmt *st, int64_t **out, int64_t **second)
-{
-    int64_t *v = NULL, *w = NULL;
-    int n = 0, cap = 0, rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            int64_t *nv = realloc(v, sizeof *v * (size_t)(cap = cap ? cap * 2 : 64));
-            int64_t *nw = second != NULL ? realloc(w, sizeof *w * (size_t)cap) : NULL;
-            if (nv != NULL)
-                v = nv;
-            if (nw != NULL)
-                w = nw;
-            if (nv == NULL || (second != NULL && nw == NULL)) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-        }
-        v[n] = sqlite3_column_int64(st, 0);
-        if (second != NULL)
-            w[n] = sqlite3_column_int64(st, 1);
-        n++;
-    }
-    db_done(st);
-    if (rc != SQLITE_DONE) {
-        free(v);
-        free(w);
-        return -1;
-    }
-    *out = v;
-    if (second != NULL)
-        *second = w;
-    return n;
-}
-
 static int labeler_write(struct db_conn *c, void *arg)
 {
     struct labeler_op *op = arg;
@@ -232,7 +208,7 @@ static int labeler_write(struct db_conn *c, void *arg)
         return ERR_DB;
     sqlite3_bind_int64(st, 1, op->job_id);
     sqlite3_bind_int64(st, 2, op->labeler_id);
-    if ((n = ids_of(st, &ids, NULL)) < 0)
+    if ((n = db_int64_rows(st, &ids, NULL)) < 0)
         return ERR_DB;
     for (k = 0; k < n && rc == 0; k++) {
         struct review_op one = {ids[k], op->actor, REVIEW_REJECT, op->reason, op->addr, NULL, 0};
@@ -249,17 +225,12 @@ static int labeler_write(struct db_conn *c, void *arg)
         return ERR_DB;
     sqlite3_bind_int64(st, 1, op->job_id);
     sqlite3_bind_int64(st, 2, op->labeler_id);
-    if ((n = ids_of(st, &tasks, &items)) < 0)
+    if ((n = db_int64_rows(st, &tasks, &items)) < 0)
         return ERR_DB;
     for (k = 0; k < n && rc == 0; k++) {
-        if ((st = db_stmt(c, SQL_TASK_EXPIRE)) == NULL) {
-            rc = ERR_DB;
-            break;
-        }
-        sqlite3_bind_int64(st, 1, tasks[k]);
-        if ((rc = db_step_done(st)) == 0 && sqlite3_changes(c->h) == 1 &&
-            (rc = task_claim(c, items[k], -1, 0)) == 0)
-            op->released++;
+        int released = 0;
+        rc = task_release(c, tasks[k], items[k], &released);
+        op->released += released;
     }
     free(tasks);
     free(items);
@@ -285,21 +256,17 @@ int review_labeler(struct db *db, int64_t job_id, int64_t labeler_id, const stru
 {
     struct labeler_op op = {job_id, labeler_id, p->user_id, reason, addr, NULL, 0, 0};
     struct db_conn *c = db_reader(db);
-    struct job j;
-    int rc;
+    int rc, closed = 0;
     *rejected = *released = 0;
     *why = NULL;
     if (c == NULL)
         return ERR_DB;
-    if ((rc = job_load(c, job_id, &j)) != 0)
+    if ((rc = may_review(db, c, job_id, p, &closed)) != 0)
         return rc;
-    rc = !job_can_manage(&j, p) ? ERR_NOT_FOUND : j.status == JOB_CLOSED ? ERR_CONFLICT : 0;
-    if (rc == ERR_CONFLICT)
+    if (closed) {
         *why = "the job is closed: its judgments can no longer be reviewed";
-    job_free_fields(&j);
-    db_reader_idle(db);
-    if (rc != 0)
-        return rc;
+        return ERR_CONFLICT;
+    }
     rc = db_write(db, labeler_write, &op);
     *rejected = op.rejected;
     *released = op.released;

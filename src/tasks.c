@@ -79,6 +79,25 @@ int task_claim(struct db_conn *c, int64_t item_id, int dc, int dj)
     return db_step_done(st);
 }
 
+int task_release(struct db_conn *c, int64_t task_id, int64_t item_id, int *released)
+{
+    sqlite3_stmt *st = db_stmt(c, SQL_TASK_EXPIRE);
+    int rc, changed;
+    if (released != NULL)
+        *released = 0;
+    if (st == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, task_id);
+    if ((rc = db_step_done(st)) != 0)
+        return rc;
+    changed = sqlite3_changes(c->h) == 1; /* it was still leased */
+    if (changed && (rc = task_claim(c, item_id, -1, 0)) != 0)
+        return rc;
+    if (released != NULL)
+        *released = changed;
+    return 0;
+}
+
 /* Returns every expired lease of job_id to the pool. Writer only. */
 static int sweep_expired(struct db_conn *c, int64_t job_id, int64_t now)
 {
@@ -95,14 +114,9 @@ static int sweep_expired(struct db_conn *c, int64_t job_id, int64_t now)
             ids[n][1] = sqlite3_column_int64(st, 1);
         }
         db_done(st);
-        for (i = 0; i < n; i++) {
-            sqlite3_stmt *up = db_stmt(c, SQL_TASK_EXPIRE);
-            if (up == NULL)
-                return ERR_DB;
-            sqlite3_bind_int64(up, 1, ids[i][0]);
-            if ((rc = db_step_done(up)) != 0 || (rc = task_claim(c, ids[i][1], -1, 0)) != 0)
+        for (i = 0; i < n; i++)
+            if ((rc = task_release(c, ids[i][0], ids[i][1], NULL)) != 0)
                 return rc;
-        }
         st = db_stmt(c, SQL_TASK_EXPIRED);
     } while (n == 64 && st != NULL);
     return 0;

@@ -51,6 +51,11 @@ int task_lease(struct db *db, int64_t job_id, const struct principal *p, int64_t
  * 0 or ERR_DB. */
 int task_claim(struct db_conn *c, int64_t item_id, int dc, int dj);
 
+/* Ends lease task_id of item_id (state expired) and gives its claim back,
+ * if it is still leased; *released (may be NULL) says whether it was.
+ * Writer only. 0 or ERR_DB. */
+int task_release(struct db_conn *c, int64_t task_id, int64_t item_id, int *released);
+
 /* A task's state and owners, without its item: what a write checks. */
 struct task_peek {
     enum task_state state;
