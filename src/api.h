@@ -37,6 +37,7 @@ void api_markdown(struct req *r);
 void api_items_import(struct req *r);
 void api_items_list(struct req *r);
 void api_items_get(struct req *r);
+void api_items_release(struct req *r);
 
 /* api_export.c */
 void api_jobs_export(struct req *r);

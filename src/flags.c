@@ -1,6 +1,7 @@
 /* flags.c: flags on items (see flags.h). */
 #include "flags.h"
 
+#include "browse.h"
 #include "tasks.h"
 #include "util.h"
 
@@ -46,7 +47,7 @@ static int flag_write(struct db_conn *c, void *arg)
     if ((rc = db_step_done(st)) != 0)
         return rc;
     op->created = sqlite3_changes(c->h) == 1;
-    return 0;
+    return op->created ? item_refresh(c, t.item_id, 0, NULL, util_now_ms()) : 0;
 }
 
 /* A flag row's note and time (columns from, from + 1) into o. */

@@ -11,6 +11,7 @@
 #include "items.h"
 
 #include "audit.h"
+#include "browse.h"
 #include "flags.h"
 #include "judgments.h"
 #include "valid.h"
@@ -713,34 +714,6 @@ void item_clear(struct item *it)
     it->data = NULL;
 }
 
-json_t *items_page(struct db_conn *c, int64_t job_id, int64_t after, int limit, int overlap)
-{
-    sqlite3_stmt *st = db_stmt(c, SQL_ITEM_PAGE);
-    json_t *arr, *o;
-    int64_t last = 0;
-    int rows = 0;
-    if (st == NULL)
-        return NULL;
-    arr = json_array();
-    sqlite3_bind_int64(st, 1, job_id);
-    sqlite3_bind_int64(st, 2, after);
-    sqlite3_bind_int(st, 3, limit);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        struct item it;
-        read_item(st, &it);
-        last = it.id;
-        rows++;
-        json_array_append_new(arr, json_pack("{sIsosisisb}", "key", (json_int_t)it.id, "item",
-                                             it.data != NULL ? it.data : json_null(), "judgments",
-                                             it.judged, "claims", it.claims, "complete",
-                                             it.judged >= overlap));
-    }
-    db_done(st);
-    o = json_pack("{so}", "items", arr);
-    json_object_set_new(o, "next_after", rows == limit ? json_integer(last) : json_null());
-    return o;
-}
-
 int item_detail(struct db_conn *c, int64_t job_id, int overlap, const char *ext_id,
                 const struct principal *p, json_t **out)
 {
@@ -783,11 +756,13 @@ int item_detail(struct db_conn *c, int64_t job_id, int overlap, const char *ext_
         sqlite3_bind_int64(st, 1, it.id);
         while (sqlite3_step(st) == SQLITE_ROW) {
             const char *reason = (const char *)sqlite3_column_text(st, 2);
-            json_array_append_new(skips, json_pack("{sIsssoso}", "task_id",
+            json_array_append_new(skips, json_pack("{sIsssososb}", "task_id",
                                                    (json_int_t)sqlite3_column_int64(st, 0),
                                                    "labeler", (const char *)sqlite3_column_text(st, 1),
-                                                   "reason", reason != NULL ? json_string(reason) : json_null(),
-                                                   "at", util_json_time_ms(sqlite3_column_int64(st, 3))));
+                                                   "reason", reason != NULL && reason[0] != '\0'
+                                                                 ? json_string(reason) : json_null(),
+                                                   "at", util_json_time_ms(sqlite3_column_int64(st, 3)),
+                                                   "released", sqlite3_column_int(st, 4)));
         }
         db_done(st);
     }
@@ -813,11 +788,37 @@ int item_detail(struct db_conn *c, int64_t job_id, int overlap, const char *ext_
         item_clear(&it);
         return rc;
     }
-    o = json_pack("{s{sIsOsisisisisb}sosososo}", "item", "key", (json_int_t)it.id, "item",
-                  it.data, "judgments", it.judged, "claims", it.claims, "skips",
-                  (int)json_array_size(skips), "flags", (int)json_array_size(flags), "complete",
-                  it.judged >= overlap, "judgments", judgments, "skips", skips, "leases", leases,
-                  "flags", flags);
+    {
+        char why[300];
+        int live = (int)json_array_size(leases), pending_skips = 0, stuck;
+        size_t i;
+        json_t *v;
+        json_array_foreach(skips, i, v) {
+            if (!json_is_true(json_object_get(v, "released")))
+                pending_skips++;
+        }
+        stuck = item_stuck(c, job_id, it.id, overlap, it.judged, it.claims, why, sizeof why);
+        if (stuck < 0) {
+            json_decref(judgments);
+            json_decref(skips);
+            json_decref(leases);
+            json_decref(flags);
+            item_clear(&it);
+            return ERR_DB;
+        }
+        o = json_pack("{s{sssOsisisisisbss}sosososo}", "item", "key", it.ext_id, "item", it.data,
+                      "judgments", it.judged, "claims", it.claims, "skips", pending_skips,
+                      "flags", (int)json_array_size(flags), "complete", it.judged >= overlap,
+                      "status",
+                      it.judged >= overlap ? "complete"
+                      : stuck ? "stuck"
+                      : it.judged == 0 && live == 0 && json_array_size(skips) == 0 &&
+                              json_array_size(judgments) == 0 ? "untouched" : "in_progress",
+                      "judgments", judgments, "skips", skips, "leases", leases, "flags", flags);
+        if (o != NULL)
+            json_object_set_new(json_object_get(o, "item"), "stuck",
+                                stuck ? json_string(why) : json_null());
+    }
     item_clear(&it);
     if (o == NULL)
         return ERR_NOMEM;

@@ -82,8 +82,4 @@ void item_clear(struct item *it);
  * (room for ITEM_RESPONSES_MAX). Returns how many. */
 int item_response_ids(json_t *data, const char **ids);
 
-/* A page of a job's items after item id `after`, as JSON (new
- * reference): {"items": [...], "next_after": id or null}. */
-json_t *items_page(struct db_conn *c, int64_t job_id, int64_t after, int limit, int overlap);
-
 #endif

@@ -102,6 +102,17 @@ const char *job_qtype_name(enum qtype t);
 int job_answers_check(const struct job_config *cfg, json_t *answers, const char *const *resp_ids,
                       int n_resp, int partial, const char *prefix, struct problems *pr);
 
+/* How much the judgments of one item disagree, from 0 (all alike) to 1:
+ * per question (text questions aside), the mean distance over pairs of
+ * judgments that answered it (pairwise: other winner; rank: Kendall
+ * distance, a tie against an order counting half; rating: the score
+ * difference over the scale's width, per response; labels: 1 - Jaccard),
+ * averaged over the questions. -1 when no question has two answers.
+ * answers[0..n) are valid answers for responses resp_ids[0..n_resp).
+ * Pure; thread-safe (questions.c). */
+double job_answers_disagreement(const struct job_config *cfg, json_t *const *answers, int n,
+                                const char *const *resp_ids, int n_resp);
+
 /* Loads job id on c (with owner name). 0, ERR_NOT_FOUND, ERR_DB. The job
  * is freed with job_free_fields. */
 int job_load(struct db_conn *c, int64_t id, struct job *out);

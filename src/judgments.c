@@ -8,6 +8,7 @@
  * use as their cursor. */
 #include "judgments.h"
 
+#include "browse.h"
 #include "items.h"
 #include "reviews.h"
 #include "jobs.h"
@@ -127,6 +128,7 @@ struct submit_op {
     int64_t task_id, user_id, rev;
     const char *answers, *comment;
     const struct judgment_timing *timing;
+    const struct job_config *cfg; /* the questions validated against */
     int64_t leased_at, shown_at, active_ms;
     int64_t id, revision, submitted_at, updated_at;
     int created;
@@ -251,7 +253,9 @@ static int submit_write(struct db_conn *c, void *arg)
     sqlite3_bind_text(st, 2, "judged", -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, now);
     sqlite3_bind_int64(st, 5, op->id);
-    return db_step_done(st);
+    if ((rc = db_step_done(st)) != 0)
+        return rc;
+    return item_refresh(c, t.item_id, 1, op->cfg, now);
 }
 
 int judgment_submit(struct db *db, int64_t task_id, const struct principal *p, json_t *answers,
@@ -317,6 +321,7 @@ int judgment_submit(struct db *db, int64_t task_id, const struct principal *p, j
     }
     op.answers = text;
     op.leased_at = leased_at;
+    op.cfg = &cfg;
     rc = db_write(db, submit_write, &op);
     *why = op.why;
     *created = op.created;
@@ -371,14 +376,14 @@ struct revise_op {
     int comment_same;    /* the stored comment is already that */
 };
 
-static int revise_apply(struct db_conn *c, struct revise_op *op, int64_t job, int64_t revision,
-                        const char *was, int64_t was_at, int same, int64_t now);
+static int revise_apply(struct db_conn *c, struct revise_op *op, int64_t job, int64_t item,
+                        int64_t revision, const char *was, int64_t was_at, int same, int64_t now);
 
 static int revise_write(struct db_conn *c, void *arg)
 {
     struct revise_op *op = arg;
     sqlite3_stmt *st = db_stmt(c, SQL_JUDGMENT_BY_ID);
-    int64_t job, revision, now = util_now_ms(), was_at;
+    int64_t job, item, revision, now = util_now_ms(), was_at;
     int rc, same;
     char *was = NULL;
     if (st == NULL)
@@ -389,6 +394,7 @@ static int revise_write(struct db_conn *c, void *arg)
         return ERR_NOT_FOUND;
     }
     job = sqlite3_column_int64(st, 2);
+    item = sqlite3_column_int64(st, 3);
     revision = sqlite3_column_int64(st, 6);
     was_at = sqlite3_column_int64(st, 8);
     if (sqlite3_column_type(st, 16) == SQLITE_TEXT &&
@@ -407,13 +413,13 @@ static int revise_write(struct db_conn *c, void *arg)
     if (!same)
         was = strdup((const char *)sqlite3_column_text(st, 5));
     db_done(st);
-    rc = revise_apply(c, op, job, revision, was, was_at, same, now);
+    rc = revise_apply(c, op, job, item, revision, was, was_at, same, now);
     free(was);
     return rc;
 }
 
-static int revise_apply(struct db_conn *c, struct revise_op *op, int64_t job, int64_t revision,
-                        const char *was, int64_t was_at, int same, int64_t now)
+static int revise_apply(struct db_conn *c, struct revise_op *op, int64_t job, int64_t item,
+                        int64_t revision, const char *was, int64_t was_at, int same, int64_t now)
 {
     sqlite3_stmt *st;
     struct job_state js;
@@ -439,7 +445,9 @@ static int revise_apply(struct db_conn *c, struct revise_op *op, int64_t job, in
         sqlite3_bind_int64(st, 3, now);
         sqlite3_bind_int64(st, 4, seq);
         sqlite3_bind_text(st, 5, op->comment, -1, SQLITE_STATIC);
-        return db_step_done(st);
+        if ((rc = db_step_done(st)) != 0)
+            return rc;
+        return item_refresh(c, item, 0, NULL, now);
     }
     if (was == NULL)
         return ERR_NOMEM;
@@ -455,7 +463,9 @@ static int revise_apply(struct db_conn *c, struct revise_op *op, int64_t job, in
     sqlite3_bind_int64(st, 4, seq);
     if (op->comment != NULL)
         sqlite3_bind_text(st, 5, op->comment, -1, SQLITE_STATIC);
-    return db_step_done(st);
+    if ((rc = db_step_done(st)) != 0)
+        return rc;
+    return item_refresh(c, item, 1, NULL, now);
 }
 
 int judgment_revise(struct db *db, int64_t id, const struct principal *p, json_t *answers,

@@ -4,6 +4,7 @@
  * subcommand takes --db PATH. */
 #include "app.h"
 #include "auth.h"
+#include "browse.h"
 #include "db.h"
 #include "export.h"
 #include "report.h"
@@ -269,6 +270,8 @@ static int open_all(struct app *app, int quiet)
     rc = db_open(app->cfg.db_path, &app->db, err, sizeof err);
     if (rc == 0)
         rc = db_migrate(app->db, &applied, err, sizeof err);
+    if (rc == 0 && (rc = items_refresh_stale(app->db)) != 0)
+        snprintf(err, sizeof err, "cannot compute the items' disagreement (migration 008)");
     if (rc != 0) {
         fprintf(stderr, "arbiter: %s\n", err[0] != '\0' ? err : "cannot open the database");
         return rc;

@@ -3,12 +3,14 @@
  * validated field by field with every problem collected, their normalised
  * JSON, and the exact check of a judgment's answers against them. Pure:
  * no database, no HTTP; thread-safe. */
+#include "items.h"
 #include "jobs.h"
 
 #include "util.h"
 #include "valid.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -523,4 +525,122 @@ int job_answers_check(const struct job_config *cfg, json_t *answers, const char 
         check_answer(q, v, f, resp_ids, n_resp, pr);
     }
     return pr->count > before ? ERR_INVALID : 0;
+}
+
+/* The position of each response id in a ranking (tie groups share one),
+ * into pos[i] for ids[i]; -1 when absent. */
+static void rank_positions(json_t *v, const char *const *ids, int n, int *pos)
+{
+    size_t i, j;
+    json_t *e;
+    int k;
+    for (k = 0; k < n; k++)
+        pos[k] = -1;
+    json_array_foreach(v, i, e) {
+        size_t m = json_is_array(e) ? json_array_size(e) : 1;
+        for (j = 0; j < m; j++) {
+            json_t *g = json_is_array(e) ? json_array_get(e, j) : e;
+            if (json_is_string(g) && (k = resp_index(ids, n, json_string_value(g))) >= 0)
+                pos[k] = (int)i;
+        }
+    }
+}
+
+static int cmp_int(int a, int b)
+{
+    return (a > b) - (a < b);
+}
+
+static double score_distance(const struct question *q, json_t *a, json_t *b)
+{
+    if (q->thumbs)
+        return json_equal(a, b) ? 0.0 : 1.0;
+    if (!json_is_integer(a) || !json_is_integer(b) || q->max == q->min)
+        return json_equal(a, b) ? 0.0 : 1.0;
+    return fabs((double)(json_integer_value(a) - json_integer_value(b))) / (q->max - q->min);
+}
+
+/* How far apart two valid answers to q are, from 0 (the same) to 1. */
+static double answer_distance(const struct question *q, json_t *a, json_t *b,
+                              const char *const *ids, int n)
+{
+    switch (q->type) {
+    case Q_PAIRWISE:
+        return json_equal(json_object_get(a, "winner"), json_object_get(b, "winner")) ? 0.0 : 1.0;
+    case Q_RANK: {
+        /* Kendall distance: the share of response pairs ordered otherwise
+         * (a tie against an order counts half). */
+        int pa[ITEM_RESPONSES_MAX], pb[ITEM_RESPONSES_MAX], i, k, pairs = 0;
+        double d = 0;
+        if (n > ITEM_RESPONSES_MAX)
+            n = ITEM_RESPONSES_MAX;
+        rank_positions(a, ids, n, pa);
+        rank_positions(b, ids, n, pb);
+        for (i = 0; i < n; i++)
+            for (k = i + 1; k < n; k++) {
+                int x = cmp_int(pa[i], pa[k]), y = cmp_int(pb[i], pb[k]);
+                pairs++;
+                d += x == y ? 0.0 : (x == 0 || y == 0) ? 0.5 : 1.0;
+            }
+        return pairs > 0 ? d / pairs : 0.0;
+    }
+    case Q_RATING: {
+        const char *key;
+        json_t *e;
+        double d = 0;
+        int m = 0;
+        if (!q->per_response)
+            return score_distance(q, a, b);
+        json_object_foreach(a, key, e) {
+            json_t *f = json_object_get(b, key);
+            if (f != NULL) {
+                d += score_distance(q, e, f);
+                m++;
+            }
+        }
+        return m > 0 ? d / m : 0.0;
+    }
+    case Q_LABELS: {
+        size_t i, j, both = 0, na = json_array_size(a), nb = json_array_size(b);
+        for (i = 0; i < na; i++)
+            for (j = 0; j < nb; j++)
+                if (json_equal(json_array_get(a, i), json_array_get(b, j)))
+                    both++;
+        return na + nb - both > 0 ? 1.0 - (double)both / (double)(na + nb - both) : 0.0;
+    }
+    case Q_TEXT:
+        break;
+    }
+    return 0.0;
+}
+
+double job_answers_disagreement(const struct job_config *cfg, json_t *const *answers, int n,
+                                const char *const *resp_ids, int n_resp)
+{
+    double total = 0;
+    int i, a, b, counted = 0;
+    for (i = 0; i < cfg->n_questions; i++) {
+        const struct question *q = &cfg->questions[i];
+        double d = 0;
+        int pairs = 0;
+        if (q->type == Q_TEXT)
+            continue;
+        for (a = 0; a < n; a++) {
+            json_t *x = json_object_get(answers[a], q->name);
+            if (x == NULL || json_is_null(x))
+                continue;
+            for (b = a + 1; b < n; b++) {
+                json_t *y = json_object_get(answers[b], q->name);
+                if (y == NULL || json_is_null(y))
+                    continue;
+                d += answer_distance(q, x, y, resp_ids, n_resp);
+                pairs++;
+            }
+        }
+        if (pairs > 0) {
+            total += d / pairs;
+            counted++;
+        }
+    }
+    return counted > 0 ? total / counted : -1.0;
 }

@@ -5,6 +5,7 @@
 #include "reviews.h"
 
 #include "audit.h"
+#include "browse.h"
 #include "jobs.h"
 #include "tasks.h"
 #include "util.h"
@@ -37,7 +38,7 @@ static int apply(struct db_conn *c, struct review_op *op, int64_t *job_id_out,
                  int64_t *revision_out)
 {
     sqlite3_stmt *st = db_stmt(c, SQL_REVIEW_TARGET);
-    int64_t job_id, item_id, revision, seq;
+    int64_t job_id, item_id, revision, seq, now = util_now_ms();
     int overlap, rc, was_rejected, was_accepted;
     char status[16], state[16];
     if (st == NULL)
@@ -98,8 +99,8 @@ static int apply(struct db_conn *c, struct review_op *op, int64_t *job_id_out,
     if (op->reason != NULL)
         sqlite3_bind_text(st, 4, op->reason, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, revision);
-    sqlite3_bind_int64(st, 6, util_now_ms());
-    if ((rc = db_step_done(st)) != 0)
+    sqlite3_bind_int64(st, 6, now);
+    if ((rc = db_step_done(st)) != 0 || (rc = item_refresh(c, item_id, 1, NULL, now)) != 0)
         return rc;
     op->changed++;
     return 0;

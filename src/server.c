@@ -62,6 +62,7 @@ static const struct route routes[] = {
     {"PUT", "/api/v1/jobs/{id}/members", api_jobs_members_put, ROLE_LEAD, SCOPE_WRITE, 1024 * KB, BODY_JSON, 0},
     {"POST", "/api/v1/jobs/{id}/labelers/{id}/reject", api_jobs_labeler_reject, ROLE_LABELER, SCOPE_WRITE, 8 * KB, BODY_JSON, 0},
     {"POST", "/api/v1/jobs/{id}/items", api_items_import, ROLE_LEAD, SCOPE_WRITE, (size_t)1 << 30, BODY_JSONL, 0},
+    {"POST", "/api/v1/jobs/{id}/items/release", api_items_release, ROLE_LEAD, SCOPE_WRITE, 256 * KB, BODY_JSON, 0},
     {"GET", "/api/v1/jobs/{id}/items", api_items_list, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
     /* The job's managers only; to labelers the item does not exist (404). */
     {"GET", "/api/v1/jobs/{id}/items/{key}", api_items_get, ROLE_LABELER, SCOPE_EXPORT, 0, BODY_NONE, 0},

@@ -17,6 +17,33 @@
     " AND (?5 = 2 OR (?5 = 0 AND g.review IS NOT 'rejected') OR (?5 = 1 AND g.review = 'accepted'))"
 /* A revision's comment (?5): NULL keeps it, "" removes it. */
 #define COMMENT_OF_5 "CASE WHEN ?5 IS NULL THEN comment WHEN ?5 = '' THEN NULL ELSE ?5 END"
+/* The items list (items.c, items_browse): a window of at most ?4 items of
+ * job ?1 after the cursor (?2, ?3) in the sort's order, each with its
+ * counters, whether it is stuck (fewer members can still take it than it
+ * needs: ?5 overlap, ?6 members) and whether it passes the filters (NULL:
+ * not filtered): ?7 status, ?8 LIKE pattern over the stored item, ?9 and
+ * ?10 substrings of it, ?11 a labeler who judged it, ?12 least
+ * disagreement, ?13 has skips, ?14 has flags, ?15 review state. Filters
+ * the stored text cannot decide exactly (?8-?10) are checked again in C. */
+#define UNTOUCHED "(judged = 0 AND claims = 0 AND skips = 0 AND rejected = 0)"
+#define BROWSE_ROW "SELECT x.*, (?7 IS NULL OR CASE ?7 WHEN 'complete' THEN judged >= ?5" \
+    " WHEN 'untouched' THEN " UNTOUCHED " WHEN 'stuck' THEN stuck" \
+    " WHEN 'in_progress' THEN judged < ?5 AND NOT " UNTOUCHED " AND NOT stuck END)" \
+    " AND (?8 IS NULL OR (SELECT data FROM items WHERE id = x.id) LIKE ?8 ESCAPE '^')" \
+    " AND (?9 IS NULL OR instr((SELECT data FROM items WHERE id = x.id), ?9) > 0)" \
+    " AND (?10 IS NULL OR instr((SELECT data FROM items WHERE id = x.id), ?10) > 0)" \
+    " AND (?11 IS NULL OR EXISTS (SELECT 1 FROM judgments g WHERE g.item_id = x.id" \
+    " AND g.labeler_id = ?11 AND g.review IS NOT 'rejected'))" \
+    " AND (?12 IS NULL OR disagreement >= ?12) AND (?13 IS NULL OR (skips > 0) = ?13)" \
+    " AND (?14 IS NULL OR (flags > 0) = ?14)" \
+    " AND (?15 IS NULL OR CASE ?15 WHEN 'pending' THEN judged > accepted" \
+    " WHEN 'accepted' THEN judged > 0 AND accepted = judged AND rejected = 0" \
+    " WHEN 'rejected' THEN rejected > 0 END) FROM (SELECT i.id, i.ext_id, i.claims, i.judged," \
+    " i.skips, i.flags, i.accepted, i.rejected, i.disagreement, i.last_at," \
+    " CASE WHEN i.judged < ?5 AND (i.skips > 0 OR i.rejected > 0 OR ?6 < ?5) THEN" \
+    " (SELECT count(*) FROM job_members m WHERE m.job_id = i.job_id AND NOT EXISTS" \
+    " (SELECT 1 FROM tasks t WHERE t.item_id = i.id AND t.labeler_id = m.user_id" \
+    " AND t.state != 'expired')) < ?5 - i.claims ELSE 0 END AS stuck FROM "
 #define TOKEN_COLS "t.id, t.user_id, u.name, t.name, t.scopes, t.created_at, t.expires_at, t.last_used_at, t.revoked_at"
 
 static const char *const text[SQL__COUNT] = {
@@ -207,9 +234,10 @@ static const char *const text[SQL__COUNT] = {
     [SQL_ITEM_BY_EXT] = "SELECT id, job_id, ext_id, data, n_responses, claims, judged FROM items"
                         " WHERE job_id = ?1 AND ext_id = ?2",
     [SQL_ITEM_JUDGMENTS] = "SELECT id FROM judgments WHERE item_id = ?1 ORDER BY id",
-    [SQL_ITEM_SKIPS] = "SELECT t.id, u.name, t.skip_reason, t.finished_at FROM tasks t"
-                       " JOIN users u ON u.id = t.labeler_id WHERE t.item_id = ?1"
-                       " AND t.state = 'skipped' ORDER BY t.id",
+    [SQL_ITEM_SKIPS] = "SELECT t.id, u.name, t.skip_reason, t.finished_at, t.state = 'expired'"
+                       " FROM tasks t JOIN users u ON u.id = t.labeler_id WHERE t.item_id = ?1"
+                       " AND (t.state = 'skipped' OR (t.state = 'expired' AND t.skip_reason IS NOT NULL))"
+                       " ORDER BY t.id",
     [SQL_ITEM_LEASES] = "SELECT t.id, u.name, t.leased_at, t.expires_at FROM tasks t"
                         " JOIN users u ON u.id = t.labeler_id WHERE t.item_id = ?1"
                         " AND t.state = 'leased' AND t.expires_at > ?2 ORDER BY t.id",
@@ -220,6 +248,40 @@ static const char *const text[SQL__COUNT] = {
                        " JOIN users u ON u.id = f.labeler_id WHERE f.item_id = ?1 ORDER BY f.id",
     [SQL_REPORT_SKIPS] = "SELECT t.labeler_id, i.data FROM tasks t JOIN items i ON i.id = t.item_id"
                          " WHERE t.job_id = ?1 AND t.state = 'skipped'",
+    [SQL_ITEM_REFRESH_READ] = "SELECT i.response_ids, j.questions FROM items i JOIN jobs j"
+                              " ON j.id = i.job_id WHERE i.id = ?1",
+    [SQL_ITEM_COUNTED_ANSWERS] = "SELECT answers FROM judgments WHERE item_id = ?1"
+                                 " AND review IS NOT 'rejected' ORDER BY id",
+    /* ?3: whether ?4 is the new disagreement (NULL: none). */
+    [SQL_ITEM_REFRESH] = "UPDATE items SET"
+                         " skips = (SELECT count(*) FROM tasks WHERE item_id = ?1 AND state = 'skipped'),"
+                         " flags = (SELECT count(*) FROM flags WHERE item_id = ?1),"
+                         " accepted = (SELECT count(*) FROM judgments WHERE item_id = ?1 AND review = 'accepted'),"
+                         " rejected = (SELECT count(*) FROM judgments WHERE item_id = ?1 AND review = 'rejected'),"
+                         " disagreement = CASE WHEN ?3 THEN ?4 ELSE disagreement END,"
+                         " last_at = max(coalesce(last_at, 0), ?2) WHERE id = ?1",
+    /* Items whose disagreement is still to be computed (008_browse.sql). */
+    [SQL_ITEM_STALE] = "SELECT id FROM items WHERE disagreement < 0 LIMIT 1000",
+    [SQL_ITEM_BROWSE_ID] = BROWSE_ROW "(SELECT id FROM items WHERE job_id = ?1 AND id > ?3"
+                           " ORDER BY id LIMIT ?4) w JOIN items i ON i.id = w.id) x ORDER BY x.id",
+    [SQL_ITEM_BROWSE_DISAGREEMENT] = BROWSE_ROW "(SELECT id FROM items WHERE job_id = ?1"
+                                     " AND disagreement IS NOT NULL AND (disagreement, id) < (?2, ?3)"
+                                     " ORDER BY disagreement DESC, id DESC LIMIT ?4) w"
+                                     " JOIN items i ON i.id = w.id) x ORDER BY x.disagreement DESC, x.id DESC",
+    [SQL_ITEM_BROWSE_ACTIVITY] = BROWSE_ROW "(SELECT id FROM items WHERE job_id = ?1"
+                                 " AND last_at IS NOT NULL AND (last_at, id) < (?2, ?3)"
+                                 " ORDER BY last_at DESC, id DESC LIMIT ?4) w"
+                                 " JOIN items i ON i.id = w.id) x ORDER BY x.last_at DESC, x.id DESC",
+    /* Members who can still take item ?2: no judgment, skip or lease of it. */
+    [SQL_ITEM_CANDIDATES] = "SELECT count(*) FROM job_members m WHERE m.job_id = ?1 AND NOT EXISTS"
+                            " (SELECT 1 FROM tasks t WHERE t.item_id = ?2 AND t.labeler_id = m.user_id"
+                            " AND t.state != 'expired')",
+    /* Released skips end like expired leases (their labelers may take the
+     * item again); the reason stays, and an empty one marks a skip. */
+    [SQL_ITEM_RELEASE_SKIPS] = "UPDATE tasks SET state = 'expired', skip_reason = coalesce(skip_reason, '')"
+                               " WHERE item_id = ?1 AND state = 'skipped'",
+    [SQL_ITEM_ID_BY_EXT] = "SELECT id FROM items WHERE job_id = ?1 AND ext_id = ?2",
+    [SQL_MEMBER_COUNT] = "SELECT count(*) FROM job_members WHERE job_id = ?1",
 };
 
 const char *sql_text(enum sql_id id)

@@ -4,6 +4,7 @@
  * labelers can never claim the same last slot of an item. */
 #include "tasks.h"
 
+#include "browse.h"
 #include "jobs.h"
 #include "jspan.h"
 #include "util.h"
@@ -369,6 +370,7 @@ static int skip_write(struct db_conn *c, void *arg)
     struct skip_op *op = arg;
     struct task_peek t;
     sqlite3_stmt *st;
+    int64_t now = util_now_ms();
     int rc = task_peek(c, op->id, &t);
     if (rc != 0)
         return rc;
@@ -384,13 +386,15 @@ static int skip_write(struct db_conn *c, void *arg)
         return ERR_DB;
     sqlite3_bind_int64(st, 1, op->id);
     sqlite3_bind_text(st, 2, "skipped", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, util_now_ms());
+    sqlite3_bind_int64(st, 3, now);
     if (op->reason != NULL)
         sqlite3_bind_text(st, 4, op->reason, -1, SQLITE_STATIC);
     if (db_step_done(st) != 0)
         return ERR_DB;
     /* A live (or not yet swept) lease gives its claim back. */
-    return t.state == TASK_LEASED ? task_claim(c, t.item_id, -1, 0) : 0;
+    if (t.state == TASK_LEASED && (rc = task_claim(c, t.item_id, -1, 0)) != 0)
+        return rc;
+    return item_refresh(c, t.item_id, 0, NULL, now);
 }
 
 int task_skip(struct db *db, int64_t id, const struct principal *p, const char *reason,

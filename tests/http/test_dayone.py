@@ -119,7 +119,8 @@ def test_deep_nesting_is_refused_on_every_json_route_and_import_line():
     st, _, body = lead.jsonl(f"/api/v1/jobs/{j2}/items", [item(4, metadata=nested)])
     assert st == 201, body
     page = lead.get(f"/api/v1/jobs/{j2}/items")[2]
-    assert page["items"][0]["item"]["metadata"] == nested
+    key = page["items"][0]["key"]
+    assert lead.get(f"/api/v1/jobs/{j2}/items/{key}")[2]["item"]["item"]["metadata"] == nested
     # The command line's job files are bounded the same way.
     path = os.path.join(s.dir, "deep.json")
     with open(path, "w") as f:

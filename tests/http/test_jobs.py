@@ -167,9 +167,9 @@ def test_import_all_or_nothing_names_bad_lines():
     assert body["error"]["lines"][0]["field"] == "gold.better.winner"
     assert s.sql("SELECT count(*) FROM items") == [(3,)]
     st, _, page = lead.get(f"/api/v1/jobs/{jid}/items?limit=2")
-    assert st == 200 and len(page["items"]) == 2 and page["next_after"]
-    st, _, page = lead.get(f"/api/v1/jobs/{jid}/items?after={page['next_after']}&limit=2")
-    assert len(page["items"]) == 1 and page["next_after"] is None
+    assert st == 200 and len(page["items"]) == 2 and page["next"]
+    st, _, page = lead.get(f"/api/v1/jobs/{jid}/items?cursor={page['next']}&limit=2")
+    assert len(page["items"]) == 1 and page["next"] is None
     expect_error(lead.get(f"/api/v1/jobs/{jid}/items?limit=0"), 422, field="limit")
     st, _, _ = lead.raw("POST", f"/api/v1/jobs/{jid}/items", b"{}",
                         {"Content-Type": "text/plain"})

@@ -207,7 +207,9 @@ def test_an_item_page_shows_every_judgment_skip_and_lease():
     assert [v["answers"]["better"]["winner"] for v in g["versions"]] == ["a", "b"]
     assert g["reviews"][0]["reason"] == "ok" and g["shown_order"] == ["a", "b"]
     assert body["skips"] == [{"task_id": t2, "labeler": "lab2", "reason": "not my language",
-                              "at": body["skips"][0]["at"]}]
+                              "at": body["skips"][0]["at"], "released": False}]
+    # Three members for overlap 3: lab judged, lab2 skipped, lab3 holds it.
+    assert it["key"] == odd and it["status"] == "stuck" and "needs 1 more" in it["stuck"]
     assert [(l["task_id"], l["labeler"]) for l in body["leases"]] == [(t3, "lab3")]
     # An API token with export reads it too; labelers and others get 404.
     secret = lead.post("/api/v1/tokens", {"name": "t", "scopes": ["export"]})[2]["secret"]
