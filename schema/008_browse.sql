@@ -29,6 +29,10 @@ UPDATE items SET
         UNION ALL SELECT max(f.created_at) FROM flags f WHERE f.item_id = items.id))
 WHERE id IN (SELECT item_id FROM tasks);
 
+-- A job's items in id order (the list's default sort), and what its
+-- progress counts (items, complete, judgments) read without the rows.
+CREATE INDEX items_job ON items(job_id, id);
+CREATE INDEX items_progress ON items(job_id, judged, rejected);
 CREATE INDEX items_disagreement ON items(job_id, disagreement, id) WHERE disagreement IS NOT NULL;
 CREATE INDEX items_activity ON items(job_id, last_at, id) WHERE last_at IS NOT NULL;
 CREATE INDEX items_stale ON items(id) WHERE disagreement < 0;

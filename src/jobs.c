@@ -6,11 +6,11 @@
 #include "jobs.h"
 
 #include "audit.h"
+#include "markdown.h"
 #include "valid.h"
 #include "users.h"
 #include "util.h"
 
-#include <cmark.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,8 +317,10 @@ static int has_judgments(struct db_conn *c, int64_t job_id, int64_t *n)
     return db_int64(c, SQL_JOB_JUDGMENT_COUNT, job_id, n);
 }
 
+/* Items, complete items and judgments (counted and rejected) of a job,
+ * from one scan of the items_progress index. judgments may be NULL. */
 static int item_counts(struct db_conn *c, int64_t job_id, int overlap, int64_t *items,
-                       int64_t *complete)
+                       int64_t *complete, int64_t *judgments)
 {
     sqlite3_stmt *st = db_stmt(c, SQL_JOB_ITEM_COUNTS);
     int rc;
@@ -329,6 +331,8 @@ static int item_counts(struct db_conn *c, int64_t job_id, int overlap, int64_t *
     rc = sqlite3_step(st);
     *items = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     *complete = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+    if (judgments != NULL)
+        *judgments = rc == SQLITE_ROW ? sqlite3_column_int64(st, 2) : 0;
     db_done(st);
     return rc == SQLITE_ROW ? 0 : ERR_DB;
 }
@@ -463,7 +467,7 @@ static int update_write(struct db_conn *c, void *arg)
     }
     if (to == JOB_OPEN && j.status == JOB_DRAFT) {
         int64_t items = 0, complete = 0;
-        if ((rc = item_counts(c, j.id, j.cfg.overlap, &items, &complete)) != 0)
+        if ((rc = item_counts(c, j.id, j.cfg.overlap, &items, &complete, NULL)) != 0)
             goto out;
         if (items == 0) {
             op->why = "import items before opening the job";
@@ -647,9 +651,7 @@ int job_list_ids(struct db_conn *c, const struct principal *p, int64_t **out, si
 
 char *job_render_markdown(const char *md)
 {
-    /* Since cmark 0.29 rendering is safe by default: raw HTML becomes a
-     * comment and javascript:/vbscript:/file:/data: links are emptied. */
-    return cmark_markdown_to_html(md, strlen(md), CMARK_OPT_DEFAULT | CMARK_OPT_SAFE);
+    return md_render(md, strlen(md));
 }
 
 json_t *job_json(struct db_conn *c, const struct job *j, const struct principal *p)
@@ -658,8 +660,7 @@ json_t *job_json(struct db_conn *c, const struct job *j, const struct principal 
     char *html = job_render_markdown(j->cfg.instructions);
     int64_t items = 0, complete = 0, judgments = 0, mine = 0;
     sqlite3_stmt *st;
-    item_counts(c, j->id, j->cfg.overlap, &items, &complete);
-    has_judgments(c, j->id, &judgments);
+    item_counts(c, j->id, j->cfg.overlap, &items, &complete, &judgments);
     if ((st = db_stmt(c, SQL_JOB_MY_COUNT)) != NULL) {
         sqlite3_bind_int64(st, 1, j->id);
         sqlite3_bind_int64(st, 2, p->user_id);

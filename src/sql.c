@@ -103,8 +103,10 @@ static const char *const text[SQL__COUNT] = {
     [SQL_JOB_LIST_ALL] = "SELECT id FROM jobs ORDER BY id",
     [SQL_JOB_LIST_FOR] = "SELECT id FROM jobs WHERE owner_id = ?1 AND ?2"
                          " UNION SELECT job_id FROM job_members WHERE user_id = ?1 ORDER BY 1",
-    [SQL_JOB_ITEM_COUNTS] = "SELECT count(*), coalesce(sum(judged >= ?2), 0) FROM items WHERE job_id = ?1",
-    [SQL_JOB_JUDGMENT_COUNT] = "SELECT count(*) FROM judgments WHERE job_id = ?1",
+    /* Covered by items_progress: judged counts the judgments not rejected. */
+    [SQL_JOB_ITEM_COUNTS] = "SELECT count(*), coalesce(sum(judged >= ?2), 0),"
+                            " coalesce(sum(judged + rejected), 0) FROM items WHERE job_id = ?1",
+    [SQL_JOB_JUDGMENT_COUNT] = "SELECT EXISTS (SELECT 1 FROM judgments WHERE job_id = ?1)",
     [SQL_JOB_MY_COUNT] = "SELECT count(*) FROM tasks WHERE job_id = ?1 AND labeler_id = ?2"
                          " AND state = 'judged'",
     [SQL_JUDGMENT_ANSWERS] = "SELECT answers, revision, created_at, updated_at, shown_at, active_ms"

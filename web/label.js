@@ -6,7 +6,7 @@
 // it lands (the server stores a retried submit once).
 import { api, me } from './api.js';
 import { $, el } from './dom.js';
-import { renderMarkdown } from './markdown.js';
+import { rendered } from './rendered.js';
 import { diffWords } from './diff.js';
 
 const jobId = document.body.dataset.job;
@@ -435,16 +435,16 @@ function renderTask() {
   if (task.item.messages) {
     for (const m of task.item.messages) {
       const div = el('div', { class: 'msg' }, el('div', { class: 'msg-role', text: m.role }));
-      div.append(renderMarkdown(m.content));
+      div.append(rendered(m.content_html));
       prompt.append(div);
     }
   } else {
-    prompt.append(renderMarkdown(task.item.prompt));
+    prompt.append(rendered(task.item.prompt_html));
   }
   $('responses').replaceChildren(...task.item.responses.map((r, i) => {
     const card = el('article', { class: 'response', 'aria-label': `Response ${i + 1}` },
       el('h2', {}, el('span', { class: 'tag', text: String(i + 1) }), `Response ${i + 1}`));
-    card.append(renderMarkdown(r.text));
+    card.append(rendered(r.html));
     return card;
   }));
   const draft = loadDraft();
@@ -494,7 +494,7 @@ let prefetched = null; // { after, promise }
 
 function prefetch() {
   const after = task.id;
-  prefetched = { after, promise: api('POST', `/api/v1/jobs/${jobId}/tasks/next?after=${after}`).catch(() => null) };
+  prefetched = { after, promise: api('POST', `/api/v1/jobs/${jobId}/tasks/next?html=1&after=${after}`).catch(() => null) };
 }
 
 async function next(finished) {
@@ -507,7 +507,7 @@ async function next(finished) {
   task = null;
   if (r === null) {
     setStatus('Loading the next task…');
-    r = await api('POST', `/api/v1/jobs/${jobId}/tasks/next`);
+    r = await api('POST', `/api/v1/jobs/${jobId}/tasks/next?html=1`);
     setStatus('');
   }
   if (r === null) {

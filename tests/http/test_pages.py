@@ -120,7 +120,7 @@ def test_markdown_preview_is_the_instructions_renderer():
         "markdown": "## Hi\n\n**bold** <script>alert(1)</script> [x](javascript:alert(1))"})
     assert st == 200
     html = body["html"]
-    assert "<h2>Hi</h2>" in html and "<strong>bold</strong>" in html
+    assert "<h2 dir=\"auto\">Hi</h2>" in html and "<strong>bold</strong>" in html
     assert "<script" not in html and "javascript:" not in html
     # The same text saved as instructions renders the same.
     jid = make_job(s, lead, items=1)
@@ -155,7 +155,7 @@ def test_labeling_page_weighs_under_100_kb():
         total += len(body)
         if path.endswith(".js"):
             todo += ["/web/" + m.decode() for m in re.findall(rb"from '\./([\w.]+)'", body)]
-    assert {"/web/label.js", "/web/api.js", "/web/dom.js", "/web/markdown.js", "/web/diff.js",
+    assert {"/web/label.js", "/web/api.js", "/web/dom.js", "/web/rendered.js", "/web/diff.js",
             "/static/app.css", "/static/label.css"} <= seen, seen
     print(f"labeling page: {total} bytes in {len(seen) + 1} files")
     assert total < 100 * 1024, total
