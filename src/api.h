@@ -59,6 +59,7 @@ void api_page_login(struct req *r);
 void api_page_label(struct req *r);
 void api_page_job(struct req *r);
 void api_page_report(struct req *r);
+void api_page_items(struct req *r);
 void api_page_tokens(struct req *r);
 void api_page_users(struct req *r);
 void api_asset(struct req *r);
@@ -66,6 +67,9 @@ void api_asset(struct req *r);
 /* Loads the job of the path (r->id[0]) on c into *j; 0, or replies (404
  * for a job the caller may not see, 403 for a member when manage is set)
  * and returns -1. Free *j with job_free_fields. */
+/* Whether the query asks for rendered Markdown (?html=1; api_tasks.c). */
+int api_want_html(struct req *r);
+
 struct job;
 int api_job_load(struct req *r, struct db_conn *c, int manage, struct job *j);
 

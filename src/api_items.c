@@ -7,6 +7,7 @@
 #include "users.h"
 #include "util.h"
 #include "jobs.h"
+#include "markdown.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -303,6 +304,11 @@ void api_items_get(struct req *r)
     }
     rc = item_detail(c, j.id, j.cfg.overlap, r->key, &r->who, &out);
     job_free_fields(&j);
+    if (rc == 0 && api_want_html(r) &&
+        md_add_html(json_object_get(json_object_get(out, "item"), "item")) != 0) {
+        json_decref(out);
+        rc = ERR_NOMEM;
+    }
     if (rc != 0)
         reply_err(r, rc, rc == ERR_NOT_FOUND ? "no such item" : NULL, NULL);
     else

@@ -83,6 +83,13 @@ void api_page_report(struct req *r)
     render(r, "templates/report.html");
 }
 
+/* A lead's items of job r->id[0]: the list, its filters, one item with its
+ * judgments, and review. */
+void api_page_items(struct req *r)
+{
+    render(r, "templates/items.html");
+}
+
 void api_page_tokens(struct req *r)
 {
     render(r, "templates/tokens.html");

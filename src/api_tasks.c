@@ -15,41 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Sets o[key] to the HTML of the Markdown string text; 0 or -1. */
-static int set_html(json_t *o, const char *key, json_t *text)
-{
-    char *html;
-    if (!json_is_string(text))
-        return 0;
-    if ((html = md_render(json_string_value(text), json_string_length(text))) == NULL)
-        return -1;
-    json_object_set_new(o, key, json_string(html));
-    free(html);
-    return 0;
-}
-
 /* ?html=1: the task's prompt, messages and responses also rendered
  * (markdown.h) as prompt_html, content_html and html, for the labeling
  * page. Rendered on the request's thread, never in the writer. */
-static int want_html(struct req *r)
+int api_want_html(struct req *r)
 {
     const char *q = r->ri->query_string;
     char v[4];
     return q != NULL && mg_get_var(q, strlen(q), "html", v, sizeof v) > 0 && strcmp(v, "1") == 0;
-}
-
-static int add_html(json_t *task)
-{
-    json_t *item = json_object_get(task, "item"), *v;
-    size_t i;
-    int bad = set_html(item, "prompt_html", json_object_get(item, "prompt"));
-    json_array_foreach(json_object_get(item, "messages"), i, v) {
-        bad |= set_html(v, "content_html", json_object_get(v, "content"));
-    }
-    json_array_foreach(json_object_get(item, "responses"), i, v) {
-        bad |= set_html(v, "html", json_object_get(v, "text"));
-    }
-    return bad;
 }
 
 /* {"task": <the task's view>}, for adding more members; NULL on failure. */
@@ -77,7 +50,7 @@ static void reply_task(struct req *r, int status, int64_t id)
         return;
     }
     o = task_object(&t);
-    if (o != NULL && want_html(r) && add_html(json_object_get(o, "task")) != 0) {
+    if (o != NULL && api_want_html(r) && md_add_html(json_object_get(json_object_get(o, "task"), "item")) != 0) {
         json_decref(o);
         o = NULL;
     }
@@ -119,9 +92,9 @@ void api_tasks_next(struct req *r)
         reply(r, 204, NULL, NULL, 0, NULL);
     else if (buf_puts(&b, "}") != 0)
         reply_err(r, ERR_NOMEM, NULL, NULL);
-    else if (want_html(r)) {
+    else if (api_want_html(r)) {
         json_t *o = json_loadb(b.data, b.len, 0, NULL);
-        if (o == NULL || add_html(json_object_get(o, "task")) != 0) {
+        if (o == NULL || md_add_html(json_object_get(json_object_get(o, "task"), "item")) != 0) {
             json_decref(o);
             reply_err(r, ERR_NOMEM, NULL, NULL);
         } else {

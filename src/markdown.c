@@ -71,6 +71,63 @@ fail:
     return NULL;
 }
 
+/* Raw HTML in a model's output is shown as the text it is, not dropped:
+ * each HTML node becomes a text node (a block one inside a paragraph). */
+static int html_as_text(cmark_node *doc)
+{
+    cmark_iter *it = cmark_iter_new(doc);
+    cmark_node **nodes = NULL, *n;
+    size_t count = 0, cap = 0, i;
+    cmark_event_type ev;
+    int rc = 0;
+    if (it == NULL)
+        return -1;
+    while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+        n = cmark_iter_get_node(it);
+        if (ev != CMARK_EVENT_ENTER || (cmark_node_get_type(n) != CMARK_NODE_HTML_INLINE &&
+                                        cmark_node_get_type(n) != CMARK_NODE_HTML_BLOCK))
+            continue;
+        if (count == cap) {
+            cmark_node **more = realloc(nodes, (cap = cap ? 2 * cap : 16) * sizeof *nodes);
+            if (more == NULL) {
+                rc = -1;
+                break;
+            }
+            nodes = more;
+        }
+        nodes[count++] = n;
+    }
+    cmark_iter_free(it);
+    for (i = 0; rc == 0 && i < count; i++) {
+        int block = cmark_node_get_type(nodes[i]) == CMARK_NODE_HTML_BLOCK;
+        const char *lit = cmark_node_get_literal(nodes[i]);
+        cmark_node *text = cmark_node_new(CMARK_NODE_TEXT), *repl = text;
+        size_t n_lit = lit != NULL ? strlen(lit) : 0;
+        char *trimmed = NULL;
+        if (block && n_lit > 0 && lit[n_lit - 1] == '\n' && (trimmed = strndup(lit, n_lit - 1)) != NULL)
+            lit = trimmed;
+        if (text == NULL || !cmark_node_set_literal(text, lit != NULL ? lit : "")) {
+            rc = -1;
+        } else if (block) {
+            repl = cmark_node_new(CMARK_NODE_PARAGRAPH);
+            if (repl == NULL || !cmark_node_append_child(repl, text))
+                rc = -1;
+        }
+        free(trimmed);
+        if (rc == 0 && cmark_node_replace(nodes[i], repl)) {
+            cmark_node_free(nodes[i]);
+        } else {
+            if (repl != text && repl != NULL)
+                cmark_node_free(repl);
+            else if (text != NULL)
+                cmark_node_free(text);
+            rc = -1;
+        }
+    }
+    free(nodes);
+    return rc;
+}
+
 char *md_render(const char *md, size_t len)
 {
     static const char *const exts[] = {"table", "strikethrough", "autolink", "tasklist",
@@ -90,6 +147,10 @@ char *md_render(const char *md, size_t len)
     }
     cmark_parser_feed(p, md, len);
     doc = cmark_parser_finish(p);
+    if (doc != NULL && html_as_text(doc) != 0) {
+        cmark_node_free(doc);
+        doc = NULL;
+    }
     html = doc != NULL ? cmark_render_html(doc, opts, cmark_parser_get_syntax_extensions(p)) : NULL;
     if (doc != NULL)
         cmark_node_free(doc);
@@ -99,4 +160,31 @@ char *md_render(const char *md, size_t len)
     out = decorate(html);
     free(html);
     return out;
+}
+
+/* Sets o[key] to the HTML of the Markdown string text; 0 or -1. */
+static int set_html(json_t *o, const char *key, json_t *text)
+{
+    char *html;
+    if (!json_is_string(text))
+        return 0;
+    if ((html = md_render(json_string_value(text), json_string_length(text))) == NULL)
+        return -1;
+    json_object_set_new(o, key, json_string(html));
+    free(html);
+    return 0;
+}
+
+int md_add_html(json_t *item)
+{
+    json_t *v;
+    size_t i;
+    int bad = set_html(item, "prompt_html", json_object_get(item, "prompt"));
+    json_array_foreach(json_object_get(item, "messages"), i, v) {
+        bad |= set_html(v, "content_html", json_object_get(v, "content"));
+    }
+    json_array_foreach(json_object_get(item, "responses"), i, v) {
+        bad |= set_html(v, "html", json_object_get(v, "text"));
+    }
+    return bad;
 }

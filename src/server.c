@@ -87,6 +87,7 @@ static const struct route routes[] = {
     {"GET", "/jobs/{id}/label", api_page_label, ROLE_LABELER, 0, 0, BODY_NONE, R_PAGE},
     {"GET", "/jobs/new", api_page_job, ROLE_LEAD, 0, 0, BODY_NONE, R_PAGE},
     {"GET", "/jobs/{id}", api_page_job, ROLE_LEAD, 0, 0, BODY_NONE, R_PAGE},
+    {"GET", "/jobs/{id}/items", api_page_items, ROLE_LEAD, 0, 0, BODY_NONE, R_PAGE},
     {"GET", "/jobs/{id}/report", api_page_report, ROLE_LEAD, 0, 0, BODY_NONE, R_PAGE},
     {"GET", "/tokens", api_page_tokens, ROLE_LEAD, 0, 0, BODY_NONE, R_PAGE},
     {"GET", "/admin/users", api_page_users, ROLE_ADMIN, 0, 0, BODY_NONE, R_PAGE},

@@ -423,6 +423,7 @@ function show(j) {
   $('manage').hidden = false;
   $('save').textContent = 'Save changes';
   $('report-link').href = `/jobs/${j.id}/report`;
+  $('items-link').href = `/jobs/${j.id}/items`;
   renderStatus();
   renderMembers();
   renderExports();

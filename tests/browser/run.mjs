@@ -739,6 +739,101 @@ const tests = {
   },
 };
 
+
+tests['a lead filters to disagreements, opens an item, rejects a judgment and sees it back in progress; GFM, code and Arabic render as written'] = async (browser) => {
+  const s = await startServer();
+  try {
+    for (const u of ['lab2', 'lab3']) cli(s.db, ['user', 'add', u, '--role', 'labeler'], `${PASSWORD}\n`);
+    const gfm = '| model | score |\n|---|---:|\n| a | **3** |\n\n> a quote\n\n1. one\n   - nested\n2. two\n\n'
+      + 'See [the docs](https://example.org/d).\n\n```python\nprint("' + 'x'.repeat(200) + '")\n```\n\n'
+      + 'مرحبا بالعالم مع كلمة English هنا.\n\n<b>raw</b>';
+    const job = cliJob(s, 'rev', { name: 'Review me', overlap: 2,
+      questions: [{ name: 'better', type: 'pairwise', allow_tie: true }] },
+    [{ id: 'd1', prompt: 'Which is right?', responses: [{ id: 'a', model: 'm1', text: gfm }, { id: 'b', model: 'm2', text: 'Plain B' }] },
+      { id: 'd2', prompt: 'Calm one', responses: [{ id: 'a', text: 'A' }, { id: 'b', text: 'B' }] }]);
+    cli(s.db, ['job', 'members', job, 'lab', 'lab2', 'lab3']);
+    // Two labelers disagree on d1 and agree on d2 (through the API).
+    const tokens = {};
+    for (const u of ['lab', 'lab2', 'lab3']) {
+      const r = await fetch(`${s.base}/api/v1/session`, { method: 'POST', headers: { 'Content-Type': 'application/json', Origin: s.base },
+        body: JSON.stringify({ name: u, password: PASSWORD }) });
+      const b = await r.json();
+      tokens[u] = { cookie: r.headers.get('set-cookie').split(';')[0], csrf: b.csrf_token };
+    }
+    const call = async (u, method, path, body) => {
+      const r = await fetch(`${s.base}${path}`, { method, headers: { 'Content-Type': 'application/json', Origin: s.base,
+        Cookie: tokens[u].cookie, 'X-CSRF-Token': tokens[u].csrf }, body: body ? JSON.stringify(body) : undefined });
+      return r.status === 204 ? null : r.json();
+    };
+    for (const [u, w1, w2] of [['lab', 'a', 'a'], ['lab2', 'b', 'a']]) {
+      for (const w of [w1, w2]) {
+        const t = (await call(u, 'POST', `/api/v1/jobs/${job}/tasks/next`)).task;
+        const win = t.item.id === 'd1' ? w1 : w2;
+        await call(u, 'POST', `/api/v1/tasks/${t.id}/judgment`, { answers: { better: { winner: win } } });
+        void w;
+      }
+    }
+    const { ctx, page, errors } = await newPage(browser);
+    await login(page, s.base, 'lead');
+    await page.goto(`${s.base}/jobs/${job}`);
+    await page.getByRole('link', { name: 'The items' }).click();
+    await page.waitForURL(`${s.base}/jobs/${job}/items`);
+    await page.locator('#items tbody tr').nth(1).waitFor();
+    // Filter to disagreements: the address keeps the filter.
+    await page.selectOption('select[name=sort]', 'disagreement');
+    await page.fill('input[name=min_disagreement]', '0.5');
+    await page.click('#filters button[type=submit]');
+    await page.waitForURL(/sort=disagreement/);
+    assert.match(page.url(), /min_disagreement=0\.5/);
+    await page.locator('#status').filter({ hasText: '1 item shown' }).waitFor();
+    assert.equal(await page.locator('#items tbody tr').count(), 1);
+    await page.getByRole('button', { name: 'd1' }).click();
+    await page.locator('#item-title').filter({ hasText: 'Item d1' }).waitFor();
+    assert.match(await page.locator('#item-state').innerText(), /complete/);
+    // GFM as written: a table, a quote, a nested list, a safe link, code
+    // with its language, right-to-left Arabic, raw HTML as text.
+    const md = page.locator('#item-responses .response').first();
+    assert.equal(await md.locator('table td').nth(1).innerText(), '3');
+    assert.equal(await md.locator('blockquote').count(), 1);
+    assert.equal(await md.locator('ol > li > ul > li').innerText(), 'nested');
+    assert.equal(await md.locator('a[href="https://example.org/d"]').getAttribute('rel'), 'noopener noreferrer');
+    assert.equal(await md.locator('.code-lang').innerText(), 'python');
+    assert.equal(await md.getByRole('button', { name: 'Copy' }).count(), 1);
+    const dir = await md.locator('p', { hasText: 'مرحبا' }).evaluate((p) => getComputedStyle(p).direction);
+    assert.equal(dir, 'rtl');
+    assert.match(await md.innerText(), /<b>raw<\/b>/);
+    assert.equal(await md.locator('b').count(), 0);
+    await shots(page, 'items-review', true);
+    // Reject lab2's judgment with a reason, from the keyboard.
+    const cards = page.locator('.judgment');
+    assert.equal(await cards.count(), 2);
+    await page.fill('#reason', 'picked the wrong one');
+    await page.locator('#reason').blur();
+    await page.keyboard.press('j');
+    await page.locator('.judgment.current', { hasText: 'lab2' }).waitFor();
+    await page.keyboard.press('r');
+    await page.locator('.judgment', { hasText: 'lab2' }).locator('.review-state.rejected').waitFor();
+    await page.locator('#item-state').filter({ hasText: 'in progress' }).waitFor();
+    assert.match(await page.locator('.judgment', { hasText: 'lab2' }).innerText(), /reject by lead: picked the wrong one/);
+    // The slot went back to the pool: lab3 (not lab2) is given d1.
+    assert.equal((await call('lab3', 'POST', `/api/v1/jobs/${job}/tasks/next`)).task.item.id, 'd1');
+    assert.equal(await call('lab2', 'POST', `/api/v1/jobs/${job}/tasks/next`), null);
+    await page.keyboard.press('k');
+    await page.keyboard.press('a');
+    await page.locator('.judgment', { hasText: 'lab' }).first().locator('.review-state.accepted').waitFor();
+    assert.deepEqual(sql(s.db, "SELECT g.review FROM judgments g JOIN items i ON i.id = g.item_id WHERE i.ext_id = 'd1' ORDER BY g.id"),
+      [{ review: 'accepted' }, { review: 'rejected' }]);
+    // The address opens the same view.
+    await page.reload();
+    await page.locator('#item-title').filter({ hasText: 'Item d1' }).waitFor();
+    await shots(page, 'items-after-review', true);
+    assert.deepEqual(errors, []);
+    await ctx.close();
+  } finally {
+    s.stop();
+  }
+};
+
 const which = args.includes('--browsers') ? args[args.indexOf('--browsers') + 1].split(',') : ['chromium'];
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : '';
 let passed = 0, failed = 0;

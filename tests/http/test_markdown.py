@@ -59,13 +59,15 @@ def test_a_task_renders_gfm_safely_with_directions_and_code_languages():
     assert '<pre lang="python"><code>' in a and 'dir="auto" lang' not in a
     assert '<input type="checkbox" checked="" disabled="" /> done' in a
     assert '<del>gone</del>' in a
-    assert '<script' not in a and 'onclick' not in a and 'javascript:' not in a
+    # Raw HTML is shown as the text the model wrote, never as markup.
+    assert '<script' not in a and '<b ' not in a and 'javascript:' not in a
+    assert '&lt;script&gt;alert(1)&lt;/script&gt; &lt;b onclick=&quot;x()&quot;&gt;bold?&lt;/b&gt;' in a
     assert '<a rel="noopener noreferrer" href="">bad</a>' in a
     assert '<p dir="auto">مرحبا بالعالم' in a
-    assert "<img" not in html["b"] and "onerror" not in html["b"]
+    assert html["b"] == '<p dir="auto">&lt;img src=x onerror=alert(1)&gt;</p>\n'
     # GET of the task renders the same way; the instructions too.
     st, _, again = lab.get(f"/api/v1/tasks/{body['task']['id']}?html=1")
     assert st == 200 and again["task"]["item"]["responses"] == item["responses"]
     assert lead.patch(f"/api/v1/jobs/{jid}", {"instructions": "| a | b |\n|---|---|\n| 1 | 2 |\n\n<iframe></iframe>"})[0] == 200
     ins = lab.get(f"/api/v1/jobs/{jid}")[2]["job"]["instructions_html"]
-    assert "<table>" in ins and "<iframe" not in ins
+    assert "<table>" in ins and "<iframe" not in ins and "&lt;iframe&gt;" in ins
