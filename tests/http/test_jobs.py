@@ -86,9 +86,10 @@ def test_instructions_render_markdown_safely():
     st, _, body = lead.post("/api/v1/jobs", {"name": "x", "instructions": md,
                                              "questions": PAIRWISE})
     html = body["job"]["instructions_html"]
-    assert "<h1>Rules</h1>" in html and "<strong>correct</strong>" in html
+    assert '<h1 dir="auto">Rules</h1>' in html and "<strong>correct</strong>" in html
     assert "<pre><code>code &lt;b&gt;" in html
-    assert "<script" not in html and "onerror" not in html and "javascript:" not in html, html
+    assert "<script" not in html and "<img" not in html and "javascript:" not in html, html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # shown as the text it is
     assert body["job"]["instructions"] == md
 
 
