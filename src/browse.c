@@ -184,7 +184,7 @@ static json_t *models_of(json_t *item)
     return out;
 }
 
-static const char *status_of(int judged, int claims, int skips, int rejected, int stuck,
+const char *item_status_name(int judged, int claims, int skips, int rejected, int stuck,
                              int overlap)
 {
     if (judged >= overlap)
@@ -232,7 +232,7 @@ int items_browse(struct db_conn *c, int64_t job_id, int overlap, const struct br
     static const enum sql_id stmts[] = {SQL_ITEM_BROWSE_ID, SQL_ITEM_BROWSE_DISAGREEMENT,
                                         SQL_ITEM_BROWSE_ACTIVITY};
     sqlite3_stmt *st;
-    char *like = NULL, *model = NULL, *meta = NULL;
+    char *like = NULL, *model = NULL, *meta = NULL, *inner;
     double key = q->sort == SORT_DISAGREEMENT ? 2.0 : 0;
     int64_t after = q->sort == SORT_ID ? 0 : INT64_MAX, members = 0;
     json_t *items, *next = NULL;
@@ -245,16 +245,16 @@ int items_browse(struct db_conn *c, int64_t job_id, int overlap, const struct br
     if (db_int64(c, SQL_MEMBER_COUNT, job_id, &members) != 0 ||
         (st = db_stmt(c, stmts[q->sort])) == NULL)
         return ERR_DB;
-    if ((q->q != NULL && (meta = json_inner(q->q)) != NULL && (like = like_of(meta)) == NULL)) {
-        free(meta);
-        db_done(st);
-        return ERR_NOMEM;
+    /* The needles only narrow the rows down for matches() (a missing one
+     * narrows nothing), so they are the stored text's escaped forms. */
+    if (q->q != NULL && (inner = json_inner(q->q)) != NULL) {
+        like = like_of(inner);
+        free(inner);
     }
-    free(meta);
-    meta = NULL;
     if (q->model != NULL) {
-        char *inner = json_inner(q->model);
-        size_t n = inner != NULL ? strlen(inner) + 12 : 0;
+        size_t n;
+        inner = json_inner(q->model);
+        n = inner != NULL ? strlen(inner) + 12 : 0;
         if (inner != NULL && (model = malloc(n)) != NULL)
             snprintf(model, n, "\"model\":\"%s\"", inner);
         free(inner);
@@ -316,8 +316,8 @@ int items_browse(struct db_conn *c, int64_t job_id, int overlap, const struct br
         o = json_pack("{sssoso}", "key", it.ext_id, "excerpt", excerpt_of(it.data), "models",
                       models_of(it.data));
         item_clear(&it);
-        json_object_set_new(o, "status",
-                            json_string(status_of(judged, claims, skips, rejected, stuck, overlap)));
+        json_object_set_new(o, "status", json_string(item_status_name(judged, claims, skips,
+                                                                       rejected, stuck, overlap)));
         json_object_set_new(o, "counts",
                             json_pack("{sisisisi}", "judgments", judged, "leases", claims - judged,
                                       "skips", skips, "flags", sqlite3_column_int(st, 5)));
@@ -394,16 +394,9 @@ static int disagreement_of(struct db_conn *c, int64_t item_id, const struct job_
             rc = ERR_DB;
         db_done(st);
     }
-    if (rc == 0 && n >= 2) {
-        int m = 0;
-        json_t *v;
-        size_t i;
-        json_array_foreach(ids_json, i, v) {
-            if (m < ITEM_RESPONSES_MAX && json_is_string(v))
-                ids[m++] = json_string_value(v);
-        }
-        *d = job_answers_disagreement(given != NULL ? given : &cfg, answers, n, ids, m);
-    }
+    if (rc == 0 && n >= 2)
+        *d = job_answers_disagreement(given != NULL ? given : &cfg, answers, n, ids,
+                                      item_ids_of(ids_json, ids));
     for (k = 0; k < n; k++)
         json_decref(answers[k]);
     json_decref(ids_json);
@@ -440,21 +433,9 @@ static int stale_write(struct db_conn *c, void *arg)
     int n, k, rc = 0;
     if (st == NULL || (n = db_int64_rows(st, &ids, NULL)) < 0)
         return ERR_DB;
-    for (k = 0; rc == 0 && k < n; k++) {
-        /* Keep last_at: the refresh is not an activity. */
-        double d = -1;
-        if ((rc = disagreement_of(c, ids[k], NULL, &d)) == 0 &&
-            (st = db_stmt(c, SQL_ITEM_REFRESH)) != NULL) {
-            sqlite3_bind_int64(st, 1, ids[k]);
-            sqlite3_bind_int64(st, 2, 0);
-            sqlite3_bind_int(st, 3, 1);
-            if (d >= 0)
-                sqlite3_bind_double(st, 4, d);
-            rc = db_step_done(st);
-        } else if (rc == 0) {
-            rc = ERR_DB;
-        }
-    }
+    /* now = 0: the refresh is no activity (their last_at is set). */
+    for (k = 0; rc == 0 && k < n; k++)
+        rc = item_refresh(c, ids[k], 1, NULL, 0);
     free(ids);
     op->done = n == 0;
     return rc;

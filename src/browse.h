@@ -65,6 +65,12 @@ int item_refresh(struct db_conn *c, int64_t item_id, int answers_changed,
  * judged before it), in writes of up to 1000 items. 0 or ERR_DB. */
 int items_refresh_stale(struct db *db);
 
+/* An item's status from its counters (as stored on it; skips not
+ * released, judgments rejected) and whether it is stuck: "complete",
+ * "stuck", "untouched" or "in_progress". Pure. */
+const char *item_status_name(int judged, int claims, int skips, int rejected, int stuck,
+                             int overlap);
+
 /* Whether an item that needs more judgments (judged < overlap, claims) can
  * still get them from job_id's members: fills why (a sentence) when it
  * cannot and returns 1; 0 when it can; < 0 (ERR_DB) on failure. */

@@ -304,6 +304,18 @@ out:
     return rc;
 }
 
+int item_ids_of(json_t *arr, const char **ids)
+{
+    json_t *v;
+    size_t i;
+    int n = 0;
+    json_array_foreach(arr, i, v) {
+        if (n < ITEM_RESPONSES_MAX && json_is_string(v))
+            ids[n++] = json_string_value(v);
+    }
+    return n;
+}
+
 int item_response_ids(json_t *data, const char **ids)
 {
     json_t *r;
@@ -790,7 +802,7 @@ int item_detail(struct db_conn *c, int64_t job_id, int overlap, const char *ext_
     }
     {
         char why[300];
-        int live = (int)json_array_size(leases), pending_skips = 0, stuck;
+        int pending_skips = 0, stuck;
         size_t i;
         json_t *v;
         json_array_foreach(skips, i, v) {
@@ -806,14 +818,13 @@ int item_detail(struct db_conn *c, int64_t job_id, int overlap, const char *ext_
             item_clear(&it);
             return ERR_DB;
         }
+        /* judged counts the judgments not rejected: the others were. */
         o = json_pack("{s{sssOsisisisisbss}sosososo}", "item", "key", it.ext_id, "item", it.data,
                       "judgments", it.judged, "claims", it.claims, "skips", pending_skips,
                       "flags", (int)json_array_size(flags), "complete", it.judged >= overlap,
                       "status",
-                      it.judged >= overlap ? "complete"
-                      : stuck ? "stuck"
-                      : it.judged == 0 && live == 0 && json_array_size(skips) == 0 &&
-                              json_array_size(judgments) == 0 ? "untouched" : "in_progress",
+                      item_status_name(it.judged, it.claims, pending_skips,
+                                       (int)json_array_size(judgments) - it.judged, stuck, overlap),
                       "judgments", judgments, "skips", skips, "leases", leases, "flags", flags);
         if (o != NULL)
             json_object_set_new(json_object_get(o, "item"), "stuck",

@@ -82,4 +82,7 @@ void item_clear(struct item *it);
  * (room for ITEM_RESPONSES_MAX). Returns how many. */
 int item_response_ids(json_t *data, const char **ids);
 
+/* The same from a stored response_ids JSON array (borrowed from arr). */
+int item_ids_of(json_t *arr, const char **ids);
+
 #endif

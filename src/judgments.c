@@ -36,19 +36,6 @@ static int add_version(struct db_conn *c, int64_t id, int64_t revision, const ch
     return db_step_done(st);
 }
 
-/* The response ids of a stored JSON array (borrowed from arr) into ids. */
-static int ids_of(json_t *arr, const char **ids)
-{
-    json_t *v;
-    size_t i;
-    int n = 0;
-    json_array_foreach(arr, i, v) {
-        if (n < ITEM_RESPONSES_MAX && json_is_string(v))
-            ids[n++] = json_string_value(v);
-    }
-    return n;
-}
-
 /* A judgment's times (ms; shown_at and active_ms 0 when unknown), its
  * review state and its comment (NULL: none; borrowed). */
 struct times {
@@ -69,7 +56,7 @@ static json_t *view(int64_t id, int64_t task_id, int64_t job_id, const char *ext
     const char *ids[ITEM_RESPONSES_MAX];
     json_t *order = json_array(), *idx = json_loads(shown, 0, NULL), *v;
     size_t i;
-    int n = ids_of(resp_ids, ids);
+    int n = item_ids_of(resp_ids, ids);
     json_array_foreach(idx, i, v) {
         json_int_t k = json_integer_value(v);
         if (k >= 0 && k < n)
@@ -309,7 +296,7 @@ int judgment_submit(struct db *db, int64_t task_id, const struct principal *p, j
         rc = ERR_DB; /* stored questions were valid when written */
         goto out;
     }
-    rc = job_answers_check(&cfg, answers, ids, ids_of(resp_ids, ids), 0, "answers", pr);
+    rc = job_answers_check(&cfg, answers, ids, item_ids_of(resp_ids, ids), 0, "answers", pr);
     if (rc != 0)
         goto out;
     kept = without_copies(c, item_id, &cfg, answers);
@@ -362,7 +349,7 @@ static int validate(struct db *db, int64_t job_id, int64_t item_id, json_t *resp
         job_free_fields(&j);
         return ERR_CONFLICT;
     }
-    rc = job_answers_check(&j.cfg, answers, ids, ids_of(resp_ids, ids), 0, "answers", pr);
+    rc = job_answers_check(&j.cfg, answers, ids, item_ids_of(resp_ids, ids), 0, "answers", pr);
     if (rc == 0 && (*kept = without_copies(c, item_id, &j.cfg, answers)) == NULL)
         rc = ERR_NOMEM;
     job_free_fields(&j);
