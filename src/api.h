@@ -52,6 +52,7 @@ void api_tasks_flag(struct req *r);
 void api_judgments_get(struct req *r);
 void api_judgments_revise(struct req *r);
 void api_judgments_review(struct req *r);
+void api_judgments_mine(struct req *r);
 
 /* api_pages.c: HTML pages and the assets they load */
 void api_page_home(struct req *r);
@@ -69,6 +70,10 @@ void api_asset(struct req *r);
  * and returns -1. Free *j with job_free_fields. */
 /* Whether the query asks for rendered Markdown (?html=1; api_tasks.c). */
 int api_want_html(struct req *r);
+
+/* Splits the query string into (at most 16) decoded names and values; their
+ * count, or -1 after a 422 (api_export.c). */
+int api_query_params(struct req *r, char names[16][64], char values[16][256]);
 
 struct job;
 int api_job_load(struct req *r, struct db_conn *c, int manage, struct job *j);

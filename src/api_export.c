@@ -11,9 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Splits the query string into (at most 16) decoded names and values; their
- * count, or -1 after a 422. */
-static int query_params(struct req *r, char names[16][64], char values[16][256])
+int api_query_params(struct req *r, char names[16][64], char values[16][256])
 {
     const char *q = r->ri->query_string;
     int n = 0;
@@ -23,10 +21,17 @@ static int query_params(struct req *r, char names[16][64], char values[16][256])
         eq = memchr(q, '=', len);
         if (len > 0) {
             size_t nlen = eq != NULL ? (size_t)(eq - q) : len;
-            if (n == 16 || nlen >= 64 || mg_url_decode(q, (int)nlen, names[n], 64, 1) < 0 ||
-                mg_url_decode(eq != NULL ? eq + 1 : q + len, eq != NULL ? (int)(len - nlen - 1) : 0,
-                              values[n], 256, 1) < 0) {
+            int kn = -1, vn = -1;
+            if (n == 16 || nlen >= 64 || (kn = mg_url_decode(q, (int)nlen, names[n], 64, 1)) < 0 ||
+                (vn = mg_url_decode(eq != NULL ? eq + 1 : q + len,
+                                    eq != NULL ? (int)(len - nlen - 1) : 0, values[n], 256, 1)) < 0) {
                 reply_error(r, 422, NULL, "too many or too long query parameters", NULL);
+                return -1;
+            }
+            /* An encoded NUL would cut the text short unseen. */
+            if (strlen(names[n]) != (size_t)kn || strlen(values[n]) != (size_t)vn) {
+                reply_error(r, 422, NULL, "a query parameter contains a NUL byte",
+                            strlen(names[n]) == (size_t)kn ? names[n] : NULL);
                 return -1;
             }
             n++;
@@ -55,7 +60,7 @@ void api_jobs_export(struct req *r)
     int64_t cursor = 0, rows = 0;
     int n = 0, i, rc;
     export_opts_default(&o);
-    if ((n = query_params(r, names, values)) < 0)
+    if ((n = api_query_params(r, names, values)) < 0)
         return;
     for (i = 0; i < n; i++) {
         rc = export_opt_set(&o, names[i], values[i], &why);
@@ -113,7 +118,7 @@ void api_jobs_report(struct req *r)
     json_t *rep = NULL;
     int n, i, rc, jsonl = 0;
     report_opts_default(&o);
-    if ((n = query_params(r, names, values)) < 0)
+    if ((n = api_query_params(r, names, values)) < 0)
         return;
     for (i = 0; i < n; i++) {
         if (strcmp(names[i], "format") == 0) {

@@ -6,6 +6,7 @@
 #include "api.h"
 
 #include "flags.h"
+#include "jobs.h"
 #include "judgments.h"
 #include "markdown.h"
 #include "reviews.h"
@@ -326,4 +327,45 @@ void api_tasks_flag(struct req *r)
         reply_err(r, rc, rc == ERR_NOT_FOUND ? "no such task" : NULL, NULL);
     else
         reply_json(r, created ? 201 : 200, json_pack("{so}", "flags", flags));
+}
+
+/* GET /api/v1/jobs/{id}/judgments/mine?before=&limit=: the caller's own
+ * judgments in the job, newest first (the labeling page's history, from
+ * which a judgment is reopened and revised). */
+void api_judgments_mine(struct req *r)
+{
+    struct db_conn *c = db_reader(r->app->db);
+    char names[16][64], values[16][256];
+    int64_t before = 0, limit = 20, next = 0;
+    json_t *list = NULL;
+    struct job j;
+    int n, i, rc;
+    if ((n = api_query_params(r, names, values)) < 0)
+        return;
+    for (i = 0; i < n; i++) {
+        if (strcmp(names[i], "before") == 0) {
+            if (util_parse_int(values[i], 1, INT64_MAX, &before) != 0) {
+                reply_error(r, 422, NULL, "before must be the next cursor of a previous page", "before");
+                return;
+            }
+        } else if (strcmp(names[i], "limit") == 0) {
+            if (util_parse_int(values[i], 1, 100, &limit) != 0) {
+                reply_error(r, 422, NULL, "limit must be a whole number from 1 to 100", "limit");
+                return;
+            }
+        } else {
+            reply_error(r, 422, "unknown_field", "unknown query parameter", names[i]);
+            return;
+        }
+    }
+    if (api_job_load(r, c, 0, &j) != 0)
+        return;
+    rc = judgments_of_labeler(c, j.id, r->who.user_id, before, (int)limit, &list, &next);
+    job_free_fields(&j);
+    if (rc != 0) {
+        reply_err(r, rc, NULL, NULL);
+        return;
+    }
+    reply_json(r, 200, json_pack("{soso}", "judgments", list, "next",
+                                 next > 0 ? json_integer(next) : json_null()));
 }

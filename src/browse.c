@@ -145,8 +145,7 @@ static int matches(json_t *item, const struct browse_query *q)
     return 1;
 }
 
-/* The first 200 characters of the item's prompt (or its last message). */
-static json_t *excerpt_of(json_t *item)
+json_t *item_excerpt(json_t *item)
 {
     json_t *p = json_object_get(item, "prompt"), *msgs = json_object_get(item, "messages");
     const char *s = NULL;
@@ -313,7 +312,7 @@ int items_browse(struct db_conn *c, int64_t job_id, int overlap, const struct br
             item_clear(&it);
             continue;
         }
-        o = json_pack("{sssoso}", "key", it.ext_id, "excerpt", excerpt_of(it.data), "models",
+        o = json_pack("{sssoso}", "key", it.ext_id, "excerpt", item_excerpt(it.data), "models",
                       models_of(it.data));
         item_clear(&it);
         json_object_set_new(o, "status", json_string(item_status_name(judged, claims, skips,

@@ -84,4 +84,8 @@ int item_stuck(struct db_conn *c, int64_t job_id, int64_t item_id, int overlap, 
 int items_release(struct db *db, int64_t job_id, const char *const *keys, int n,
                   int64_t actor_id, const char *addr, int *released, int *missing);
 
+/* The first 200 characters of an item's prompt (or its last message), as
+ * a new JSON string; shown where an item is listed. */
+json_t *item_excerpt(json_t *item);
+
 #endif

@@ -317,10 +317,11 @@ static int has_judgments(struct db_conn *c, int64_t job_id, int64_t *n)
     return db_int64(c, SQL_JOB_JUDGMENT_COUNT, job_id, n);
 }
 
-/* Items, complete items and judgments (counted and rejected) of a job,
- * from one scan of the items_progress index. judgments may be NULL. */
+/* Items, complete items, judgments (counted and rejected) and filled
+ * slots (judgments counted, at most overlap per item) of a job, from one
+ * scan of the items_progress index. judgments and filled may be NULL. */
 static int item_counts(struct db_conn *c, int64_t job_id, int overlap, int64_t *items,
-                       int64_t *complete, int64_t *judgments)
+                       int64_t *complete, int64_t *judgments, int64_t *filled)
 {
     sqlite3_stmt *st = db_stmt(c, SQL_JOB_ITEM_COUNTS);
     int rc;
@@ -333,6 +334,8 @@ static int item_counts(struct db_conn *c, int64_t job_id, int overlap, int64_t *
     *complete = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
     if (judgments != NULL)
         *judgments = rc == SQLITE_ROW ? sqlite3_column_int64(st, 2) : 0;
+    if (filled != NULL)
+        *filled = rc == SQLITE_ROW ? sqlite3_column_int64(st, 3) : 0;
     db_done(st);
     return rc == SQLITE_ROW ? 0 : ERR_DB;
 }
@@ -389,6 +392,28 @@ static int status_move_ok(enum job_status a, enum job_status b)
     return a == b || (a == JOB_DRAFT && b == JOB_OPEN) || (a == JOB_OPEN && b == JOB_PAUSED) ||
            (a == JOB_PAUSED && b == JOB_OPEN) || (a == JOB_OPEN && b == JOB_CLOSED) ||
            (a == JOB_PAUSED && b == JOB_CLOSED);
+}
+
+/* Whether two question lists differ at most in their titles and help: the
+ * wording labelers read, which may change at any time (answers are checked
+ * and exported the same way, so tasks already leased stay valid). */
+static int questions_same_but_wording(json_t *a, json_t *b)
+{
+    json_t *x = json_deep_copy(a), *y = json_deep_copy(b), *q;
+    size_t i;
+    int same;
+    json_array_foreach(x, i, q) {
+        json_object_del(q, "title");
+        json_object_del(q, "help");
+    }
+    json_array_foreach(y, i, q) {
+        json_object_del(q, "title");
+        json_object_del(q, "help");
+    }
+    same = x != NULL && y != NULL && json_equal(x, y);
+    json_decref(x);
+    json_decref(y);
+    return same;
 }
 
 static int update_write(struct db_conn *c, void *arg)
@@ -452,7 +477,7 @@ static int update_write(struct db_conn *c, void *arg)
         goto out;
     }
     qs = job_questions_json(&j.cfg);
-    if (!json_equal(qs, old_qs)) {
+    if (!json_equal(qs, old_qs) && !questions_same_but_wording(qs, old_qs)) {
         int64_t n = 0;
         if ((rc = has_judgments(c, j.id, &n)) != 0)
             goto out;
@@ -467,7 +492,7 @@ static int update_write(struct db_conn *c, void *arg)
     }
     if (to == JOB_OPEN && j.status == JOB_DRAFT) {
         int64_t items = 0, complete = 0;
-        if ((rc = item_counts(c, j.id, j.cfg.overlap, &items, &complete, NULL)) != 0)
+        if ((rc = item_counts(c, j.id, j.cfg.overlap, &items, &complete, NULL, NULL)) != 0)
             goto out;
         if (items == 0) {
             op->why = "import items before opening the job";
@@ -658,9 +683,9 @@ json_t *job_json(struct db_conn *c, const struct job *j, const struct principal 
 {
     json_t *o;
     char *html = job_render_markdown(j->cfg.instructions);
-    int64_t items = 0, complete = 0, judgments = 0, mine = 0;
+    int64_t items = 0, complete = 0, judgments = 0, filled = 0, mine = 0, done_open = 0, left;
     sqlite3_stmt *st;
-    item_counts(c, j->id, j->cfg.overlap, &items, &complete, &judgments);
+    item_counts(c, j->id, j->cfg.overlap, &items, &complete, &judgments, &filled);
     if ((st = db_stmt(c, SQL_JOB_MY_COUNT)) != NULL) {
         sqlite3_bind_int64(st, 1, j->id);
         sqlite3_bind_int64(st, 2, p->user_id);
@@ -668,6 +693,22 @@ json_t *job_json(struct db_conn *c, const struct job *j, const struct principal 
             mine = sqlite3_column_int64(st, 0);
         db_done(st);
     }
+    if ((st = db_stmt(c, SQL_JOB_MY_DONE_OPEN)) != NULL) {
+        sqlite3_bind_int64(st, 1, j->id);
+        sqlite3_bind_int64(st, 2, p->user_id);
+        sqlite3_bind_int(st, 3, j->cfg.overlap);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            done_open = sqlite3_column_int64(st, 0);
+        db_done(st);
+    }
+    /* What is left for p: the items not complete that p has not judged or
+     * skipped, but no more than the slots still free for anyone. An upper
+     * bound (others may take some first); 0 is exact. */
+    left = items - complete - done_open;
+    if (left > items * j->cfg.overlap - filled)
+        left = items * j->cfg.overlap - filled;
+    if (left < 0)
+        left = 0;
     o = json_pack("{sIsssssssosisisbsss{sIss}sosososos{sIsIsI}sI}", "id", (json_int_t)j->id,
                   "name", j->cfg.name, "instructions", j->cfg.instructions, "instructions_html",
                   html != NULL ? html : "", "questions", job_questions_json(&j->cfg), "overlap",
@@ -679,6 +720,8 @@ json_t *job_json(struct db_conn *c, const struct job *j, const struct principal 
                   json_boolean(job_is_member(c, j->id, p->user_id)), "counts", "items",
                   (json_int_t)items, "complete", (json_int_t)complete, "judgments",
                   (json_int_t)judgments, "my_judgments", (json_int_t)mine);
+    if (o != NULL)
+        json_object_set_new(o, "my_left", json_integer(left));
     free(html);
     /* The acceptance rule names models: labelers stay blind to it. */
     if (o != NULL && job_can_manage(j, p)) {

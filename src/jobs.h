@@ -24,6 +24,9 @@
 #define JOB_LEASE_MIN 2
 #define JOB_LEASE_MAX 86400
 #define QUESTION_NAME_MAX 64
+/* A question's title: what labelers read ("Which response is better?");
+ * the name stays the answer's key. */
+#define QUESTION_TITLE_MAX 300
 #define LABELS_MAX 50
 
 enum qtype { Q_PAIRWISE, Q_RANK, Q_RATING, Q_TEXT, Q_LABELS };
@@ -34,6 +37,7 @@ struct question {
     char name[QUESTION_NAME_MAX + 1];
     enum qtype type;
     int required;
+    char *title;           /* owned; NULL when none (labelers see the name) */
     char *help;            /* owned; NULL when none */
     /* pairwise */
     int allow_tie, allow_both_bad;

@@ -557,3 +557,55 @@ int judgment_json(struct db_conn *c, int64_t id, int by_task, const struct princ
     *out = o;
     return 0;
 }
+
+int judgments_of_labeler(struct db_conn *c, int64_t job_id, int64_t labeler_id, int64_t before,
+                         int limit, json_t **out, int64_t *next)
+{
+    sqlite3_stmt *st = db_stmt(c, SQL_JUDGMENT_MINE);
+    json_t *arr = json_array();
+    int64_t last = 0;
+    int rc, n = 0;
+    *next = 0;
+    if (st == NULL || arr == NULL) {
+        json_decref(arr);
+        db_done(st);
+        return ERR_DB;
+    }
+    sqlite3_bind_int64(st, 1, job_id);
+    sqlite3_bind_int64(st, 2, labeler_id);
+    sqlite3_bind_int64(st, 3, before > 0 ? before : INT64_MAX);
+    sqlite3_bind_int(st, 4, limit + 1);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *review = (const char *)sqlite3_column_text(st, 6);
+        const char *comment = (const char *)sqlite3_column_text(st, 7);
+        json_t *data, *o;
+        if (n == limit) {
+            *next = last;
+            break;
+        }
+        data = json_loadb((const char *)sqlite3_column_text(st, 8), (size_t)sqlite3_column_bytes(st, 8),
+                          0, NULL);
+        last = sqlite3_column_int64(st, 1);
+        o = json_pack("{sIsIsssiso*so*sososo*}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+                      "task_id", (json_int_t)last, "item_id", (const char *)sqlite3_column_text(st, 2),
+                      "revision", sqlite3_column_int(st, 3),
+                      "submitted_at", util_json_time_ms(sqlite3_column_int64(st, 4)),
+                      "updated_at", util_json_time_ms(sqlite3_column_int64(st, 5)),
+                      "review", review != NULL ? json_string(review) : json_null(),
+                      "excerpt", data != NULL ? item_excerpt(data) : json_string(""),
+                      "comment", comment != NULL ? json_string(comment) : json_null());
+        json_decref(data);
+        if (o == NULL || json_array_append_new(arr, o) != 0) {
+            rc = ERR_NOMEM;
+            break;
+        }
+        n++;
+    }
+    db_done(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        json_decref(arr);
+        return rc == ERR_NOMEM ? ERR_NOMEM : ERR_DB;
+    }
+    *out = arr;
+    return 0;
+}

@@ -57,4 +57,12 @@ int judgment_revise(struct db *db, int64_t id, const struct principal *p, json_t
 int judgment_json(struct db_conn *c, int64_t id, int by_task, const struct principal *p,
                   int versions, json_t **out);
 
+/* A labeler's own judgments in job_id, newest first: at most limit, of the
+ * tasks before task `before` (0: from the newest); each {"id", "task_id",
+ * "item_id", "revision", "submitted_at", "updated_at", "review",
+ * "excerpt", "comment"}. *out is a new array; *next the cursor of the next
+ * page, 0 at the end. */
+int judgments_of_labeler(struct db_conn *c, int64_t job_id, int64_t labeler_id, int64_t before,
+                         int limit, json_t **out, int64_t *next);
+
 #endif

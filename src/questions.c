@@ -39,6 +39,7 @@ void job_question_clear(struct question *q)
 {
     int i;
     free(q->help);
+    free(q->title);
     json_decref(q->scale_labels);
     for (i = 0; i < q->n_options; i++)
         free(q->options[i]);
@@ -102,18 +103,18 @@ static void parse_scale(json_t *o, const char *base, struct question *q, struct 
 
 static void parse_question(json_t *o, int idx, struct question *q, struct problems *pr)
 {
-    static const char *const common[] = {"name", "type", "required", "help", NULL};
-    static const char *const k_pair[] = {"name", "type", "required", "help", "allow_tie",
+    static const char *const common[] = {"name", "title", "type", "required", "help", NULL};
+    static const char *const k_pair[] = {"name", "title", "type", "required", "help", "allow_tie",
                                          "allow_both_bad", "strength", NULL};
-    static const char *const k_rank[] = {"name", "type", "required", "help", "allow_ties", NULL};
-    static const char *const k_rating[] = {"name", "type", "required", "help", "scale",
+    static const char *const k_rank[] = {"name", "title", "type", "required", "help", "allow_ties", NULL};
+    static const char *const k_rating[] = {"name", "title", "type", "required", "help", "scale",
                                            "per_response", NULL};
-    static const char *const k_text[] = {"name", "type", "required", "help", "prefill",
+    static const char *const k_text[] = {"name", "title", "type", "required", "help", "prefill",
                                          "min_chars", "max_chars", NULL};
-    static const char *const k_labels[] = {"name", "type", "required", "help", "options",
+    static const char *const k_labels[] = {"name", "title", "type", "required", "help", "options",
                                            "multiple", NULL};
     char base[64], f[256];
-    const char *name, *type, *help;
+    const char *name, *type, *help, *title;
     int t;
     snprintf(base, sizeof base, "questions[%d]", idx);
     memset(q, 0, sizeof *q);
@@ -144,6 +145,9 @@ static void parse_question(json_t *o, int idx, struct question *q, struct proble
     help = valid_str(o, base, "help", 0, 2000, pr);
     if (help != NULL)
         q->help = strdup(help);
+    title = valid_str(o, base, "title", 0, QUESTION_TITLE_MAX, pr);
+    if (title != NULL && title[strspn(title, " \t\r\n")] != '\0')
+        q->title = strdup(title);
     switch (q->type) {
     case Q_PAIRWISE: {
         json_t *s = json_object_get(o, "strength");
@@ -261,6 +265,8 @@ json_t *job_questions_json(const struct job_config *cfg)
         const struct question *q = &cfg->questions[i];
         json_t *o = json_pack("{sssssb}", "name", q->name, "type", qtype_names[q->type],
                               "required", q->required);
+        if (q->title != NULL)
+            json_object_set_new(o, "title", json_string(q->title));
         if (q->help != NULL)
             json_object_set_new(o, "help", json_string(q->help));
         switch (q->type) {

@@ -75,6 +75,7 @@ static const struct route routes[] = {
     {"POST", "/api/v1/tasks/{id}/judgment", api_tasks_judgment, ROLE_LABELER, 0, 2048 * KB, BODY_JSON, R_WRITES},
     {"POST", "/api/v1/tasks/{id}/skip", api_tasks_skip, ROLE_LABELER, 0, 8 * KB, BODY_JSON, R_WRITES},
     {"POST", "/api/v1/tasks/{id}/flag", api_tasks_flag, ROLE_LABELER, 0, 8 * KB, BODY_JSON, 0},
+    {"GET", "/api/v1/jobs/{id}/judgments/mine", api_judgments_mine, ROLE_LABELER, 0, 0, BODY_NONE, 0},
     {"GET", "/api/v1/judgments/{id}", api_judgments_get, ROLE_LABELER, 0, 0, BODY_NONE, 0},
     {"PUT", "/api/v1/judgments/{id}", api_judgments_revise, ROLE_LABELER, 0, 2048 * KB, BODY_JSON, R_WRITES},
     /* Leads and admins only, decided by the handler from the job, so that

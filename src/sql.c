@@ -105,10 +105,21 @@ static const char *const text[SQL__COUNT] = {
                          " UNION SELECT job_id FROM job_members WHERE user_id = ?1 ORDER BY 1",
     /* Covered by items_progress: judged counts the judgments not rejected. */
     [SQL_JOB_ITEM_COUNTS] = "SELECT count(*), coalesce(sum(judged >= ?2), 0),"
-                            " coalesce(sum(judged + rejected), 0) FROM items WHERE job_id = ?1",
+                            " coalesce(sum(judged + rejected), 0), coalesce(sum(min(judged, ?2)), 0)"
+                            " FROM items WHERE job_id = ?1",
     [SQL_JOB_JUDGMENT_COUNT] = "SELECT EXISTS (SELECT 1 FROM judgments WHERE job_id = ?1)",
     [SQL_JOB_MY_COUNT] = "SELECT count(*) FROM tasks WHERE job_id = ?1 AND labeler_id = ?2"
                          " AND state = 'judged'",
+    /* The items not complete that this labeler judged or skipped (from
+     * tasks_job_labeler: as many rows as the labeler's tasks). */
+    [SQL_JOB_MY_DONE_OPEN] = "SELECT count(*) FROM tasks t JOIN items i ON i.id = t.item_id"
+                             " WHERE t.job_id = ?1 AND t.labeler_id = ?2"
+                             " AND t.state IN ('judged', 'skipped') AND i.judged < ?3",
+    /* A labeler's judgments in a job, newest first, before task ?3. */
+    [SQL_JUDGMENT_MINE] = "SELECT g.id, t.id, i.ext_id, g.revision, g.created_at, g.updated_at, g.review,"
+                          " g.comment, i.data FROM tasks t JOIN judgments g ON g.id = t.judgment_id"
+                          " JOIN items i ON i.id = t.item_id WHERE t.job_id = ?1 AND t.labeler_id = ?2"
+                          " AND t.state = 'judged' AND t.id < ?3 ORDER BY t.id DESC LIMIT ?4",
     [SQL_JUDGMENT_ANSWERS] = "SELECT answers, revision, created_at, updated_at, shown_at, active_ms"
                              " FROM judgments WHERE id = ?1",
     [SQL_JOB_ITEMS_MISFIT] = "SELECT ext_id FROM items WHERE job_id = ?1"
