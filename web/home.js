@@ -12,9 +12,14 @@ function jobRow(j) {
     el('div', { class: 'grow' }, el('strong', { text: j.name }), el('div', { class: 'muted',
       text: `${j.my_judgments} judged by me · ${j.counts.complete} of ${j.counts.items} items complete · ${j.status}` })),
     bar);
-  if (j.status === 'open') {
-    li.append(el('a', { class: 'button', href: `/jobs/${j.id}/label`, text: 'Start',
-      'aria-label': `Start labeling ${j.name}` }));
+  // Start only where something is left for me; my_left 0 is exact.
+  if (j.status === 'open' && j.my_left > 0) {
+    li.append(el('span', { class: 'muted', text: `about ${j.my_left} left for you` }),
+      el('a', { class: 'button', href: `/jobs/${j.id}/label`, text: j.my_judgments ? 'Continue' : 'Start',
+        'aria-label': `Start labeling ${j.name}` }));
+  } else if (j.status === 'open') {
+    li.append(el('span', { class: 'done-here', text: 'Nothing left for you' }),
+      el('a', { href: `/jobs/${j.id}/label`, text: 'Your judgments', 'aria-label': `Your judgments in ${j.name}` }));
   }
   return li;
 }

@@ -3,25 +3,52 @@
 // Work is never lost: answers are saved as a draft in localStorage as they
 // are made (restored after a reload: the server hands back the same live
 // lease), and a submit that fails for want of the server is retried until
-// it lands (the server stores a retried submit once).
+// it lands (the server stores a retried submit once). F flags the item for
+// the lead, Z (Back) reopens the labeler's last judgments to revise them.
 import { api, me } from './api.js';
 import { $, el } from './dom.js';
 import { rendered } from './rendered.js';
 import { diffWords } from './diff.js';
 
 const jobId = document.body.dataset.job;
-const LETTERS = 'acdefghijklmnopqrtuvwxyz'; // label shortcuts: not s (skip), not b
-let job = null, task = null, answers = {}, current = 0, row = 0, done = 0, busy = false;
+// Label shortcuts: not the page's own keys (S skip, F flag, J/K questions,
+// Z back) nor B. Labels past these are reached with the arrows.
+const LETTERS = 'acdeghilmnopqrtuvwxy';
+let job = null, task = null, answers = {}, current = 0, row = 0, done = 0, left = null, busy = false;
+// Revising: { judgment } while a past judgment is on screen; held is the
+// task it stands in front of (null when there was none).
+let revising = null, held = null;
+const titleOf = (q) => q.title || q.name;
 const views = []; // per question: { fs, update(), key(ev) -> handled }
 
 const draftKey = () => `arbiter.draft.${task.id}`;
 function saveDraft() {
-  try { localStorage.setItem(draftKey(), JSON.stringify(answers)); } catch (e) { /* full */ }
+  if (revising) return; // a revision is saved by its own button, never restored
+  try {
+    localStorage.setItem(draftKey(), JSON.stringify(answers));
+    localStorage.setItem(`arbiter.comment.${task.id}`, $('comment').value);
+  } catch (e) { /* full */ }
+}
+function dropDraft(id) {
+  localStorage.removeItem(`arbiter.draft.${id}`);
+  localStorage.removeItem(`arbiter.comment.${id}`);
 }
 function loadDraft() {
   try { return JSON.parse(localStorage.getItem(draftKey()) || 'null'); } catch (e) { return null; }
 }
-function setStatus(text, cls = '') { const s = $('status'); s.textContent = text; s.className = `status ${cls}`; }
+// kind 'missing': the message about unanswered questions, which follows the
+// answers (and goes once they are given).
+function setStatus(text, cls = '', kind = '') {
+  const s = $('status');
+  s.textContent = text;
+  s.className = `status ${cls}`;
+  s.dataset.kind = kind;
+}
+function saved(text) {
+  const n = $('saved');
+  n.textContent = text;
+  n.hidden = !text;
+}
 
 function answered(q) {
   const a = answers[q.name];
@@ -35,10 +62,24 @@ function setAnswer(q, value, advance) {
   answers[q.name] = value;
   saveDraft();
   views.forEach((v) => v.update());
+  answersChanged();
   if (advance && answered(q)) focusQuestion(Math.min(current + 1, job.questions.length - 1));
 }
 
-function focusQuestion(i) {
+// Messages about the answers follow them: a question answered is no longer
+// marked, and a message of a failed submit goes with the next change.
+function answersChanged() {
+  views.forEach((v) => v.fs.classList.toggle('missing', v.fs.classList.contains('missing') && !answered(v.q)));
+  if ($('status').dataset.kind === 'missing') {
+    const lack = missing();
+    if (lack.length) setStatus(`Answer ${lack.map(titleOf).join('; ')} first.`, 'error', 'missing');
+    else setStatus('');
+  }
+  const state = $('save-state');
+  if (state.classList.contains('error')) { state.className = 'save-state'; state.textContent = ''; }
+}
+
+function focusQuestion(i, scroll = true) {
   current = i;
   // A rating question starts at its first response without a score.
   const q = job.questions[i], a = answers[q.name];
@@ -49,7 +90,7 @@ function focusQuestion(i) {
   }
   views.forEach((v, k) => v.fs.classList.toggle('current', k === i));
   views.forEach((v) => v.update());
-  views[i].fs.scrollIntoView({ block: 'nearest' });
+  if (scroll) views[i].fs.scrollIntoView({ block: 'nearest' });
 }
 
 // ---- one view per question type ----
@@ -235,7 +276,7 @@ function rankView(q) {
     selected = dragged;
     commit(gs);
   }
-  const list = el('ol', { class: 'rank', 'aria-label': `${q.name}: best first` });
+  const list = el('ol', { class: 'rank', 'aria-label': `${titleOf(q)}: best first` });
   const status = el('p', { class: 'hint', 'aria-live': 'polite' });
   const accept = el('button', { type: 'button', class: 'secondary', onclick: () => commit(groups(), true) },
     'Keep this order ', el('kbd', { text: 'Enter' }));
@@ -244,7 +285,8 @@ function rankView(q) {
     const li = el('li', { draggable: 'true', 'data-id': id, class: id === selected ? 'selected' : '' },
       el('span', { class: 'place', text: tied ? `${place}=` : String(place) }),
       el('span', { class: 'tag', text: String(n) }),
-      el('span', { class: 'grow', text: `Response ${n}` }),
+      el('span', { class: 'grow' }, el('span', { class: 'rank-name', text: `Response ${n}` }),
+        el('span', { class: 'rank-start', text: startOf(rs[n - 1].text) })),
       el('button', { type: 'button', class: 'secondary', 'aria-label': `Move response ${n} up`,
         onclick: (ev) => { ev.stopPropagation(); selected = id; move(id, -1); } }, '↑'),
       el('button', { type: 'button', class: 'secondary', 'aria-label': `Move response ${n} down`,
@@ -294,12 +336,15 @@ function rankView(q) {
   };
 }
 
+// Labels: a letter per label (as many as LETTERS has), and for every label
+// the arrows move a mark and Space picks the marked one.
 function labelsView(q) {
+  let mark = -1;
   const boxes = q.options.map((opt, i) => {
     const key = LETTERS[i] || '';
     const input = el('input', { type: q.multiple ? 'checkbox' : 'radio', name: `q-${q.name}`,
       id: `q-${q.name}-${i}`, value: opt });
-    input.addEventListener('change', () => pick(opt, input.checked));
+    input.addEventListener('change', () => { mark = i; pick(opt, input.checked); });
     return { input, key, opt, label: el('label', { class: 'choice', for: `q-${q.name}-${i}` }, input, ' ',
       key ? el('kbd', { text: key.toUpperCase() }) : '', ` ${opt}`) };
   });
@@ -309,16 +354,30 @@ function labelsView(q) {
     if (on) a.push(opt);
     setAnswer(q, a, !q.multiple);
   }
+  const toggle = (b) => pick(b.opt, q.multiple ? !(answers[q.name] || []).includes(b.opt) : true);
   return {
-    body: [el('div', { class: 'choices', role: 'group', 'aria-label': q.name }, ...boxes.map((b) => b.label))],
-    update() { const a = answers[q.name] || []; boxes.forEach((b) => { b.input.checked = a.includes(b.opt); }); },
+    body: [el('div', { class: 'choices', role: 'group', 'aria-label': titleOf(q) }, ...boxes.map((b) => b.label))],
+    update() {
+      const a = answers[q.name] || [];
+      boxes.forEach((b, i) => { b.input.checked = a.includes(b.opt); b.label.classList.toggle('marked', i === mark); });
+    },
     key(ev) {
+      if (['ArrowRight', 'ArrowDown', 'ArrowLeft', 'ArrowUp'].includes(ev.key)) {
+        const step = ev.key === 'ArrowRight' || ev.key === 'ArrowDown' ? 1 : -1;
+        mark = mark < 0 ? (step > 0 ? 0 : boxes.length - 1) : (mark + step + boxes.length) % boxes.length;
+        this.update();
+        boxes[mark].label.scrollIntoView({ block: 'nearest' });
+        return true;
+      }
+      if (ev.key === ' ' && mark >= 0) { toggle(boxes[mark]); return true; }
       const b = boxes.find((x) => x.key && x.key === ev.key.toLowerCase());
       if (!b) return false;
-      pick(b.opt, q.multiple ? !(answers[q.name] || []).includes(b.opt) : true);
+      mark = boxes.indexOf(b);
+      toggle(b);
       return true;
     },
-    keys: boxes.filter((b) => b.key).map((b) => [b.key.toUpperCase(), b.opt]),
+    keys: boxes.filter((b) => b.key).map((b) => [b.key.toUpperCase(), b.opt])
+      .concat([['← / →', 'mark the previous / next label'], ['Space', 'pick the marked label']]),
   };
 }
 
@@ -326,7 +385,7 @@ function labelsView(q) {
 // changes against the original (a word diff, refreshed as one types).
 function textView(q) {
   let original = prefill(q);
-  const area = el('textarea', { id: `q-${q.name}`, 'aria-label': q.name, spellcheck: 'true' });
+  const area = el('textarea', { id: `q-${q.name}`, 'aria-label': titleOf(q), spellcheck: 'true' });
   const count = el('p', { class: 'hint', 'aria-live': 'polite' });
   const changes = el('div', { class: 'diff', 'aria-label': 'Changes against the original' });
   const details = el('details', { class: 'changes', open: '' }, el('summary', { text: 'Changes' }), changes);
@@ -350,7 +409,7 @@ function textView(q) {
   }
   function refresh() { count.textContent = counter(); clearTimeout(timer); timer = setTimeout(showDiff, 120); }
   area.value = answers[q.name] !== undefined ? answers[q.name] : original;
-  area.addEventListener('input', () => { answers[q.name] = area.value; saveDraft(); refresh(); });
+  area.addEventListener('input', () => { answers[q.name] = area.value; saveDraft(); refresh(); answersChanged(); });
   if (answers[q.name] === undefined && original) answers[q.name] = original;
   count.textContent = counter();
   showDiff();
@@ -394,6 +453,13 @@ function prefill(q) {
     if (best !== null) return text(best);
   }
   return '';
+}
+
+// The start of a response's text as a rank row shows it: one line, the
+// Markdown marks that carry no words left out.
+function startOf(text) {
+  const t = String(text || '').replace(/```[^\n]*\n?/g, ' ').replace(/[#>*_`|~]+/g, ' ').replace(/\s+/g, ' ').trim();
+  return t.length > 140 ? `${t.slice(0, 140)}…` : t;
 }
 
 const VIEWS = { pairwise: pairwiseView, rank: rankView, rating: ratingView, labels: labelsView, text: textView };
@@ -447,8 +513,10 @@ function renderTask() {
     card.append(rendered(r.html));
     return card;
   }));
-  const draft = loadDraft();
-  answers = draft || {};
+  const draft = revising ? null : loadDraft();
+  answers = revising ? structuredClone(revising.judgment.answers) : (draft || {});
+  $('comment').value = revising ? (revising.judgment.comment || '')
+    : (localStorage.getItem(`arbiter.comment.${task.id}`) || '');
   views.length = 0;
   const form = $('questions');
   form.replaceChildren();
@@ -457,35 +525,73 @@ function renderTask() {
     const v = make ? make(q) : { body: [el('p', { text: `This page cannot show ${q.type} questions yet.` })], update() {}, key: () => false, keys: [] };
     v.q = q;
     v.fs = el('fieldset', { onclick: () => { if (current !== i) focusQuestion(i); } },
-      el('legend', { text: q.name }), ...(q.help ? [el('p', { class: 'hint', text: q.help })] : []), ...v.body);
+      el('legend', { text: titleOf(q) }), ...(q.help ? [el('p', { class: 'hint', text: q.help })] : []), ...v.body);
     views.push(v);
     form.append(v.fs);
   });
   renderHelp();
   $('task').hidden = false;
   $('empty').hidden = true;
+  $('revising').hidden = !revising;
+  $('skip').hidden = Boolean(revising);
+  $('submit').firstChild.textContent = revising ? 'Save changes ' : 'Submit ';
+  $('lease-label').textContent = revising ? 'revising' : 'lease';
+  if (revising) {
+    const g = revising.judgment;
+    $('revising-text').textContent = `Your judgment of item ${g.item_id}, submitted ${new Date(Date.parse(g.submitted_at)).toLocaleString()}`
+      + `${g.revision > 1 ? `, revised ${g.revision - 1} time${g.revision > 2 ? 's' : ''}` : ''}. Change it and save, or go back.`;
+  }
+  renderFlags(task.flags || []);
   const first = job.questions.findIndex((q) => !answered(q));
-  focusQuestion(first < 0 ? 0 : first);
+  // Each task opens at the top of its prompt, not at its first question.
+  focusQuestion(first < 0 ? 0 : first, false);
+  window.scrollTo(0, 0);
+  $('save-state').className = 'save-state';
   $('save-state').textContent = draft ? 'Draft restored.' : '';
+  if ($('status').dataset.kind === 'missing') setStatus('');
   clockStart();
   tick();
 }
 
 function renderHelp() {
-  const rows = [['Ctrl+Enter', 'submit'], ['S', 'skip (with a reason)'], ['J / K', 'next / previous question'],
-    ['?', 'this list'], ['Esc', 'close']];
-  views.forEach((v) => v.keys.forEach(([k, t]) => rows.push([k, `${v.q.name}: ${t}`])));
+  const rows = [['Ctrl+Enter', 'submit'], ['S', 'skip (with a reason)'], ['F', 'flag the item for the lead'],
+    ['Z', 'back: reopen your last judgment (again: the one before)'], ['J / K', 'next / previous question'],
+    ['?', 'this list'], ['Esc', 'close; back to the current task']];
+  views.forEach((v) => v.keys.forEach(([k, t]) => rows.push([k, `${titleOf(v.q)}: ${t}`])));
   $('help-keys').replaceChildren(...rows.flatMap(([k, t]) => [el('dt', {}, el('kbd', { text: k })), el('dd', { text: t })]));
 }
 
 function tick() {
-  if (!task) return;
-  const left = Math.round((Date.parse(task.expires_at) - Date.now()) / 1000);
   const t = $('lease');
-  if (left <= 0) { t.textContent = 'expired'; return; }
-  t.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}`;
+  if (!task || revising) { t.textContent = revising ? '' : '--:--'; return; }
+  const secs = Math.round((Date.parse(task.expires_at) - Date.now()) / 1000);
+  if (secs <= 0) { t.textContent = 'expired'; return; }
+  t.textContent = `${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, '0')}`;
 }
 setInterval(tick, 1000);
+
+// "12 done, about 28 left for you": left is the server's figure (an upper
+// bound: others may take some first), counted down here and asked again
+// every 20 tasks; 0 comes from the server only.
+function showProgress() {
+  $('done-count').textContent = String(done);
+  $('left-text').textContent = left === null ? '' : left === 0 ? ', nothing left for you'
+    : `, about ${left} left for you`;
+}
+async function refreshLeft() {
+  try {
+    const j = (await api('GET', `/api/v1/jobs/${jobId}`)).job;
+    left = j.my_left;
+    done = j.my_judgments;
+    showProgress();
+  } catch (e) { /* the count waits for the next refresh */ }
+}
+function counted(judged) {
+  if (judged) done++;
+  if (left !== null && left > 1) left--;
+  showProgress();
+  if (done % 20 === 0) refreshLeft();
+}
 
 // The task after the one on screen is leased in the background (the server
 // keeps at most two live leases per labeler), so it appears at once after
@@ -495,6 +601,19 @@ let prefetched = null; // { after, promise }
 function prefetch() {
   const after = task.id;
   prefetched = { after, promise: api('POST', `/api/v1/jobs/${jobId}/tasks/next?html=1&after=${after}`).catch(() => null) };
+}
+
+function showEmpty() {
+  task = null;
+  $('task').hidden = true;
+  $('empty').hidden = false;
+  $('empty-text').textContent = done
+    ? `Nothing is left for you in this job. You judged ${done} item${done === 1 ? '' : 's'}; thank you.`
+    : 'Nothing is left for you in this job: every item has its judgments, or you have judged or skipped what is left.';
+  $('empty-back').hidden = done === 0;
+  left = 0;
+  showProgress();
+  tick();
 }
 
 async function next(finished) {
@@ -510,11 +629,7 @@ async function next(finished) {
     r = await api('POST', `/api/v1/jobs/${jobId}/tasks/next?html=1`);
     setStatus('');
   }
-  if (r === null) {
-    $('task').hidden = true;
-    $('empty').hidden = false;
-    return;
-  }
+  if (r === null) { showEmpty(); return; }
   task = r.task;
   renderTask();
   prefetch();
@@ -526,26 +641,36 @@ function missing() {
 
 const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
 
+// The answers as sent: an optional text left as it was prefilled is no
+// answer (and no demonstration), so it is left out.
+function answersBody() {
+  const out = {};
+  for (const q of job.questions) {
+    if (answers[q.name] === undefined) continue;
+    if (q.type === 'text' && q.required === false && (q.prefill || 'none') !== 'none' && answers[q.name] === prefill(q)) continue;
+    out[q.name] = answers[q.name];
+  }
+  return out;
+}
+
 async function submit() {
   if (busy || !task) return;
   const lack = missing();
   if (lack.length) {
-    setStatus(`Answer ${lack.map((q) => q.name).join(', ')} first.`, 'error');
+    setStatus(`Answer ${lack.map(titleOf).join('; ')} first.`, 'error', 'missing');
+    views.forEach((v) => v.fs.classList.toggle('missing', lack.includes(v.q)));
     focusQuestion(job.questions.indexOf(lack[0]));
     return;
   }
+  if (revising) { await saveRevision(); return; }
   busy = true;
-  const body = { answers: {}, timing: timing() };
-  for (const q of job.questions) {
-    if (answers[q.name] === undefined) continue;
-    // An optional text left as it was prefilled is no answer (and no
-    // demonstration): it is not sent.
-    if (q.type === 'text' && q.required === false && (q.prefill || 'none') !== 'none' && answers[q.name] === prefill(q)) continue;
-    body.answers[q.name] = answers[q.name];
-  }
+  const body = { answers: answersBody(), timing: timing() };
+  const comment = $('comment').value.trim();
+  if (comment) body.comment = comment;
   const state = $('save-state');
   state.className = 'save-state';
   state.textContent = 'Saving…';
+  const item = task.item.id;
   try {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -560,9 +685,9 @@ async function submit() {
         await sleep(Math.min(8000, 500 * 2 ** Math.min(attempt - 1, 4)));
       }
     }
-    localStorage.removeItem(draftKey());
-    done++;
-    $('done-count').textContent = String(done);
+    dropDraft(task.id);
+    counted(true);
+    saved(`✓ Saved your judgment of item ${item}. Z reopens it.`);
     state.className = 'save-state';
     state.textContent = '';
     setStatus('');
@@ -571,7 +696,7 @@ async function submit() {
     state.className = 'save-state error';
     state.textContent = e.field ? `${e.message} (${e.field})` : e.message;
     if (e.status === 409 || e.status === 404) {
-      localStorage.removeItem(draftKey());
+      dropDraft(task.id);
       setStatus(`${e.message} Moving on.`, 'error');
       await next(task.id);
     }
@@ -581,14 +706,175 @@ async function submit() {
 }
 
 async function skip(reason) {
-  if (busy || !task) return;
+  if (busy || !task || revising) return;
   busy = true;
   try {
     await api('POST', `/api/v1/tasks/${task.id}/skip`, reason ? { reason } : {});
-    localStorage.removeItem(draftKey());
+    dropDraft(task.id);
+    counted(false);
+    saved(`Skipped item ${task.item.id}.`);
     await next(task.id);
   } catch (e) {
     setStatus(e.message, 'error');
+  } finally {
+    busy = false;
+  }
+}
+
+// ---- flags ----
+
+const FLAG_NAMES = { broken: 'broken', unsafe: 'unsafe', needs_expertise: 'needs expertise', other: 'other' };
+function renderFlags(flags) {
+  $('flag-state').textContent = flags.length
+    ? `Flagged: ${flags.map((f) => FLAG_NAMES[f.kind] + (f.note ? ` (${f.note})` : '')).join(', ')}.` : '';
+}
+function openFlag() {
+  if (!task) return;
+  $('flag-form').reset();
+  $('flag-error').hidden = true;
+  flagKindChanged();
+  open('flag-dialog');
+  $('flag-form').querySelector('input[name="flag-kind"]:checked').focus();
+}
+function flagKindChanged() {
+  const other = $('flag-form').querySelector('input[name="flag-kind"]:checked').value === 'other';
+  $('flag-note-hint').textContent = other ? '(needed for "something else")' : '(optional)';
+  $('flag-note').required = other;
+}
+$('flag-form').addEventListener('change', flagKindChanged);
+$('flag-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const kind = $('flag-form').querySelector('input[name="flag-kind"]:checked').value;
+  const note = $('flag-note').value.trim();
+  try {
+    const r = await api('POST', `/api/v1/tasks/${task.id}/flag`, note ? { kind, note } : { kind });
+    task.flags = r.flags;
+    renderFlags(r.flags);
+    close('flag-dialog');
+  } catch (e) {
+    $('flag-error').textContent = e.message;
+    $('flag-error').hidden = false;
+  }
+});
+$('flag-form').addEventListener('keydown', (ev) => {
+  // 1…4 pick the kind while the note is not being typed.
+  if (ev.target.id === 'flag-note' || !/^[1-4]$/.test(ev.key)) return;
+  const r = $('flag-form').querySelectorAll('input[name="flag-kind"]')[Number(ev.key) - 1];
+  r.checked = true;
+  r.focus();
+  flagKindChanged();
+  ev.preventDefault();
+});
+
+// ---- history: the labeler's own judgments, reopened and revised ----
+
+let mine = { rows: [], next: null, loaded: false };
+async function loadHistory(more = false) {
+  const q = more && mine.next ? `?before=${mine.next}` : '';
+  const r = await api('GET', `/api/v1/jobs/${jobId}/judgments/mine${q}`);
+  mine = { rows: more ? mine.rows.concat(r.judgments) : r.judgments, next: r.next, loaded: true };
+  return mine;
+}
+const revisable = (g) => job.status === 'open' && g.review !== 'rejected';
+function historyState(g) {
+  const parts = [new Date(Date.parse(g.updated_at)).toLocaleString()];
+  if (g.revision > 1) parts.push(`revision ${g.revision}`);
+  if (g.review) parts.push(g.review);
+  if (g.comment) parts.push('commented');
+  return parts.join(' · ');
+}
+function renderHistory() {
+  $('history-list').replaceChildren(...(mine.rows.length ? mine.rows.map((g) => el('li', {},
+    el('div', { class: 'grow' }, el('strong', { text: g.item_id }), ' ', el('span', { class: 'muted', text: historyState(g) }),
+      el('div', { class: 'history-excerpt', dir: 'auto', text: g.excerpt })),
+    el('button', { type: 'button', class: 'secondary', 'aria-label': `Reopen your judgment of ${g.item_id}`,
+      ...(revisable(g) ? {} : { disabled: '', title: g.review === 'rejected' ? 'rejected in review' : 'the job is not open' }),
+      onclick: () => { close('history'); reopen(g.task_id); } }, 'Reopen')))
+    : [el('li', { class: 'muted', text: 'No judgments yet.' })]));
+  $('history-more').hidden = !mine.next;
+}
+async function openHistory() {
+  open('history');
+  $('close-history').focus();
+  $('history-status').textContent = 'Loading…';
+  try {
+    await loadHistory();
+    renderHistory();
+    $('history-status').textContent = '';
+  } catch (e) { $('history-status').textContent = e.message; }
+}
+$('history-more').addEventListener('click', async () => {
+  try { await loadHistory(true); renderHistory(); } catch (e) { $('history-status').textContent = e.message; }
+});
+
+// Z: the judgment before the one on screen (the newest when a task is).
+async function back() {
+  if (busy) return;
+  try {
+    if (!mine.loaded || !revising) await loadHistory();
+    let i = revising ? mine.rows.findIndex((g) => g.task_id === task.id) + 1 : 0;
+    while (i >= 0 && i < mine.rows.length && !revisable(mine.rows[i])) i++;
+    if (i >= mine.rows.length && mine.next) { await loadHistory(true); return back(); }
+    if (i < 0 || i >= mine.rows.length) {
+      setStatus(mine.rows.length ? 'No earlier judgment can be changed.' : 'You have no judgments in this job yet.');
+      return;
+    }
+    await reopen(mine.rows[i].task_id);
+  } catch (e) { setStatus(e.message, 'error'); }
+}
+
+async function reopen(taskId) {
+  if (busy) return;
+  busy = true;
+  try {
+    const r = await api('GET', `/api/v1/tasks/${taskId}?html=1`);
+    if (!r.judgment) throw new Error('That task has no judgment to change.');
+    if (!revising) { held = task; heldClock = { ...clock, at: performance.now() }; }
+    revising = { judgment: r.judgment };
+    task = r.task;
+    saved('');
+    renderTask();
+  } catch (e) {
+    setStatus(e.message, 'error');
+  } finally {
+    busy = false;
+  }
+}
+
+// Back to the task the revision stood in front of (or to what is next).
+// The task's clock stands still while a revision is on screen.
+let heldClock = null;
+async function leaveRevision() {
+  revising = null;
+  task = held;
+  held = null;
+  if (task) {
+    renderTask();
+    const now = performance.now();
+    Object.assign(clock, heldClock, { shown: heldClock.shown + (now - heldClock.at), last: now, input: now });
+    $('save-state').textContent = '';
+    return;
+  }
+  await next();
+}
+
+async function saveRevision() {
+  busy = true;
+  const g = revising.judgment;
+  const state = $('save-state');
+  state.className = 'save-state';
+  state.textContent = 'Saving…';
+  try {
+    const r = await api('PUT', `/api/v1/judgments/${g.id}`, { answers: answersBody(), comment: $('comment').value.trim() });
+    const now = r.judgment;
+    mine.loaded = false;
+    busy = false;
+    await leaveRevision();
+    saved(now.revision > g.revision ? `✓ Saved your changes to item ${g.item_id} (revision ${now.revision}).`
+      : `✓ Item ${g.item_id}: nothing changed.`);
+  } catch (e) {
+    state.className = 'save-state error';
+    state.textContent = e.field ? `${e.message} (${e.field})` : e.message;
   } finally {
     busy = false;
   }
@@ -598,25 +884,30 @@ async function skip(reason) {
 
 function open(id) { $(id).hidden = false; }
 function close(id) { $(id).hidden = true; }
+const DIALOGS = ['help', 'skip-dialog', 'flag-dialog', 'history'];
 
 document.addEventListener('keydown', (ev) => {
-  const typing = ev.target instanceof HTMLTextAreaElement || ev.target instanceof HTMLInputElement && ev.target.type === 'text' || ev.target.id === 'skip-reason';
+  const typing = ev.target instanceof HTMLTextAreaElement || ev.target instanceof HTMLInputElement && ev.target.type === 'text' || ev.target.id === 'skip-reason' || ev.target.id === 'flag-note';
+  const dialog = DIALOGS.find((d) => !$(d).hidden);
   if (ev.key === 'Escape') {
-    if (!$('help').hidden) close('help');
-    else if (!$('skip-dialog').hidden) close('skip-dialog');
+    if (dialog) close(dialog);
     else if (typing) ev.target.blur();
+    else if (revising) leaveRevision();
     return;
   }
-  if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); submit(); return; }
-  if (typing || !$('help').hidden || !$('skip-dialog').hidden || !task || ev.altKey || ev.ctrlKey || ev.metaKey) return;
+  if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey) && !dialog) { ev.preventDefault(); submit(); return; }
+  if (typing || dialog || ev.altKey || ev.ctrlKey || ev.metaKey) return;
+  if (ev.key === 'z' || ev.key === 'Z') { back(); ev.preventDefault(); return; }
+  if (!task) return;
   if (ev.key === '?') { open('help'); $('close-help').focus(); ev.preventDefault(); return; }
-  if (ev.key === 's' || ev.key === 'S') {
+  if ((ev.key === 's' || ev.key === 'S') && !revising) {
     open('skip-dialog');
     $('skip-reason').value = '';
     $('skip-reason').focus();
     ev.preventDefault();
     return;
   }
+  if (ev.key === 'f' || ev.key === 'F') { openFlag(); ev.preventDefault(); return; }
   if (ev.key === 'j' || ev.key === 'J') { focusQuestion(Math.min(current + 1, views.length - 1)); return; }
   if (ev.key === 'k' || ev.key === 'K') { focusQuestion(Math.max(current - 1, 0)); return; }
   if (views[current] && views[current].key(ev)) ev.preventDefault();
@@ -631,24 +922,51 @@ $('skip-form').addEventListener('submit', (ev) => {
   close('skip-dialog');
   skip($('skip-reason').value.trim());
 });
+$('flag').addEventListener('click', openFlag);
+$('flag-cancel').addEventListener('click', () => close('flag-dialog'));
+$('back').addEventListener('click', back);
+$('empty-back').addEventListener('click', back);
+$('show-history').addEventListener('click', openHistory);
+$('close-history').addEventListener('click', () => close('history'));
+$('revise-cancel').addEventListener('click', leaveRevision);
 $('submit').addEventListener('click', submit);
-$('show-instructions').addEventListener('click', () => {
-  const box = $('instructions');
-  box.hidden = !box.hidden;
-  $('show-instructions').setAttribute('aria-expanded', String(!box.hidden));
-});
+$('comment').addEventListener('input', saveDraft);
+function showInstructions(show) {
+  $('instructions').hidden = !show;
+  $('show-instructions').setAttribute('aria-expanded', String(show));
+}
+$('show-instructions').addEventListener('click', () => showInstructions($('instructions').hidden));
+
+// The instructions open by themselves the first time a labeler opens the
+// job, and again when they have changed since (a hash of the text is kept
+// in localStorage).
+function hashOf(text) {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619) >>> 0;
+  return h.toString(16);
+}
+function instructionsFirstTime() {
+  const key = `arbiter.instructions.${jobId}`, now = hashOf(job.instructions || '');
+  let seen = null;
+  try { seen = localStorage.getItem(key); localStorage.setItem(key, now); } catch (e) { /* private mode */ }
+  if (seen === now || !job.instructions) return;
+  if (seen !== null) $('instructions').prepend(el('p', { class: 'notice', text: 'The instructions changed since you last read them.' }));
+  showInstructions(true);
+}
 
 async function init() {
   await me();
   job = (await api('GET', `/api/v1/jobs/${jobId}`)).job;
   $('job-name').textContent = job.name;
   done = job.my_judgments;
-  $('done-count').textContent = String(done);
+  left = job.my_left;
+  showProgress();
   document.title = `${job.name} · Arbiter`;
   // instructions_html comes from the server's CommonMark renderer in safe
   // mode (raw HTML dropped), the one HTML this page inserts.
   const box = $('instructions');
   box.innerHTML = job.instructions_html || '<p>No instructions.</p>';
+  instructionsFirstTime();
   await next();
 }
 

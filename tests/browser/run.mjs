@@ -397,7 +397,7 @@ const tests = {
         await new Promise((r) => setTimeout(r, 100));
       assert.equal(sql(s.db, "SELECT count(*) AS n FROM tasks WHERE state = 'leased'")[0].n, 2);
       await page.keyboard.press('2');
-      assert.equal(await page.locator('textarea').inputValue(), 'Beta 1.'); // the favourite, as it was
+      assert.equal(await page.locator('#questions textarea').inputValue(), 'Beta 1.'); // the favourite, as it was
       await page.keyboard.press('Control+Enter');
       await page.waitForFunction(() => document.getElementById('done-count').textContent === '1');
       // Task 2 (prefetched): edit the text this time.
@@ -407,7 +407,7 @@ const tests = {
       await page.keyboard.press('Enter');
       await page.keyboard.press('End');
       await page.keyboard.type(' Fixed.');
-      await page.locator('textarea').focus();
+      await page.locator('#questions textarea').focus();
       await page.keyboard.press('Escape');
       await page.keyboard.press('Control+Enter');
       await page.waitForFunction(() => document.getElementById('done-count').textContent === '2');
@@ -470,13 +470,13 @@ const tests = {
       // The text starts from the favourite (response 3); edit it by keyboard.
       await page.keyboard.press('j');
       await page.keyboard.press('Enter');
-      assert.equal(await page.locator('textarea').inputValue(), 'Answer C1 is here.');
+      assert.equal(await page.locator('#questions textarea').inputValue(), 'Answer C1 is here.');
       await page.keyboard.press('End');
       await page.keyboard.type(' Now better');
       await page.locator('.diff ins').filter({ hasText: 'Now better' }).waitFor();
       assert.match(await page.locator('.hint').last().innerText(), /29 characters.*edited/);
       await shots(page, 'label-rank', true);
-      await page.locator('textarea').focus();
+      await page.locator('#questions textarea').focus();
       await page.keyboard.press('Escape');
       // 0–10: two digits typed quickly make 10.
       for (const k of ['j', '1', '0']) await page.keyboard.press(k);
@@ -504,7 +504,7 @@ const tests = {
         });
       }
       assert.match(await page.locator('.rank').innerText(), /1\s*2\s*Response 2[\s\S]*2\s*1\s*Response 1[\s\S]*3\s*3\s*Response 3/);
-      assert.equal(await page.locator('textarea').inputValue(), 'Answer B2 is here.');
+      assert.equal(await page.locator('#questions textarea').inputValue(), 'Answer B2 is here.');
       for (const k of ['j', 'j', '0']) await page.keyboard.press(k); // 0 is a score too
       await page.keyboard.press('Control+Enter');
       await page.locator('#empty').waitFor();
