@@ -737,6 +737,155 @@ const tests = {
       s.stop();
     }
   },
+
+  async 'a labeler an admin made flags an item, comments, and revises past judgments (Z and the list); titles, far labels by keyboard, instructions open by themselves'(browser) {
+    const s = await startServer();
+    try {
+      const session = async (u, pw = PASSWORD) => {
+        const r = await fetch(`${s.base}/api/v1/session`, { method: 'POST', headers: { 'Content-Type': 'application/json', Origin: s.base },
+          body: JSON.stringify({ name: u, password: pw }) });
+        const b = await r.json();
+        return { cookie: r.headers.get('set-cookie').split(';')[0], csrf: b.csrf_token };
+      };
+      const call = async (who, method, path, body) => {
+        const r = await fetch(`${s.base}${path}`, { method, headers: { 'Content-Type': 'application/json', Origin: s.base,
+          Cookie: who.cookie, 'X-CSRF-Token': who.csrf }, body: body ? JSON.stringify(body) : undefined });
+        return { status: r.status, body: r.status === 204 ? null : await r.json() };
+      };
+      // The admin makes the labeler with a one-time password, as on the Users page.
+      const admin = await session('admin');
+      assert.equal((await call(admin, 'POST', '/api/v1/users', { name: 'newlab', role: 'labeler', password: 'one-time-pass-1234' })).status, 201);
+      const topics = Array.from({ length: 22 }, (_, i) => `topic ${i + 1}`);
+      const job = cliJob(s, 'flags', {
+        name: 'Flags and history', instructions: '## How to judge\n\nPrefer **correct** answers.',
+        questions: [{ name: 'better', type: 'pairwise', title: 'Which response is better?' },
+          { name: 'topic', type: 'labels', title: 'What is the prompt about?', options: topics }],
+      }, [1, 2, 3].map((n) => ({ id: `i${n}`, prompt: `Prompt number ${n}`,
+        responses: [{ id: 'a', text: `Alpha ${n}. ` + 'long words '.repeat(40) }, { id: 'b', text: `Beta ${n}.` }] })));
+      cli(s.db, ['job', 'members', job, 'lab', 'newlab']);
+      const { ctx, page, errors } = await newPage(browser, 700);
+      await firstSignIn(page, s.base, 'newlab', 'one-time-pass-1234', 'newlab chose this one');
+      await page.getByRole('link', { name: 'Start labeling Flags and history' }).click();
+      await page.locator('.response').first().filter({ hasText: 'Alpha 1.' }).waitFor();
+      // The first visit opens the instructions; the labeler reads titles.
+      assert.equal(await page.locator('#instructions').isVisible(), true);
+      assert.match(await page.locator('#instructions').innerText(), /How to judge/);
+      assert.deepEqual(await page.locator('#questions legend').allInnerTexts(), ['Which response is better?', 'What is the prompt about?']);
+      assert.match(await page.locator('.who').innerText(), /0 done, about 3 left for you/);
+      assert.equal(await page.evaluate(() => window.scrollY), 0);
+
+      // A submit with nothing answered names both; the message follows the answers.
+      await page.keyboard.press('Control+Enter');
+      await page.locator('#status').filter({ hasText: 'Which response is better?; What is the prompt about?' }).waitFor();
+      assert.equal(await page.locator('fieldset.missing').count(), 2);
+      await page.keyboard.press('1');
+      assert.match(await page.locator('#status').innerText(), /^Answer What is the prompt about\? first\.$/);
+      assert.equal(await page.locator('fieldset.missing').count(), 1);
+      // 22 labels, 20 letters: the last two by the arrows (back from the start wraps).
+      await page.keyboard.press('ArrowLeft');
+      await page.keyboard.press('ArrowLeft');
+      assert.match(await page.locator('.choice.marked').innerText(), /topic 21$/);
+      await page.keyboard.press(' ');
+      assert.equal(await page.locator('#q-topic-20').isChecked(), true);
+      assert.equal(await page.locator('#status').innerText(), '');
+      assert.equal(await page.locator('fieldset.missing').count(), 0);
+
+      // F flags the item: kind by number, a note, Enter.
+      await page.keyboard.press('f');
+      await page.locator('#flag-dialog').waitFor();
+      await page.keyboard.press('2');
+      await page.fill('#flag-note', 'asks for a weapon');
+      await shots(page, 'label-flag');
+      await page.press('#flag-note', 'Enter');
+      await page.locator('#flag-state').filter({ hasText: 'Flagged: unsafe (asks for a weapon).' }).waitFor();
+      assert.deepEqual(sql(s.db, 'SELECT kind, note FROM flags'), [{ kind: 'unsafe', note: 'asks for a weapon' }]);
+      await page.fill('#comment', 'hard one');
+      await page.locator('#comment').blur();
+      await page.keyboard.press('Control+Enter');
+      await page.locator('#saved').filter({ hasText: '✓ Saved your judgment of item i1.' }).waitFor();
+      await page.locator('.response').first().filter({ hasText: 'Alpha 2.' }).waitFor();
+      assert.equal(await page.locator('#done-count').innerText(), '1');
+      assert.match(await page.locator('.who').innerText(), /1 done, about 2 left for you/);
+      assert.equal(await page.locator('#comment').inputValue(), '');
+      assert.equal(await page.evaluate(() => window.scrollY), 0); // the next task opens at its prompt
+      let rows = sql(s.db, "SELECT g.answers, g.comment FROM judgments g JOIN items i ON i.id = g.item_id WHERE i.ext_id = 'i1'");
+      assert.deepEqual(JSON.parse(rows[0].answers), { better: { winner: 'a' }, topic: ['topic 21'] });
+      assert.equal(rows[0].comment, 'hard one');
+      // Task 2 by letters.
+      for (const k of ['2', 'a']) await page.keyboard.press(k);
+      await page.keyboard.press('Control+Enter');
+      await page.locator('.response').first().filter({ hasText: 'Alpha 3.' }).waitFor();
+      await page.keyboard.press('1'); // a draft on task 3
+
+      // Z: back to i2, Z again: i1 (with its comment); change it and save.
+      await page.keyboard.press('z');
+      await page.locator('#revising-text').filter({ hasText: 'item i2' }).waitFor();
+      assert.equal(await page.locator('button[data-value="b"][aria-pressed="true"]').count(), 1);
+      await page.keyboard.press('z');
+      await page.locator('#revising-text').filter({ hasText: 'item i1' }).waitFor();
+      assert.equal(await page.locator('#comment').inputValue(), 'hard one');
+      assert.equal(await page.locator('#q-topic-20').isChecked(), true);
+      assert.equal(await page.locator('#skip').isVisible(), false);
+      await page.keyboard.press('2');
+      await shots(page, 'label-revise', true);
+      await page.keyboard.press('Control+Enter');
+      await page.locator('#saved').filter({ hasText: 'Saved your changes to item i1 (revision 2)' }).waitFor();
+      // Back on task 3, its draft as it was.
+      assert.equal(await page.locator('#revising').isVisible(), false);
+      await page.locator('.response').first().filter({ hasText: 'Alpha 3.' }).waitFor();
+      assert.equal(await page.locator('button[data-value="a"][aria-pressed="true"]').count(), 1);
+      rows = sql(s.db, "SELECT g.answers, g.revision, g.comment FROM judgments g JOIN items i ON i.id = g.item_id WHERE i.ext_id = 'i1'");
+      assert.deepEqual(JSON.parse(rows[0].answers), { better: { winner: 'b' }, topic: ['topic 21'] });
+      assert.equal(rows[0].revision, 2);
+      assert.equal(rows[0].comment, 'hard one');
+      // The first version is kept.
+      assert.deepEqual(sql(s.db, 'SELECT revision, answers FROM judgment_versions').map((v) => [v.revision, JSON.parse(v.answers).better]),
+        [[1, { winner: 'a' }]]);
+
+      // The list: newest first; Reopen, then Esc goes back to the task.
+      await page.getByRole('button', { name: 'Your judgments' }).click();
+      await page.locator('#history-list li').nth(1).waitFor();
+      assert.match(await page.locator('#history-list li').nth(0).innerText(), /i2/);
+      assert.match(await page.locator('#history-list li').nth(1).innerText(), /i1[\s\S]*revision 2 · commented[\s\S]*Prompt number 1/);
+      await shots(page, 'label-history');
+      await page.getByRole('button', { name: 'Reopen your judgment of i2' }).click();
+      await page.locator('#revising-text').filter({ hasText: 'item i2' }).waitFor();
+      await page.keyboard.press('Escape');
+      await page.locator('#revising').waitFor({ state: 'hidden' });
+      await page.locator('.response').first().filter({ hasText: 'Alpha 3.' }).waitFor();
+      await page.keyboard.press('c');
+      await page.keyboard.press('Control+Enter');
+      await page.locator('#empty').waitFor();
+      assert.match(await page.locator('#empty-text').innerText(), /You judged 3 items/);
+      assert.match(await page.locator('.who').innerText(), /3 done, nothing left for you/);
+      await shots(page, 'label-done');
+
+      // A rejected judgment cannot be reopened; the list says why.
+      const lead = await session('lead');
+      const gid = sql(s.db, "SELECT g.id FROM judgments g JOIN items i ON i.id = g.item_id WHERE i.ext_id = 'i2'")[0].id;
+      assert.equal((await call(lead, 'POST', `/api/v1/judgments/${gid}/review`, { decision: 'reject', reason: 'no' })).status, 200);
+      await page.getByRole('button', { name: 'Your judgments' }).click();
+      await page.locator('#history-list li').nth(2).waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Reopen your judgment of i2' }).isDisabled(), true);
+      await page.keyboard.press('Escape');
+
+      // Home: nothing left here, so no Start.
+      await page.goto(`${s.base}/`);
+      await page.getByText('Nothing left for you').waitFor();
+      assert.equal(await page.getByRole('link', { name: 'Start labeling Flags and history' }).count(), 0);
+      // Changed instructions open again, saying so; unchanged ones stay shut.
+      await page.goto(`${s.base}/jobs/${job}/label`);
+      await page.locator('#empty').waitFor();
+      assert.equal(await page.locator('#instructions').isVisible(), false);
+      assert.equal((await call(lead, 'PATCH', `/api/v1/jobs/${job}`, { instructions: '## How to judge\n\nPrefer **short** answers.' })).status, 200);
+      await page.reload();
+      await page.locator('#instructions .notice').filter({ hasText: 'changed since you last read them' }).waitFor();
+      assert.deepEqual(errors, []);
+      await ctx.close();
+    } finally {
+      s.stop();
+    }
+  },
 };
 
 
