@@ -65,7 +65,11 @@ static json_t *parse_acceptance(json_t *v, struct problems *pr)
     q = valid_str(v, "acceptance", "question", 1, QUESTION_NAME_MAX, pr);
     cand = valid_str(v, "acceptance", "candidate", 0, 200, pr);
     base = valid_str(v, "acceptance", "baseline", 0, 200, pr);
-    if ((cand == NULL) != (base == NULL))
+    if (cand != NULL && cand[strspn(cand, " \t")] == '\0')
+        problems_add(pr, "acceptance.candidate", "must be a model name");
+    else if (base != NULL && base[strspn(base, " \t")] == '\0')
+        problems_add(pr, "acceptance.baseline", "must be a model name");
+    else if ((cand == NULL) != (base == NULL))
         problems_add(pr, cand == NULL ? "acceptance.candidate" : "acceptance.baseline",
                      "candidate and baseline go together");
     else if (cand != NULL && strcmp(cand, base) == 0)

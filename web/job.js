@@ -128,6 +128,7 @@ function renderQuestions() {
     const fs = el('fieldset', { class: 'question', 'aria-label': `Question ${i + 1}: ${q.type}` },
       el('legend', { text: `${i + 1}. ${q.type}` }),
       el('div', { class: 'fields' },
+        control(q, i, 'title', 'Title (what labelers read, e.g. "Which response is better?")', 'text', { maxlength: '300' }),
         control(q, i, 'name', 'Name (the answer\'s key)', 'text', { maxlength: '64', pattern: '[A-Za-z0-9_\\-]+' }),
         control(q, i, 'help', 'Help for labelers (optional)', 'text', { maxlength: '2000' }),
         control(q, i, 'required', 'Required', 'check'),
@@ -137,10 +138,54 @@ function renderQuestions() {
         el('button', { type: 'button', class: 'secondary', onclick: () => move(1), 'aria-label': `Move question ${i + 1} down`, ...(i === questions.length - 1 ? { disabled: '' } : {}) }, '↓'),
         el('button', { type: 'button', class: 'secondary danger', text: 'Remove', 'aria-label': `Remove question ${i + 1}`,
           onclick: () => { questions.splice(i, 1); renderQuestions(); } })));
-    fs.disabled = locked;
+    // Once judged, only the wording (title, help) may change.
+    if (locked) {
+      fs.querySelectorAll('input, select, textarea, button').forEach((n) => {
+        if (!/\.(title|help)$/.test(n.dataset.field || '')) n.disabled = true;
+      });
+    }
     return el('li', {}, fs);
   }));
   $('add-question').hidden = locked;
+  renderRuleQuestions();
+}
+
+// ---- the acceptance rule ----
+
+function renderRuleQuestions() {
+  const sel = $('a-question'), was = sel.value;
+  sel.replaceChildren(...questions.filter((q) => q.name).map((q) => el('option', { value: q.name, text: q.title ? `${q.title} (${q.name})` : q.name })));
+  if (questions.some((q) => q.name === was)) sel.value = was;
+}
+function ruleShown() {
+  $('a-rule').hidden = !$('a-on').checked;
+  for (const id of ['a-candidate', 'a-baseline', 'a-lower']) $(id).disabled = !$('a-win').checked;
+  $('a-alpha').disabled = !$('a-agree').checked;
+}
+['a-on', 'a-win', 'a-agree'].forEach((id) => $(id).addEventListener('change', ruleShown));
+function fillRule(rule) {
+  $('a-on').checked = Boolean(rule);
+  renderRuleQuestions();
+  if (rule) $('a-question').value = rule.question;
+  $('a-win').checked = Boolean(rule && rule.candidate);
+  $('a-candidate').value = rule && rule.candidate ? rule.candidate : '';
+  $('a-baseline').value = rule && rule.baseline ? rule.baseline : '';
+  $('a-lower').value = String(rule && rule.min_win_rate_lower !== undefined ? rule.min_win_rate_lower : 0.5);
+  $('a-agree').checked = Boolean(rule && rule.min_alpha !== undefined);
+  $('a-alpha').value = String(rule && rule.min_alpha !== undefined ? rule.min_alpha : 0.667);
+  ruleShown();
+}
+// The rule as the API takes it: null for none (undefined: leave it out).
+function ruleBody() {
+  if (!$('a-on').checked) return job && job.acceptance ? null : undefined;
+  const r = { question: $('a-question').value };
+  if ($('a-win').checked) {
+    r.candidate = $('a-candidate').value.trim();
+    r.baseline = $('a-baseline').value.trim();
+    r.min_win_rate_lower = $('a-lower').value === '' ? undefined : Number($('a-lower').value);
+  }
+  if ($('a-agree').checked) r.min_alpha = $('a-alpha').value === '' ? undefined : Number($('a-alpha').value);
+  return r;
 }
 
 $('add').addEventListener('click', () => {
@@ -155,7 +200,7 @@ $('add').addEventListener('click', () => {
 function questionBody(q) {
   const o = {};
   for (const [k, v] of Object.entries(q)) {
-    if (v === undefined || (k === 'help' && v === '')) continue;
+    if (v === undefined || ((k === 'help' || k === 'title') && v === '')) continue;
     o[k] = v;
   }
   return o;
@@ -177,7 +222,12 @@ function preview() {
   }, 200);
 }
 $('f-instructions').addEventListener('input', preview);
-$('job-form').addEventListener('input', () => { dirty = true; });
+$('job-form').addEventListener('input', (ev) => {
+  dirty = true;
+  ev.target.removeAttribute('aria-invalid'); // a field being fixed is no longer marked
+  if (/^questions\[\d+\]\.(name|title)$/.test(ev.target.dataset.field || '')) renderRuleQuestions();
+});
+ruleShown();
 $('job-form').addEventListener('change', () => { dirty = true; });
 
 // ---- save ----
@@ -205,7 +255,9 @@ $('job-form').addEventListener('submit', async (ev) => {
     lease_seconds: Number($('f-lease').value),
     randomize_order: $('f-random').checked,
   };
-  if (!locked) body.questions = questions.map(questionBody);
+  body.questions = questions.map(questionBody);
+  const rule = ruleBody();
+  if (rule !== undefined) body.acceptance = rule;
   const errs = $('form-errors');
   errs.replaceChildren();
   markInvalid([]);
@@ -236,6 +288,7 @@ function fillForm(j) {
   $('f-lease').value = String(j.lease_seconds);
   $('f-random').checked = j.randomize_order;
   questions = structuredClone(j.questions);
+  fillRule(j.acceptance || null);
   locked = j.counts.judgments > 0 || j.status === 'closed';
   $('questions-locked').hidden = !locked;
   renderQuestions();

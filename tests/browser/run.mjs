@@ -886,6 +886,71 @@ const tests = {
       s.stop();
     }
   },
+
+  async 'a lead sets the acceptance rule on the job page and retitles a question after judgments; labelers read the new title'(browser) {
+    const s = await startServer();
+    try {
+      const job = cliJob(s, 'rule', { name: 'Rule job', questions: [{ name: 'better', type: 'pairwise', allow_tie: true }] },
+        [1, 2].map((n) => ({ id: `r${n}`, prompt: `P${n}`, responses: [{ id: 'a', model: 'm1', text: 'A' }, { id: 'b', model: 'm2', text: 'B' }] })));
+      const { ctx, page, errors } = await newPage(browser);
+      await login(page, s.base, 'lab');
+      await page.goto(`${s.base}/jobs/${job}/label`);
+      await page.locator('.response').first().waitFor();
+      assert.deepEqual(await page.locator('#questions legend').allInnerTexts(), ['better']); // no title: the name
+      await page.keyboard.press('1');
+      await page.keyboard.press('Control+Enter');
+      await page.locator('#done-count').filter({ hasText: '1' }).waitFor();
+
+      const { ctx: ctx2, page: lead, errors: leadErrors } = await newPage(browser);
+      await login(lead, s.base, 'lead');
+      await lead.goto(`${s.base}/jobs/${job}`);
+      await lead.locator('#questions-locked').waitFor();
+      // Judged: the question's settings are locked, its wording is not.
+      assert.equal(await lead.locator('[data-field="questions[0].name"]').isDisabled(), true);
+      assert.equal(await lead.locator('[data-field="questions[0].allow_tie"]').isDisabled(), true);
+      assert.equal(await lead.locator('[data-field="questions[0].title"]').isDisabled(), false);
+      await lead.fill('[data-field="questions[0].title"]', 'Which response helps more?');
+      // A rule with a blank candidate is refused, naming the field.
+      await lead.check('#a-on');
+      await lead.check('#a-win');
+      await lead.fill('#a-baseline', 'm2');
+      await lead.click('#save');
+      await lead.locator('#form-errors').filter({ hasText: 'acceptance.candidate' }).waitFor();
+      assert.equal(await lead.locator('#a-candidate').getAttribute('aria-invalid'), 'true');
+      assert.equal(sql(s.db, `SELECT acceptance FROM jobs WHERE id = ${job}`)[0].acceptance, null);
+      await lead.fill('#a-candidate', 'm1');
+      await lead.fill('#a-lower', '0.4');
+      await lead.check('#a-agree');
+      await lead.fill('#a-alpha', '0.5');
+      await shots(lead, 'job-rule', true);
+      await lead.click('#save');
+      await lead.locator('#form-errors.ok').filter({ hasText: 'Saved.' }).waitFor();
+      const row = sql(s.db, `SELECT acceptance, questions FROM jobs WHERE id = ${job}`)[0];
+      assert.deepEqual(JSON.parse(row.acceptance), { question: 'better', candidate: 'm1', baseline: 'm2', min_win_rate_lower: 0.4, min_alpha: 0.5 });
+      assert.equal(JSON.parse(row.questions)[0].title, 'Which response helps more?');
+      // The report decides with it.
+      const rep = await lead.evaluate(async (id) => (await (await fetch(`/api/v1/jobs/${id}/report`)).json()).report, job);
+      assert.equal(rep.decision.rule.candidate, 'm1');
+      // A reload shows the rule as saved; turning it off removes it.
+      await lead.reload();
+      await lead.locator('#a-rule').waitFor();
+      assert.equal(await lead.locator('#a-candidate').inputValue(), 'm1');
+      await lead.uncheck('#a-on');
+      await lead.click('#save');
+      await lead.locator('#form-errors.ok').filter({ hasText: 'Saved.' }).waitFor();
+      assert.equal(sql(s.db, `SELECT acceptance FROM jobs WHERE id = ${job}`)[0].acceptance, null);
+
+      // The labeler's next task reads the new title.
+      await page.reload();
+      await page.locator('#questions legend').filter({ hasText: 'Which response helps more?' }).waitFor();
+      assert.deepEqual(errors, []);
+      assert.deepEqual(leadErrors, []);
+      await ctx.close();
+      await ctx2.close();
+    } finally {
+      s.stop();
+    }
+  },
 };
 
 
