@@ -123,8 +123,9 @@ def test_my_judgments_newest_first_with_a_cursor_then_reopened_and_revised():
     st, _, body = lead.post("/api/v1/tokens", {"name": "t", "scopes": ["export", "write"]})
     assert st == 201, body
     tok = s.client()
-    tok.token = body["token"]
-    assert tok.get(f"/api/v1/jobs/{jid}/judgments/mine")[0] in (401, 403)
+    tok.token = body["secret"]
+    assert tok.get(f"/api/v1/jobs/{jid}")[0] == 200  # the token works...
+    expect_error(tok.get(f"/api/v1/jobs/{jid}/judgments/mine"), 403)  # ... but not here
     s.stop()
 
 
@@ -153,6 +154,10 @@ def test_titles_are_what_labelers_read_and_wording_may_change_after_judgments():
     # ... and a task leased before still submits.
     st, _, body = lab.post(f"/api/v1/tasks/{held}/judgment", {"answers": {"better": {"winner": "b"}}})
     assert st == 201, body
+    # A rule's models cannot be blank.
+    for f in ("candidate", "baseline"):
+        rule = {"question": "better", "candidate": "m1", "baseline": "m0", f: " "}
+        expect_error(lead.patch(f"/api/v1/jobs/{jid}", {"acceptance": rule}), 422, None, f"acceptance.{f}")
     # Anything else is still refused, and changes nothing.
     st, _, body = lead.patch(f"/api/v1/jobs/{jid}", {"questions": [
         {**PAIR[0], "title": "New", "allow_tie": True}]})
