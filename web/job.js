@@ -422,13 +422,48 @@ async function setMembers(names, msg) {
   }
 }
 
+// A member found unreliable: every judgment of theirs in the job rejected
+// (their items go back to the pool), their leases released, and they are
+// removed, in one write; the lead gives a reason first.
+function rejectForm(li, m) {
+  const id = `reject-${m.id}`;
+  const reason = el('input', { id, maxlength: '1000', autocomplete: 'off' });
+  const form = el('form', { class: 'inline reject-form' },
+    el('label', { for: id, text: `Why reject all of ${m.name}'s judgments? (optional)` }), reason,
+    el('button', { type: 'submit', class: 'danger', text: 'Reject all and remove' }),
+    el('button', { type: 'button', class: 'secondary', text: 'Cancel', onclick: () => renderMembers() }));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const out = $('member-status');
+    try {
+      const r = await api('POST', `/api/v1/jobs/${job.id}/labelers/${m.id}/reject`,
+        reason.value.trim() ? { reason: reason.value.trim() } : {});
+      job.members = r.members;
+      renderMembers();
+      out.className = 'ok';
+      out.textContent = `${m.name} was removed: ${r.rejected} judgment${r.rejected === 1 ? '' : 's'} rejected, `
+        + `${r.leases_released} lease${r.leases_released === 1 ? '' : 's'} released; their items are back in the pool.`;
+      refresh();
+    } catch (e) { showError(out, e); }
+  });
+  li.replaceChildren(form);
+  reason.focus();
+}
+
 function renderMembers() {
   const ms = job.members || [];
-  $('members').replaceChildren(...(ms.length ? ms.map((m) => el('li', {},
-    el('span', { class: 'grow', text: m.name }), el('span', { class: 'muted', text: m.role }),
-    el('button', { type: 'button', class: 'secondary danger', text: 'Remove', 'aria-label': `Remove ${m.name}`,
-      onclick: () => setMembers(ms.filter((x) => x.id !== m.id).map((x) => x.id), `${m.name} was removed.`) })))
-    : [el('li', { class: 'muted', text: 'No members yet.' })]));
+  const open = job.status !== 'closed';
+  $('members').replaceChildren(...(ms.length ? ms.map((m) => {
+    const li = el('li', {},
+      el('span', { class: 'grow', text: m.name }), el('span', { class: 'muted', text: m.role }),
+      el('button', { type: 'button', class: 'secondary danger', text: 'Remove', 'aria-label': `Remove ${m.name}`,
+        onclick: () => setMembers(ms.filter((x) => x.id !== m.id).map((x) => x.id), `${m.name} was removed.`) }));
+    if (open) {
+      li.append(el('button', { type: 'button', class: 'secondary danger', text: 'Reject all',
+        'aria-label': `Reject all judgments of ${m.name} and remove them`, onclick: () => rejectForm(li, m) }));
+    }
+    return li;
+  }) : [el('li', { class: 'muted', text: 'No members yet.' })]));
 }
 
 $('member-form').addEventListener('submit', async (ev) => {

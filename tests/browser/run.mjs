@@ -943,6 +943,15 @@ const tests = {
       // The labeler's next task reads the new title.
       await page.reload();
       await page.locator('#questions legend').filter({ hasText: 'Which response helps more?' }).waitFor();
+      // The lead takes lab out with its work, giving a reason.
+      await lead.getByRole('button', { name: 'Reject all judgments of lab and remove them' }).click();
+      await lead.fill('#members input', 'clicked at random');
+      await shots(lead, 'job-reject-labeler');
+      await lead.getByRole('button', { name: 'Reject all and remove' }).click();
+      await lead.locator('#member-status.ok').filter({ hasText: 'lab was removed: 1 judgment rejected, 1 lease released' }).waitFor();
+      assert.deepEqual(sql(s.db, 'SELECT review FROM judgments'), [{ review: 'rejected' }]);
+      assert.deepEqual(sql(s.db, `SELECT count(*) AS n FROM job_members WHERE job_id = ${job}`), [{ n: 0 }]);
+      assert.equal(JSON.parse(sql(s.db, "SELECT detail FROM audit_log WHERE action = 'labeler_reject'")[0].detail).reason, 'clicked at random');
       assert.deepEqual(errors, []);
       assert.deepEqual(leadErrors, []);
       await ctx.close();
