@@ -208,6 +208,20 @@ async function login(page, base, user, password = PASSWORD) {
   await page.waitForURL(`${base}/`);
 }
 
+// A session of user's outside the browser (to set the scene through the
+// API), and a call with it: { status, body }.
+async function apiSession(base, user, password = PASSWORD) {
+  const r = await fetch(`${base}/api/v1/session`, { method: 'POST', headers: { 'Content-Type': 'application/json', Origin: base },
+    body: JSON.stringify({ name: user, password }) });
+  const b = await r.json();
+  return { base, cookie: r.headers.get('set-cookie').split(';')[0], csrf: b.csrf_token };
+}
+async function apiCall(who, method, path, body) {
+  const r = await fetch(`${who.base}${path}`, { method, headers: { 'Content-Type': 'application/json', Origin: who.base,
+    Cookie: who.cookie, 'X-CSRF-Token': who.csrf }, body: body ? JSON.stringify(body) : undefined });
+  return { status: r.status, body: r.status === 204 ? null : await r.json() };
+}
+
 // Signs in with a one-time password, as a new user does: the browser lands
 // on the home page (no redirect loop), which asks for a new password and
 // shows nothing else; choosing one leads to the home page proper.
@@ -741,17 +755,7 @@ const tests = {
   async 'a labeler an admin made flags an item, comments, and revises past judgments (Z and the list); titles, far labels by keyboard, instructions open by themselves'(browser) {
     const s = await startServer();
     try {
-      const session = async (u, pw = PASSWORD) => {
-        const r = await fetch(`${s.base}/api/v1/session`, { method: 'POST', headers: { 'Content-Type': 'application/json', Origin: s.base },
-          body: JSON.stringify({ name: u, password: pw }) });
-        const b = await r.json();
-        return { cookie: r.headers.get('set-cookie').split(';')[0], csrf: b.csrf_token };
-      };
-      const call = async (who, method, path, body) => {
-        const r = await fetch(`${s.base}${path}`, { method, headers: { 'Content-Type': 'application/json', Origin: s.base,
-          Cookie: who.cookie, 'X-CSRF-Token': who.csrf }, body: body ? JSON.stringify(body) : undefined });
-        return { status: r.status, body: r.status === 204 ? null : await r.json() };
-      };
+      const session = (u) => apiSession(s.base, u), call = apiCall;
       // The admin makes the labeler with a one-time password, as on the Users page.
       const admin = await session('admin');
       assert.equal((await call(admin, 'POST', '/api/v1/users', { name: 'newlab', role: 'labeler', password: 'one-time-pass-1234' })).status, 201);
@@ -977,17 +981,8 @@ tests['a lead filters to disagreements, opens an item, rejects a judgment and se
     cli(s.db, ['job', 'members', job, 'lab', 'lab2', 'lab3']);
     // Two labelers disagree on d1 and agree on d2 (through the API).
     const tokens = {};
-    for (const u of ['lab', 'lab2', 'lab3']) {
-      const r = await fetch(`${s.base}/api/v1/session`, { method: 'POST', headers: { 'Content-Type': 'application/json', Origin: s.base },
-        body: JSON.stringify({ name: u, password: PASSWORD }) });
-      const b = await r.json();
-      tokens[u] = { cookie: r.headers.get('set-cookie').split(';')[0], csrf: b.csrf_token };
-    }
-    const call = async (u, method, path, body) => {
-      const r = await fetch(`${s.base}${path}`, { method, headers: { 'Content-Type': 'application/json', Origin: s.base,
-        Cookie: tokens[u].cookie, 'X-CSRF-Token': tokens[u].csrf }, body: body ? JSON.stringify(body) : undefined });
-      return r.status === 204 ? null : r.json();
-    };
+    for (const u of ['lab', 'lab2', 'lab3']) tokens[u] = await apiSession(s.base, u);
+    const call = async (u, method, path, body) => (await apiCall(tokens[u], method, path, body)).body;
     for (const [u, w1, w2] of [['lab', 'a', 'a'], ['lab2', 'b', 'a']]) {
       for (const w of [w1, w2]) {
         const t = (await call(u, 'POST', `/api/v1/jobs/${job}/tasks/next`)).task;
