@@ -107,12 +107,14 @@ build/bare: bench/bare.c | build
 # The labeling loop against a bare CivetWeb handler (bench/run.py), and an
 # export of 1,000,000 judgments against the sqlite3 shell (bench/export.py),
 # and the items list of a 1,000,000-item job against /healthz
-# (bench/items.py), each measured in one run.
+# (bench/items.py), each measured in one run; and the report's interval
+# coverage under clustered judgments, simulated at 20,000 replicates.
 bench: deps-bench
-	$(MAKE) --no-print-directory arbiter build/bare
+	$(MAKE) --no-print-directory arbiter build/bare build/tests/test_stats
 	python3 bench/run.py --binary ./arbiter --bare build/bare; a=$$?; \
 	python3 bench/export.py --binary ./arbiter; b=$$?; \
-	python3 bench/items.py --binary ./arbiter; c=$$?; exit $$((a || b || c))
+	python3 bench/items.py --binary ./arbiter; c=$$?; \
+	build/tests/test_stats --simulate 20000; d=$$?; exit $$((a || b || c || d))
 
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h

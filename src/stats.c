@@ -69,6 +69,60 @@ static int bt_fit(int m, const double *w, double *p)
     return -1;
 }
 
+int stats_bt_groups(int m, const double *w, int *group)
+{
+    unsigned char *reach = calloc((size_t)m * (size_t)m + 1, 1);
+    int *score = calloc((size_t)m + 1, sizeof *score), *order = calloc((size_t)m + 1, sizeof *order);
+    int i, j, k, n = 0;
+    if (reach == NULL || score == NULL || order == NULL) {
+        free(reach);
+        free(score);
+        free(order);
+        return -1;
+    }
+    /* i reaches j when a chain of "scored against" (a win or a tie) leads
+     * from i to j; a group is the models that reach one another. */
+    for (i = 0; i < m; i++) {
+        reach[i * m + i] = 1;
+        for (j = 0; j < m; j++)
+            if (i != j && w[i * m + j] > 0)
+                reach[i * m + j] = 1;
+    }
+    for (k = 0; k < m; k++)
+        for (i = 0; i < m; i++)
+            if (reach[i * m + k])
+                for (j = 0; j < m; j++)
+                    reach[i * m + j] |= reach[k * m + j];
+    for (i = 0; i < m; i++) {
+        group[i] = -1;
+        for (j = 0; j < m; j++)
+            score[i] += reach[i * m + j];
+    }
+    /* Groups strongest first: a group that reaches more models comes before
+     * the ones it reaches (which do not reach it back). */
+    for (i = 0; i < m; i++)
+        order[i] = i;
+    for (i = 1; i < m; i++)
+        for (j = i; j > 0 && score[order[j]] > score[order[j - 1]]; j--) {
+            k = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = k;
+        }
+    for (k = 0; k < m; k++) {
+        i = order[k];
+        if (group[i] >= 0)
+            continue;
+        for (j = 0; j < m; j++)
+            if (reach[i * m + j] && reach[j * m + i])
+                group[j] = n;
+        n++;
+    }
+    free(reach);
+    free(score);
+    free(order);
+    return n;
+}
+
 int stats_bt(int m, const double *w, double *rating, int *prior)
 {
     double *p = malloc(sizeof *p * (size_t)m), *wp = NULL, mean = 0;
@@ -86,6 +140,26 @@ int stats_bt(int m, const double *w, double *rating, int *prior)
         }
         if (won + lost > 0 && (won == 0 || lost == 0))
             needs = 1;
+    }
+    /* Nor does any when the models fall into groups one of which won every
+     * comparison with another (the graph of who scored against whom is not
+     * strongly connected), even if each model won and lost somewhere. */
+    if (!needs) {
+        int *g = malloc(sizeof *g * (size_t)m), ng;
+        if (g == NULL) {
+            free(p);
+            return -1;
+        }
+        ng = stats_bt_groups(m, w, g);
+        for (i = 0; i < m && ng > 1; i++) {
+            double n = 0;
+            for (j = 0; j < m; j++)
+                n += w[i * m + j] + w[j * m + i];
+            if (n == 0)
+                ng--; /* a model that never played is a group of its own */
+        }
+        needs = ng > 1;
+        free(g);
     }
     if (needs) {
         wp = malloc(sizeof *wp * (size_t)m * (size_t)m);
@@ -164,14 +238,142 @@ int64_t stats_binomial(struct stats_rng *r, int64_t n, double p)
     return x < 0 ? 0 : x > (double)n ? n : (int64_t)x;
 }
 
+/* Marsaglia and Tsang's method; shapes below 1 through shape + 1. */
+static double gamma_draw(struct stats_rng *r, double a)
+{
+    double d, c, x, v, u;
+    if (a < 1)
+        return gamma_draw(r, a + 1) * pow(1 - stats_rng_unit(r), 1 / a);
+    d = a - 1.0 / 3;
+    c = 1 / sqrt(9 * d);
+    for (;;) {
+        do {
+            x = normal(r);
+            v = 1 + c * x;
+        } while (v <= 0);
+        v = v * v * v;
+        u = stats_rng_unit(r);
+        if (u < 1 - 0.0331 * x * x * x * x || log(u) < 0.5 * x * x + d * (1 - v + log(v)))
+            return d * v;
+    }
+}
+
+double stats_beta(struct stats_rng *r, double a, double b)
+{
+    double x = gamma_draw(r, a), y = gamma_draw(r, b);
+    return x + y > 0 ? x / (x + y) : 0.5;
+}
+
+void stats_cluster_add(struct stats_cluster *c, double s, double n)
+{
+    if (n <= 0)
+        return;
+    c->k += 1;
+    c->n += n;
+    c->s += s;
+    c->nn += n * n;
+    c->ss += s * s;
+    c->sn += s * n;
+}
+
+double stats_cluster_deff(const struct stats_cluster *c)
+{
+    double p, vb, vc, most, d;
+    if (c->n <= 0)
+        return 1;
+    most = c->nn / c->n;
+    if (c->k < 2)
+        return most;
+    p = c->s / c->n;
+    vb = p * (1 - p) / c->n;
+    vc = c->k / (c->k - 1) * (c->ss - 2 * p * c->sn + p * p * c->nn) / (c->n * c->n);
+    if (vb <= 0)
+        return most;
+    d = vc / vb;
+    return d < 1 ? 1 : d > most ? most : d;
+}
+
+void stats_cluster_wilson(const struct stats_cluster *c, double z, double *lo, double *hi,
+                          double *deff)
+{
+    double d = stats_cluster_deff(c);
+    if (deff != NULL)
+        *deff = d;
+    stats_wilson(c->s / d, c->n / d, z, lo, hi);
+}
+
+int stats_bt_draws(int m, const double *s, const double *n, int samples, uint64_t seed,
+                   double *draws)
+{
+    struct stats_rng r;
+    double *w = malloc(sizeof *w * (size_t)m * (size_t)m), *rt = malloc(sizeof *rt * (size_t)m);
+    int k, i, j, prior, failed = 0;
+    if (w == NULL || rt == NULL) {
+        free(w);
+        free(rt);
+        return -1;
+    }
+    stats_rng_seed(&r, seed);
+    for (k = 0; k < samples; k++) {
+        for (i = 0; i < m * m; i++)
+            w[i] = 0;
+        for (i = 0; i < m; i++)
+            for (j = i + 1; j < m; j++) {
+                double nn = n[i * m + j], ss = s[i * m + j], q;
+                if (nn <= 0)
+                    continue;
+                q = stats_beta(&r, ss + 0.5, nn - ss + 0.5);
+                w[i * m + j] = q * nn;
+                w[j * m + i] = (1 - q) * nn;
+            }
+        failed += stats_bt(m, w, rt, &prior) < 0;
+        memcpy(draws + (size_t)k * (size_t)m, rt, sizeof *rt * (size_t)m);
+    }
+    free(w);
+    free(rt);
+    return failed;
+}
+
+double stats_normal_sf(double z)
+{
+    return 0.5 * erfc(z / sqrt(2));
+}
+
+void stats_holm(const double *p, int n, double *adj)
+{
+    int *o = malloc(sizeof *o * (size_t)(n > 0 ? n : 1)), i, j, k;
+    double run = 0;
+    if (o == NULL) {
+        for (i = 0; i < n; i++)
+            adj[i] = 1;
+        return;
+    }
+    for (i = 0; i < n; i++)
+        o[i] = i;
+    for (i = 1; i < n; i++)
+        for (j = i; j > 0 && p[o[j]] < p[o[j - 1]]; j--) {
+            k = o[j];
+            o[j] = o[j - 1];
+            o[j - 1] = k;
+        }
+    for (i = 0; i < n; i++) {
+        double v = (double)(n - i) * p[o[i]];
+        if (v > 1)
+            v = 1;
+        if (v > run)
+            run = v;
+        adj[o[i]] = run;
+    }
+    free(o);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
 }
 
-/* The q-quantile of sorted v[0..n), linear between order statistics. */
-static double quantile(const double *v, int n, double q)
+double stats_quantile(const double *v, int n, double q)
 {
     double h = (n - 1) * q;
     int i = (int)floor(h);
@@ -219,8 +421,8 @@ void stats_bt_bootstrap(int m, const double *wins, const double *ties, int sampl
     for (i = 0; i < m; i++) {
         double *d = draws + (size_t)i * (size_t)samples;
         qsort(d, (size_t)samples, sizeof *d, cmp_double);
-        lo[i] = quantile(d, samples, 0.025);
-        hi[i] = quantile(d, samples, 0.975);
+        lo[i] = stats_quantile(d, samples, 0.025);
+        hi[i] = stats_quantile(d, samples, 0.975);
     }
 out:
     free(w);

@@ -21,6 +21,15 @@ void stats_wilson(double s, double n, double z, double *lo, double *hi);
  * 1000. Returns the iterations used, or -1 when it did not converge. */
 int stats_bt(int m, const double *w, double *rating, int *prior);
 
+/* The groups of models by who scored against whom (w as for stats_bt): i
+ * and j share a group when each reaches the other by a chain of wins or
+ * ties. group[i] numbers them strongest first: a group never lost (nor
+ * tied) to a later one. One group (per connected set of models) means the
+ * ratings have a finite maximum-likelihood estimate; several mean one
+ * group won every comparison with another, and how much better it is
+ * cannot be estimated. Returns the number of groups, or -1. */
+int stats_bt_groups(int m, const double *w, int *group);
+
 /* A deterministic random stream (splitmix64). */
 struct stats_rng {
     uint64_t s;
@@ -41,6 +50,46 @@ int64_t stats_binomial(struct stats_rng *r, int64_t n, double p);
  * from seed. */
 void stats_bt_bootstrap(int m, const double *wins, const double *ties, int samples,
                         uint64_t seed, double *lo, double *hi);
+
+/* A draw from Beta(a, b), a, b > 0. */
+double stats_beta(struct stats_rng *r, double a, double b);
+
+/* A share (successes s of n, e.g. wins + ties / 2 of comparisons) whose
+ * trials come in clusters that need not be independent: the judgments of
+ * one item by several labelers. Accumulated cluster by cluster. */
+struct stats_cluster {
+    double k, n, s, nn, ss, sn; /* clusters, and sums of n, s, n^2, s^2, s*n */
+};
+void stats_cluster_add(struct stats_cluster *c, double s, double n);
+/* The design effect: the cluster-robust variance of the share (with the
+ * small-sample factor k / (k - 1)) over the binomial one, at least 1 and at
+ * most sum n^2 / n (a cluster's trials all alike). When nothing varies
+ * (a share of 0 or 1) or there is one cluster, that most. */
+double stats_cluster_deff(const struct stats_cluster *c);
+/* Wilson's interval on the effective counts s / deff of n / deff; the
+ * design effect in *deff (may be NULL). */
+void stats_cluster_wilson(const struct stats_cluster *c, double z, double *lo, double *hi,
+                          double *deff);
+
+/* Draws of Bradley-Terry ratings (Elo scale, mean 1000) for intervals and
+ * tests. s[i * m + j]: i's effective share count against j (wins + ties / 2
+ * over the pair's design effect), n[i * m + j] (symmetric): the pair's
+ * effective comparisons. Each draw takes every pair's share from
+ * Beta(s + 1/2, n - s + 1/2) (Jeffreys' prior: a finite sample never gives
+ * a certain outcome) and fits the ratings to the drawn shares. The models
+ * must be one connected set. draws[k * m + i]; returns the fits that did
+ * not converge, or -1. */
+int stats_bt_draws(int m, const double *s, const double *n, int samples, uint64_t seed,
+                   double *draws);
+
+/* P(Z > z) for a standard normal Z. */
+double stats_normal_sf(double z);
+
+/* Holm's step-down adjustment of p[0..n) into adj[0..n). */
+void stats_holm(const double *p, int n, double *adj);
+
+/* The q-quantile of sorted v[0..n), linear between order statistics. */
+double stats_quantile(const double *v, int n, double q);
 
 enum alpha_level { ALPHA_NOMINAL, ALPHA_ORDINAL, ALPHA_INTERVAL };
 
