@@ -129,8 +129,21 @@ static struct labeler *labeler_of(struct labelers *t, int64_t id)
 
 /* ---- per question ---- */
 
+/* One pair of models in the item being read: the lower-numbered model's
+ * score (a win 1, a tie 1/2) over its comparisons with the other. */
+#define ITEM_PAIRS_MAX (MAX_RESP * (MAX_RESP - 1) / 2)
+struct itpair {
+    int i, j;
+    double s, n;
+};
+
 struct qacc {
     const struct question *q;
+    /* Comparisons clustered by item: per ordered pair (i's share against
+     * j) and per model (against all), for the design effect. */
+    struct stats_cluster *cl, *clm;
+    struct itpair it[ITEM_PAIRS_MAX];
+    int nit;
     int points;             /* values of the agreement domain */
     int64_t answers, ties, both_bad, decided, first_wins;
     double *wins, *tie;     /* REPORT_MODELS_MAX^2: comparisons */
@@ -165,7 +178,9 @@ static int qacc_init(struct qacc *a, const struct question *q)
     if (q->type == Q_PAIRWISE || q->type == Q_RANK) {
         a->wins = calloc(mm, sizeof *a->wins);
         a->tie = calloc(mm, sizeof *a->tie);
-        if (a->wins == NULL || a->tie == NULL)
+        a->cl = calloc(mm, sizeof *a->cl);
+        a->clm = calloc(REPORT_MODELS_MAX, sizeof *a->clm);
+        if (a->wins == NULL || a->tie == NULL || a->cl == NULL || a->clm == NULL)
             return -1;
     }
     if (q->type == Q_RANK) {
@@ -190,6 +205,8 @@ static void qacc_free(struct qacc *a)
 {
     free(a->wins);
     free(a->tie);
+    free(a->cl);
+    free(a->clm);
     free(a->hist);
     free(a->rank_sum);
     free(a->top1);
@@ -309,10 +326,55 @@ static int places(const struct cur *c, struct jspan a, int *place)
     return 0;
 }
 
+/* Counts a comparison toward its item's pair (see item_flush). */
+static void item_pair(struct qacc *a, int mi, int mj, double score)
+{
+    int i = mi < mj ? mi : mj, j = mi < mj ? mj : mi, k;
+    for (k = 0; k < a->nit && !(a->it[k].i == i && a->it[k].j == j); k++)
+        ;
+    if (k == a->nit) {
+        if (k == ITEM_PAIRS_MAX)
+            return;
+        a->it[a->nit++] = (struct itpair){i, j, 0, 0};
+    }
+    a->it[k].s += mi < mj ? score : 1 - score;
+    a->it[k].n += 1;
+}
+
+/* The item's comparisons as one cluster of each pair and of each model. */
+static void item_flush(struct qacc *a)
+{
+    const int M = REPORT_MODELS_MAX;
+    int mod[2 * ITEM_PAIRS_MAX], nm = 0, k, x;
+    double ms[2 * ITEM_PAIRS_MAX], mn[2 * ITEM_PAIRS_MAX];
+    for (k = 0; k < a->nit; k++) {
+        const struct itpair *t = &a->it[k];
+        int side;
+        stats_cluster_add(&a->cl[t->i * M + t->j], t->s, t->n);
+        stats_cluster_add(&a->cl[t->j * M + t->i], t->n - t->s, t->n);
+        for (side = 0; side < 2; side++) {
+            int m = side == 0 ? t->i : t->j;
+            for (x = 0; x < nm && mod[x] != m; x++)
+                ;
+            if (x == nm) {
+                mod[nm] = m;
+                ms[nm] = mn[nm] = 0;
+                nm++;
+            }
+            ms[x] += side == 0 ? t->s : t->n - t->s;
+            mn[x] += t->n;
+        }
+    }
+    for (x = 0; x < nm; x++)
+        stats_cluster_add(&a->clm[mod[x]], ms[x], mn[x]);
+    a->nit = 0;
+}
+
 static void compare(struct qacc *a, int mi, int mj, int outcome /* 1: i, 0: tie, -1: j */)
 {
     if (mi == mj || mi < 0 || mj < 0)
         return;
+    item_pair(a, mi, mj, outcome > 0 ? 1 : outcome < 0 ? 0 : 0.5);
     if (outcome > 0)
         a->wins[mi * REPORT_MODELS_MAX + mj]++;
     else if (outcome < 0)
@@ -395,6 +457,7 @@ static void add_item(struct qacc *a, struct cur *c)
                 a->both_bad++;
             }
         }
+        item_flush(a);
         unit(a, c, val);
         break;
     case Q_RANK: {
@@ -430,6 +493,7 @@ static void add_item(struct qacc *a, struct cur *c)
                 }
             }
         }
+        item_flush(a);
         for (r = 0; r < c->n; r++) {
             for (k = 0; k < c->nj; k++)
                 val[k] = place[k][0] >= 0 && place[k][r] > 0 ? place[k][r] - 1 : -1;
@@ -659,111 +723,339 @@ static json_t *agreement_json(struct qacc *a, const struct report_opts *o)
                      a->agree.units, "pairable_values", a->agree.pairable);
 }
 
+/* A win-rate row: counts, the share, and Wilson's interval on the
+ * effective counts (the comparisons clustered by item). */
+static json_t *win_row(const char *model, const char *opponent, double ww, double ll, double tt,
+                       const struct stats_cluster *c)
+{
+    double n = ww + ll + tt, l, h, deff;
+    json_t *row;
+    stats_cluster_wilson(c, Z95, &l, &h, &deff);
+    row = json_pack("{sssIsIsIsIsosososo}", "model", model, "wins", (json_int_t)ww, "losses",
+                    (json_int_t)ll, "ties", (json_int_t)tt, "n", (json_int_t)n, "win_rate",
+                    num((ww + tt / 2) / n), "ci", interval(l, h), "design_effect", num(deff),
+                    "n_effective", num(n / deff));
+    if (row != NULL && opponent != NULL)
+        json_object_set_new(row, "opponent", json_string(opponent));
+    return row;
+}
+
+static int cmp_dbl(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Bradley-Terry over one connected set of models: the fit (with the prior
+ * when the set separates into groups), and with samples the draws, into
+ * bt rows (rating, ci, component, group), diffs (every pair's difference)
+ * and fits. map[0..k): the models, as indexes into the question's. */
+static int bt_component(struct qacc *a, struct names *models, const struct report_opts *o,
+                        const int *map, int k, int comp, json_t *bt, json_t *diffs, json_t *fits,
+                        json_t *separated, int *prior_used)
+{
+    const int M = REPORT_MODELS_MAX;
+    double *w = calloc((size_t)k * (size_t)k + 1, sizeof *w), *se = calloc((size_t)k * (size_t)k + 1, sizeof *se);
+    double *ne = calloc((size_t)k * (size_t)k + 1, sizeof *ne), *rating = calloc((size_t)k + 1, sizeof *rating);
+    double *draws = NULL, *col = NULL, *lo = calloc((size_t)k + 1, sizeof *lo), *hi = calloc((size_t)k + 1, sizeof *hi);
+    int *group = calloc((size_t)k + 1, sizeof *group), x, y, it, prior = 0, ng, failed = 0, rc = -1;
+    size_t base = json_array_size(bt); /* this set's first row in bt */
+    if (w == NULL || se == NULL || ne == NULL || rating == NULL || lo == NULL || hi == NULL || group == NULL)
+        goto out;
+    for (x = 0; x < k; x++)
+        for (y = 0; y < k; y++) {
+            int i = map[x], j = map[y];
+            const struct stats_cluster *c = &a->cl[i * M + j];
+            double deff = stats_cluster_deff(c);
+            w[x * k + y] = a->wins[i * M + j] + 0.5 * a->tie[i * M + j];
+            if (x != y && c->n > 0) {
+                se[x * k + y] = c->s / deff;
+                ne[x * k + y] = c->n / deff;
+            }
+        }
+    it = stats_bt(k, w, rating, &prior);
+    *prior_used |= prior;
+    json_array_append_new(fits, json_pack("{sisisbsb}", "component", comp, "iterations", it < 0 ? 10000 : it,
+                                          "converged", it > 0, "prior", prior));
+    ng = stats_bt_groups(k, w, group);
+    if (ng > 1) {
+        json_t *gs = json_array();
+        int g;
+        for (g = 0; g < ng; g++) {
+            json_t *names = json_array();
+            for (x = 0; x < k; x++)
+                if (group[x] == g)
+                    json_array_append_new(names, json_string(models->v[map[x]]));
+            json_array_append_new(gs, names);
+        }
+        json_array_append_new(separated, json_pack("{siso}", "component", comp, "groups", gs));
+    }
+    if (o->samples > 0) {
+        draws = malloc(sizeof *draws * (size_t)k * (size_t)o->samples);
+        col = malloc(sizeof *col * (size_t)o->samples);
+        if (draws == NULL || col == NULL)
+            goto out;
+        failed = stats_bt_draws(k, se, ne, o->samples, o->seed + (uint64_t)comp, draws);
+        for (x = 0; x < k; x++) {
+            for (y = 0; y < o->samples; y++)
+                col[y] = draws[(size_t)y * (size_t)k + (size_t)x];
+            qsort(col, (size_t)o->samples, sizeof *col, cmp_dbl);
+            lo[x] = stats_quantile(col, o->samples, 0.025);
+            hi[x] = stats_quantile(col, o->samples, 0.975);
+        }
+        json_object_set_new(json_array_get(fits, json_array_size(fits) - 1), "draws_not_converged",
+                            json_integer(failed));
+    }
+    for (x = 0; x < k; x++)
+        json_array_append_new(bt, json_pack("{sssosososisisi}", "model", models->v[map[x]], "rating",
+                                            num(rating[x]), "ci",
+                                            o->samples > 0 ? interval(lo[x], hi[x]) : json_null(),
+                                            "rank", json_null(), "order", 1, "component", comp,
+                                            "group", group[x]));
+    /* Every pair of the set once: the difference of ratings, with (from the
+     * draws) its interval and a two-sided p-value from its mean and
+     * spread; Holm adjusts them over the question (comparisons_json). */
+    for (x = 0; x < k; x++)
+        for (y = x + 1; y < k; y++) {
+            double mean = 0, var = 0, d, pe, pn;
+            int t, below = 0, above = 0, far;
+            json_t *row = json_pack("{sssssisosososososIsI}", "model", models->v[map[x]], "opponent",
+                                    models->v[map[y]], "component", comp, "difference",
+                                    num(rating[x] - rating[y]), "ci", json_null(), "p", json_null(),
+                                    "p_holm", json_null(), "significant", json_null(), "_x",
+                                    (json_int_t)(base + (size_t)x), "_y", (json_int_t)(base + (size_t)y));
+            if (o->samples > 1) {
+                for (t = 0; t < o->samples; t++) {
+                    d = draws[(size_t)t * (size_t)k + (size_t)x] - draws[(size_t)t * (size_t)k + (size_t)y];
+                    col[t] = d;
+                    mean += d;
+                    below += d <= 0;
+                    above += d >= 0;
+                }
+                mean /= o->samples;
+                for (t = 0; t < o->samples; t++)
+                    var += (col[t] - mean) * (col[t] - mean);
+                var /= o->samples - 1;
+                qsort(col, (size_t)o->samples, sizeof *col, cmp_dbl);
+                json_object_set_new(row, "ci", interval(stats_quantile(col, o->samples, 0.025),
+                                                        stats_quantile(col, o->samples, 0.975)));
+                /* The two-sided tail of the draws beyond 0 (the p at which
+                 * the percentile interval would reach 0); when no draw is
+                 * beyond it, the normal tail from their mean and spread if
+                 * smaller, for the resolution Holm needs past 1/samples. */
+                far = below < above ? below : above;
+                pe = 2.0 * (far + 1) / (o->samples + 1);
+                pn = var > 0 ? 2 * stats_normal_sf(fabs(mean) / sqrt(var)) : 1;
+                json_object_set_new(row, "p", num(fmin(1, far == 0 && pn < pe ? pn : pe)));
+            }
+            json_array_append_new(diffs, row);
+        }
+    rc = 0;
+out:
+    free(w);
+    free(se);
+    free(ne);
+    free(rating);
+    free(draws);
+    free(col);
+    free(lo);
+    free(hi);
+    free(group);
+    return rc;
+}
+
+/* Ranks from the tests: 1 + the models of the same set significantly
+ * better (Holm-adjusted p below 0.05, over every pair of the question);
+ * order: 1 + those of the set rated higher. Never across sets. */
+static void bt_ranks(json_t *bt, json_t *diffs, int tested)
+{
+    size_t i, j, n = json_array_size(diffs), nb = json_array_size(bt);
+    double *p = calloc(n + 1, sizeof *p), *adj = calloc(n + 1, sizeof *adj);
+    int *rank = calloc(nb + 1, sizeof *rank);
+    json_t *v, *u;
+    if (p == NULL || adj == NULL || rank == NULL)
+        goto out;
+    json_array_foreach(diffs, i, v)
+        p[i] = json_number_value(json_object_get(v, "p"));
+    if (tested)
+        stats_holm(p, (int)n, adj);
+    json_array_foreach(diffs, i, v) {
+        json_int_t x = json_integer_value(json_object_get(v, "_x")), y = json_integer_value(json_object_get(v, "_y"));
+        if (tested) {
+            int sig = adj[i] < 0.05;
+            json_object_set_new(v, "p_holm", num(adj[i]));
+            json_object_set_new(v, "significant", json_boolean(sig));
+            if (sig && json_number_value(json_object_get(v, "difference")) > 0)
+                rank[y]++;
+            else if (sig)
+                rank[x]++;
+        }
+        json_object_del(v, "_x");
+        json_object_del(v, "_y");
+    }
+    json_array_foreach(bt, i, v) {
+        json_int_t comp = json_integer_value(json_object_get(v, "component"));
+        int order = 1;
+        json_array_foreach(bt, j, u)
+            if (j != i && json_integer_value(json_object_get(u, "component")) == comp &&
+                json_number_value(json_object_get(u, "rating")) > json_number_value(json_object_get(v, "rating")))
+                order++;
+        json_object_set_new(v, "order", json_integer(order));
+        json_object_set_new(v, "rank", tested ? json_integer(1 + rank[i]) : json_null());
+    }
+out:
+    free(p);
+    free(adj);
+    free(rank);
+}
+
+/* "A, B and C" from a JSON array of names, into b. */
+static void names_text(json_t *names, char *b, size_t n)
+{
+    size_t i, len = 0, k = json_array_size(names);
+    json_t *v;
+    b[0] = '\0';
+    json_array_foreach(names, i, v) {
+        int w = snprintf(b + len, len < n ? n - len : 0, "%s%s", i == 0 ? "" : i + 1 == k ? " and " : ", ",
+                         json_string_value(v));
+        if (w < 0 || len + (size_t)w >= n)
+            break;
+        len += (size_t)w;
+    }
+}
+
+/* What a reader must know before comparing ratings: sets of models never
+ * compared with each other, and groups that won every comparison with
+ * another. */
+static json_t *bt_notes(json_t *comps, json_t *separated)
+{
+    json_t *notes = json_array(), *v;
+    size_t i, g;
+    char a[1024], b[1024], sets[1500], line[4096];
+    if (json_array_size(comps) > 1) {
+        json_t *parts = json_array();
+        json_array_foreach(comps, i, v) {
+            names_text(v, a, sizeof a);
+            json_array_append_new(parts, json_string(a));
+        }
+        for (i = 0, sets[0] = '\0'; i < json_array_size(parts); i++)
+            snprintf(sets + strlen(sets), sizeof sets - strlen(sets), "%s{%s}", i ? ", " : "",
+                     json_string_value(json_array_get(parts, i)));
+        snprintf(line, sizeof line,
+                 "These sets of models were never compared with each other, directly or through other models: %s. "
+                 "Ratings are on a separate scale in each set (each set's mean is 1000) and models are ranked within "
+                 "their set only.",
+                 sets);
+        json_array_append_new(notes, json_string(line));
+        json_decref(parts);
+    }
+    json_array_foreach(separated, i, v) {
+        json_t *gs = json_object_get(v, "groups");
+        for (g = 0; g + 1 < json_array_size(gs); g++) {
+            names_text(json_array_get(gs, g), a, sizeof a);
+            names_text(json_array_get(gs, g + 1), b, sizeof b);
+            snprintf(line, sizeof line,
+                     "%s never lost a comparison with %s (nor tied one): how much better cannot be estimated "
+                     "(there is no finite maximum-likelihood rating), so the ratings use a prior of half a win each "
+                     "way per pair that met, and their gap says little.",
+                     a, b);
+            json_array_append_new(notes, json_string(line));
+        }
+    }
+    return notes;
+}
+
 static json_t *comparisons_json(struct qacc *a, struct names *models, const struct report_opts *o)
 {
     const int M = REPORT_MODELS_MAX, m = models->n;
-    double *w = calloc((size_t)m * (size_t)m + 1, sizeof *w), *t = calloc((size_t)m * (size_t)m + 1, sizeof *t);
-    double *rating = calloc((size_t)m + 1, sizeof *rating), *lo = calloc((size_t)m + 1, sizeof *lo),
-           *hi = calloc((size_t)m + 1, sizeof *hi);
-    json_t *pairs = json_array(), *overall = json_array(), *bt = json_array(), *out = NULL;
-    int i, j, prior = 0, *active = calloc((size_t)m + 1, sizeof *active);
-    if (w == NULL || t == NULL || rating == NULL || lo == NULL || hi == NULL || active == NULL)
+    json_t *pairs = json_array(), *overall = json_array(), *bt = json_array(), *diffs = json_array();
+    json_t *fits = json_array(), *separated = json_array(), *comps = json_array(), *out = NULL, *notes = NULL;
+    int i, j, prior = 0, ncomp = 0, *active = calloc((size_t)m + 1, sizeof *active);
+    int *comp = calloc((size_t)m + 1, sizeof *comp), *map = calloc((size_t)m + 1, sizeof *map);
+    if (active == NULL || comp == NULL || map == NULL || pairs == NULL || overall == NULL || bt == NULL ||
+        diffs == NULL || fits == NULL || separated == NULL || comps == NULL)
         goto done;
     for (i = 0; i < m; i++)
-        for (j = 0; j < m; j++) {
-            w[i * m + j] = a->wins[i * M + j] + 0.5 * a->tie[i * M + j];
-            t[i * m + j] = a->tie[i * M + j];
+        for (j = 0; j < m; j++)
             if (a->wins[i * M + j] + a->tie[i * M + j] > 0)
                 active[i] = active[j] = 1;
-        }
     for (i = 0; i < m; i++) {
-        double wins = 0, losses = 0, ties = 0, l, h, n;
+        double wins = 0, losses = 0, ties = 0;
         if (!active[i])
             continue;
         for (j = 0; j < m; j++) {
             double ww = a->wins[i * M + j], ll = a->wins[j * M + i], tt = a->tie[i * M + j];
             if (j == i || ww + ll + tt == 0)
                 continue;
-            n = ww + ll + tt;
-            stats_wilson(ww + tt / 2, n, Z95, &l, &h);
-            json_array_append_new(pairs, json_pack("{sssssIsIsIsIsoso}", "model", models->v[i],
-                                                   "opponent", models->v[j], "wins", (json_int_t)ww,
-                                                   "losses", (json_int_t)ll, "ties", (json_int_t)tt,
-                                                   "n", (json_int_t)n, "win_rate",
-                                                   num((ww + tt / 2) / n), "ci", interval(l, h)));
+            json_array_append_new(pairs, win_row(models->v[i], models->v[j], ww, ll, tt, &a->cl[i * M + j]));
             wins += ww;
             losses += ll;
             ties += tt;
         }
-        n = wins + losses + ties;
-        stats_wilson(wins + ties / 2, n, Z95, &l, &h);
-        json_array_append_new(overall, json_pack("{sssIsIsIsIsoso}", "model", models->v[i], "wins",
-                                                 (json_int_t)wins, "losses", (json_int_t)losses,
-                                                 "ties", (json_int_t)ties, "n", (json_int_t)n,
-                                                 "win_rate", num((wins + ties / 2) / n), "ci",
-                                                 interval(l, h)));
+        json_array_append_new(overall, win_row(models->v[i], NULL, wins, losses, ties, &a->clm[i]));
     }
-    /* Bradley-Terry over the models that played. */
-    {
-        int *map = calloc((size_t)m + 1, sizeof *map), k = 0, x, y;
-        double *ws, *ts;
-        for (i = 0; i < m; i++)
-            if (active[i])
-                map[k++] = i;
-        ws = calloc((size_t)k * (size_t)k + 1, sizeof *ws);
-        ts = calloc((size_t)k * (size_t)k + 1, sizeof *ts);
-        if (map != NULL && ws != NULL && ts != NULL && k >= 2) {
-            for (x = 0; x < k; x++)
-                for (y = 0; y < k; y++) {
-                    ws[x * k + y] = w[map[x] * m + map[y]];
-                    ts[x * k + y] = t[map[x] * m + map[y]];
+    /* The connected sets of models (who met whom, directly or through
+     * others): ratings are comparable within a set only. */
+    for (i = 0; i < m; i++)
+        comp[i] = -1;
+    for (i = 0; i < m; i++) {
+        int head = 0, tail = 0, k;
+        if (!active[i] || comp[i] >= 0)
+            continue;
+        comp[i] = ncomp;
+        map[tail++] = i;
+        while (head < tail) {
+            int x = map[head++];
+            for (j = 0; j < m; j++)
+                if (comp[j] < 0 && a->wins[x * M + j] + a->wins[j * M + x] + a->tie[x * M + j] > 0) {
+                    comp[j] = ncomp;
+                    map[tail++] = j;
                 }
-            stats_bt(k, ws, rating, &prior);
-            /* The bootstrap redraws whole outcomes: wins without the ties. */
-            for (x = 0; x < k; x++)
-                for (y = 0; y < k; y++)
-                    ws[x * k + y] -= 0.5 * ts[x * k + y];
-            if (o->samples > 0)
-                stats_bt_bootstrap(k, ws, ts, o->samples, o->seed, lo, hi);
-            for (x = 0; x < k; x++) {
-                /* Ranked above another only when the intervals do not
-                 * overlap: rank = 1 + models whose interval is wholly above. */
-                int rank = 1, naive = 1;
-                for (y = 0; y < k; y++) {
-                    rank += o->samples > 0 && y != x && lo[y] > hi[x];
-                    naive += y != x && rating[y] > rating[x];
-                }
-                json_array_append_new(bt, json_pack("{sssososisi}", "model", models->v[map[x]],
-                                                    "rating", num(rating[x]), "ci",
-                                                    o->samples > 0 ? interval(lo[x], hi[x])
-                                                                   : json_null(),
-                                                    "rank", rank, "order", naive));
-            }
         }
-        free(map);
-        free(ws);
-        free(ts);
+        {
+            json_t *names = json_array();
+            for (k = 0; k < tail; k++)
+                json_array_append_new(names, json_string(models->v[map[k]]));
+            json_array_append_new(comps, names);
+        }
+        if (bt_component(a, models, o, map, tail, ncomp, bt, diffs, fits, separated, &prior) != 0)
+            goto done;
+        ncomp++;
     }
+    bt_ranks(bt, diffs, o->samples > 1);
+    notes = bt_notes(comps, separated);
     {
         double l, h;
         stats_wilson((double)a->first_wins, (double)a->decided, Z95, &l, &h);
-        out = json_pack("{sososos{sIsIsoso}sb}", "win_rates", pairs, "overall", overall,
+        out = json_pack("{sososos{sIsIsoso}sbsos{sosososbsososo}}", "win_rates", pairs, "overall", overall,
                         "bradley_terry", bt, "position_bias", "first_shown_wins",
                         (json_int_t)a->first_wins, "decided", (json_int_t)a->decided, "rate",
                         a->decided > 0 ? num((double)a->first_wins / (double)a->decided) : json_null(),
-                        "ci", a->decided > 0 ? interval(l, h) : json_null(), "bt_prior", prior);
-        pairs = overall = bt = NULL;
+                        "ci", a->decided > 0 ? interval(l, h) : json_null(), "bt_prior", prior,
+                        "differences", diffs, "bt", "components", comps, "separated", separated,
+                        "fits", fits, "comparable", ncomp <= 1 && json_array_size(separated) == 0, "notes", notes,
+                        "samples", json_integer(o->samples), "methods",
+                        json_pack("{ssssssss}", "win_rate",
+                                  "Wilson 95% on effective counts (comparisons over their cluster-robust design effect, items as clusters)",
+                                  "rating",
+                                  "Bradley-Terry MLE (MM); 95% percentile interval of draws from Jeffreys-smoothed pair shares on effective counts",
+                                  "difference",
+                                  "difference of ratings; 95% percentile interval of the draws; two-sided p: twice the share of draws beyond 0 (+1 over samples + 1), or the normal tail when none is and it is smaller",
+                                  "rank", "1 + the models of the same set significantly better (Holm-adjusted p < 0.05); null without samples"));
+        pairs = overall = bt = diffs = comps = separated = fits = notes = NULL;
     }
 done:
     json_decref(pairs);
     json_decref(overall);
     json_decref(bt);
-    free(w);
-    free(t);
-    free(rating);
-    free(lo);
-    free(hi);
+    json_decref(diffs);
+    json_decref(comps);
+    json_decref(separated);
+    json_decref(fits);
+    json_decref(notes);
     free(active);
+    free(comp);
+    free(map);
     return out;
 }
 

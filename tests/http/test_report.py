@@ -18,6 +18,22 @@ def wilson(s, n):
     return max(0, mid - half), min(1, mid + half)
 
 
+def cluster_wilson(clusters):
+    """Wilson on effective counts: clusters are (s_k, n_k) per item; the
+    design effect is the cluster-robust variance over the binomial one,
+    clamped to [1, sum n_k^2 / n] (docs/reports.md)."""
+    k = len(clusters)
+    n = sum(c[1] for c in clusters)
+    s = sum(c[0] for c in clusters)
+    p = s / n
+    most = sum(c[1] ** 2 for c in clusters) / n
+    vb = p * (1 - p) / n
+    vc = k / (k - 1) * sum((sk - p * nk) ** 2 for sk, nk in clusters) / n ** 2
+    deff = most if vb <= 0 else min(most, max(1.0, vc / vb))
+    lo, hi = wilson(s / deff, n / deff)
+    return lo, hi, deff
+
+
 def alpha_nominal(units):
     """Krippendorff's alpha, nominal, from lists of values per unit."""
     o, n_c = {}, {}
@@ -114,7 +130,10 @@ def test_report_figures_match_an_independent_computation():
     assert (m1["wins"], m1["losses"], m1["ties"], m1["n"]) == (wins, losses, ties, 36)
     s1 = wins + ties / 2
     assert abs(m1["win_rate"] - s1 / 36) < 1e-6
-    lo, hi = wilson(s1, 36)
+    # The interval counts items, not judgments, as independent.
+    clusters = [(w.count("a") + w.count("tie") / 2, 3) for w in PICKS.values()]
+    lo, hi, deff = cluster_wilson(clusters)
+    assert abs(m1["design_effect"] - deff) < 1e-6 and abs(m1["n_effective"] - 36 / deff) < 1e-6
     assert abs(m1["ci"][0] - lo) < 1e-6 and abs(m1["ci"][1] - hi) < 1e-6
     assert abs(wr[("m2", "m1")]["win_rate"] - (1 - s1 / 36)) < 1e-6
     assert better["ties"] == ties and better["both_bad"] == 0
@@ -268,7 +287,7 @@ def test_acceptance_rule_decides_pass_or_fail():
     assert st == 200 and body["job"]["acceptance"] == rule
     picks = [w for i in range(12) for w in PICKS[i]]
     s1 = picks.count("a") + picks.count("tie") / 2
-    lo, _ = wilson(s1, 36)
+    lo, _, _ = cluster_wilson([(w.count("a") + w.count("tie") / 2, 3) for w in PICKS.values()])
     dec = lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]["decision"]
     assert dec["pass"] is (lo >= 0.5) and dec["rule"] == rule
     assert abs(dec["checks"][0]["ci"][0] - lo) < 1e-6 and dec["checks"][0]["check"] == "win_rate_lower"
@@ -308,3 +327,97 @@ def test_a_labeler_far_below_the_rest_is_flagged():
     assert by["lab4"]["gold_accuracy"] == 0 and by["lab"]["gold_accuracy"] == 0.8
     assert not any(by[u]["flag"] for u in ("lab", "lab2", "lab3"))
     assert abs(by["lab4"]["agreement"] - 3 / 15) < 1e-9 and by["lab"]["agreement"] == 1.0
+
+
+def pair_job(s, lead, games, overlap=1, labs=("lab",)):
+    """A pairwise job whose item k is games[k] = (model_a, model_b, winner),
+    winner "a", "b" or "tie", judged so by every labeler in labs."""
+    st, _, body = lead.post("/api/v1/jobs", {
+        "name": "hard cases", "overlap": overlap, "randomize_order": False,
+        "questions": [{"name": "better", "type": "pairwise", "allow_tie": True}]})
+    assert st == 201, body
+    jid = body["job"]["id"]
+    items = [{"id": f"g{k}", "prompt": f"p{k}", "responses": [{"id": "a", "model": ma, "text": "x"},
+                                                          {"id": "b", "model": mb, "text": "y"}]}
+             for k, (ma, mb, _) in enumerate(games)]
+    assert lead.jsonl(f"/api/v1/jobs/{jid}/items", items)[0] == 201
+    assert lead.put(f"/api/v1/jobs/{jid}/members", {"members": list(labs)})[0] == 200
+    assert lead.patch(f"/api/v1/jobs/{jid}", {"status": "open"})[0] == 200
+    judge(s, jid, labs, lambda k, i: {"better": {"winner": games[i][2]}})
+    return jid
+
+
+def better_of(lead, jid, q=""):
+    st, _, body = lead.get(f"/api/v1/jobs/{jid}/report{q}")
+    assert st == 200, body
+    return body["report"]["questions"][0]
+
+
+def test_a_finite_sample_never_gives_a_zero_width_interval():
+    s = Server(users=("lead", "lab"))
+    lead = s.client("lead")
+    q = better_of(lead, pair_job(s, lead, [("A", "B", "a")] * 10))
+    bt = {r["model"]: r for r in q["bradley_terry"]}
+    for m in ("A", "B"):
+        lo, hi = bt[m]["ci"]
+        assert hi - lo > 100, bt  # was 0: the bootstrap never drew a loss
+    assert bt["A"]["ci"][0] > 1000 and bt["A"]["rank"] == 1 and bt["B"]["rank"] == 2
+    wr = {(r["model"], r["opponent"]): r for r in q["win_rates"]}
+    assert wr[("A", "B")]["ci"][1] == 1 and wr[("A", "B")]["ci"][0] < 0.75
+    # Two ties: an even match, but an uncertain one (was [1000, 1000]).
+    q = better_of(lead, pair_job(s, lead, [("C", "D", "tie")] * 2))
+    for r in q["bradley_terry"]:
+        assert r["ci"][0] < 900 and r["ci"][1] > 1100 and r["rank"] == 1, r
+    assert all(f["converged"] for f in q["bt"]["fits"])
+    s.stop()
+
+
+def test_separated_and_disconnected_comparisons_are_detected_and_never_ranked_across():
+    s = Server(users=("lead", "lab"))
+    lead = s.client("lead")
+    # A-B 1-1, C-D 1-1, A beat C, B beat D: {A, B} never lost to {C, D}.
+    jid = pair_job(s, lead, [("A", "B", "a"), ("A", "B", "b"), ("C", "D", "a"), ("C", "D", "b"),
+                             ("A", "C", "a"), ("B", "D", "a")])
+    q = better_of(lead, jid)
+    bt = {r["model"]: r for r in q["bradley_terry"]}
+    assert q["bt"]["separated"] == [{"component": 0, "groups": [["A", "B"], ["C", "D"]]}]
+    assert q["bt"]["comparable"] is False and q["bt_prior"] is True
+    assert [f["converged"] for f in q["bt"]["fits"]] == [True]  # it ran to the cap before
+    assert bt["A"]["rating"] - bt["C"]["rating"] < 600, bt  # was 1835 against 165
+    assert any("A and B never lost a comparison with C and D" in n for n in q["bt"]["notes"]), q["bt"]
+    assert {r["group"] for r in q["bradley_terry"]} == {0, 1}
+    # A-B 3-1 and C-D 3-1, no link: two sets, each ranked alone.
+    jid = pair_job(s, lead, [("A", "B", "a")] * 3 + [("A", "B", "b")] + [("C", "D", "a")] * 3 + [("C", "D", "b")])
+    q = better_of(lead, jid)
+    assert q["bt"]["components"] == [["A", "B"], ["C", "D"]] and q["bt"]["comparable"] is False
+    assert "never compared with each other" in q["bt"]["notes"][0] and "{A and B}, {C and D}" in q["bt"]["notes"][0]
+    bt = {r["model"]: r for r in q["bradley_terry"]}
+    assert (bt["A"]["component"], bt["C"]["component"]) == (0, 1)
+    assert (bt["A"]["order"], bt["B"]["order"], bt["C"]["order"], bt["D"]["order"]) == (1, 2, 1, 2)
+    # Differences only within a set: A-B and C-D, never A-C.
+    assert {(d["model"], d["opponent"]) for d in q["differences"]} == {("A", "B"), ("C", "D")}
+    for d in q["differences"]:
+        assert d["ci"][0] < d["difference"] < d["ci"][1] and 0 < d["p"] <= 1 and d["p_holm"] >= d["p"]
+    # samples=0: ratings, but no intervals, tests or ranks.
+    q = better_of(lead, jid, "?samples=0")
+    assert all(r["rank"] is None and r["ci"] is None for r in q["bradley_terry"]), q["bradley_terry"]
+    assert all(d["p"] is None and d["significant"] is None for d in q["differences"])
+    s.stop()
+
+
+def test_ranks_come_from_holm_adjusted_paired_tests():
+    s = Server(users=("lead", "lab"))
+    lead = s.client("lead")
+    # A beats B 40-10, B beats C 26-24: A ranks alone at 1; B and C share 2.
+    games = [("A", "B", "a")] * 40 + [("A", "B", "b")] * 10 + [("B", "C", "a")] * 26 + [("B", "C", "b")] * 24
+    q = better_of(lead, pair_job(s, lead, games))
+    bt = {r["model"]: r for r in q["bradley_terry"]}
+    assert (bt["A"]["rank"], bt["B"]["rank"], bt["C"]["rank"]) == (1, 2, 2), bt
+    d = {(x["model"], x["opponent"]): x for x in q["differences"]}
+    assert d[("A", "B")]["significant"] is True and d[("B", "C")]["significant"] is False
+    assert d[("A", "C")]["significant"] is True  # through B
+    ps = sorted(x["p"] for x in q["differences"])
+    adj = sorted(x["p_holm"] for x in q["differences"])
+    assert abs(adj[0] - min(1, 3 * ps[0])) < 1e-6  # Holm: the smallest times the number of tests
+    assert "Holm" in q["bt"]["methods"]["rank"]
+    s.stop()
