@@ -57,7 +57,7 @@ void job_free_fields(struct job *j)
 static json_t *parse_acceptance(json_t *v, struct problems *pr)
 {
     static const char *const keys[] = {"question", "candidate", "baseline", "min_win_rate_lower",
-                                       "min_alpha", NULL};
+                                       "min_alpha", "no_position_bias", NULL};
     const char *q, *cand, *base;
     json_t *out, *lower = json_object_get(v, "min_win_rate_lower"), *alpha = json_object_get(v, "min_alpha");
     int before = pr->count;
@@ -82,6 +82,8 @@ static json_t *parse_acceptance(json_t *v, struct problems *pr)
     if (alpha != NULL && (!json_is_number(alpha) || json_number_value(alpha) < -1 ||
                           json_number_value(alpha) > 1))
         problems_add(pr, "acceptance.min_alpha", "must be a number from -1 to 1");
+    if (json_object_get(v, "no_position_bias") != NULL && !json_is_boolean(json_object_get(v, "no_position_bias")))
+        problems_add(pr, "acceptance.no_position_bias", "must be true or false");
     if (cand == NULL && alpha == NULL)
         problems_add(pr, "acceptance", "give a candidate and a baseline, or min_alpha");
     if (pr->count > before)
@@ -95,6 +97,8 @@ static json_t *parse_acceptance(json_t *v, struct problems *pr)
     }
     if (alpha != NULL)
         json_object_set_new(out, "min_alpha", json_real(json_number_value(alpha)));
+    if (json_is_true(json_object_get(v, "no_position_bias")))
+        json_object_set_new(out, "no_position_bias", json_true());
     return out;
 }
 
@@ -142,6 +146,9 @@ static void check_acceptance(const struct job_config *cfg, struct problems *pr)
     else if (json_object_get(cfg->acceptance, "candidate") != NULL && q->type != Q_PAIRWISE &&
              q->type != Q_RANK)
         problems_add(pr, "acceptance.question", "must be a pairwise or rank question to compare models");
+    else if (json_object_get(cfg->acceptance, "no_position_bias") != NULL && q->type != Q_PAIRWISE &&
+             q->type != Q_RANK)
+        problems_add(pr, "acceptance.question", "must be a pairwise or rank question to test position bias");
     else if (json_object_get(cfg->acceptance, "min_alpha") != NULL && q->type == Q_TEXT)
         problems_add(pr, "acceptance.question", "has no agreement (a text question)");
 }

@@ -100,6 +100,8 @@ struct labeler {
     int64_t agree_units;
     double agree;
     int64_t gold_total, gold_right;
+    int64_t first_wins, decided; /* position bias, over comparison questions */
+    double pb_p, pb_holm;        /* its test, and Holm-adjusted over labelers */
 };
 
 /* Labelers are allocated one by one: judgments being gathered point at
@@ -448,6 +450,8 @@ static void add_item(struct qacc *a, struct cur *c)
                 compare(a, c->model[r], c->model[1 - r], 1);
                 a->decided++;
                 a->first_wins += c->j[k].nshown > 0 && c->j[k].shown[0] == r;
+                c->j[k].who->decided++;
+                c->j[k].who->first_wins += c->j[k].nshown > 0 && c->j[k].shown[0] == r;
             } else if (w.len == 5 && memcmp(w.p, "\"tie\"", 5) == 0) {
                 val[k] = 2;
                 a->ties++;
@@ -490,6 +494,8 @@ static void add_item(struct qacc *a, struct cur *c)
                 if (p0 > 0 && p1 > 0 && p0 != p1) {
                     a->decided++;
                     a->first_wins += p0 < p1;
+                    c->j[k].who->decided++;
+                    c->j[k].who->first_wins += p0 < p1;
                 }
             }
         }
@@ -1027,11 +1033,14 @@ static json_t *comparisons_json(struct qacc *a, struct names *models, const stru
     {
         double l, h;
         stats_wilson((double)a->first_wins, (double)a->decided, Z95, &l, &h);
-        out = json_pack("{sososos{sIsIsoso}sbsos{sosososbsososo}}", "win_rates", pairs, "overall", overall,
+        double pb = stats_binom_test_half(a->first_wins, a->decided);
+        out = json_pack("{sososos{sIsIsosososssb}sbsos{sosososbsososo}}", "win_rates", pairs, "overall", overall,
                         "bradley_terry", bt, "position_bias", "first_shown_wins",
                         (json_int_t)a->first_wins, "decided", (json_int_t)a->decided, "rate",
                         a->decided > 0 ? num((double)a->first_wins / (double)a->decided) : json_null(),
-                        "ci", a->decided > 0 ? interval(l, h) : json_null(), "bt_prior", prior,
+                        "ci", a->decided > 0 ? interval(l, h) : json_null(), "p",
+                        a->decided > 0 ? num(pb) : json_null(), "test", "exact binomial, two-sided, against 1/2",
+                        "significant", a->decided > 0 && pb < 0.05, "bt_prior", prior,
                         "differences", diffs, "bt", "components", comps, "separated", separated,
                         "fits", fits, "comparable", ncomp <= 1 && json_array_size(separated) == 0, "notes", notes,
                         "samples", json_integer(o->samples), "methods",
@@ -1197,6 +1206,25 @@ static json_t *labelers_json(struct labelers *t)
     }
     med_agree = stats_median(agree, na);
     med_gold = stats_median(gold, ng);
+    /* Position bias per labeler: the exact test of each, Holm-adjusted
+     * over the labelers who made comparisons. */
+    {
+        double *pv = calloc((size_t)t->n + 1, sizeof *pv), *adj = calloc((size_t)t->n + 1, sizeof *adj);
+        int *at = calloc((size_t)t->n + 1, sizeof *at), np = 0;
+        for (i = 0; pv != NULL && adj != NULL && at != NULL && i < t->n; i++)
+            if (t->v[i]->decided > 0) {
+                pv[np] = stats_binom_test_half(t->v[i]->first_wins, t->v[i]->decided);
+                at[np++] = i;
+            }
+        if (pv != NULL && adj != NULL && at != NULL) {
+            stats_holm(pv, np, adj);
+            for (i = 0; i < np; i++)
+                t->v[at[i]]->pb_holm = adj[i], t->v[at[i]]->pb_p = pv[i];
+        }
+        free(pv);
+        free(adj);
+        free(at);
+    }
     for (i = 0; i < t->n; i++) {
         struct labeler *l = t->v[i];
         double a = l->agree_units ? l->agree / (double)l->agree_units : NAN;
@@ -1205,19 +1233,41 @@ static json_t *labelers_json(struct labelers *t)
          * at least 10 units (or gold answers) behind the figure. */
         int low_agree = na >= 3 && l->agree_units >= 10 && a < med_agree - 0.2;
         int low_gold = ng >= 2 && l->gold_total >= 10 && g < med_gold - 0.2;
+        /* Biased: the first-shown response won significantly more (or
+         * less) often than half, after Holm, with 10 decisions or more. */
+        int biased = l->decided >= 10 && l->pb_holm < 0.05;
         json_t *row = json_pack("{sssIsIsososIsosIsb}", "labeler", l->name, "judgments",
                                 (json_int_t)l->judgments, "skips", (json_int_t)l->skips,
                                 "median_seconds", num(stats_median(l->secs, (int)l->nsecs)),
                                 "agreement", num(a), "agreement_units", (json_int_t)l->agree_units,
                                 "gold_accuracy", num(g), "gold_answers", (json_int_t)l->gold_total,
-                                "flag", low_agree || low_gold);
+                                "flag", low_agree || low_gold || biased);
+        if (l->decided > 0) {
+            double pl, ph;
+            stats_wilson((double)l->first_wins, (double)l->decided, Z95, &pl, &ph);
+            json_object_set_new(row, "position_bias",
+                                json_pack("{sIsIsososososb}", "first_shown_wins", (json_int_t)l->first_wins,
+                                          "decided", (json_int_t)l->decided, "rate",
+                                          num((double)l->first_wins / (double)l->decided), "ci",
+                                          interval(pl, ph), "p", num(l->pb_p), "p_holm", num(l->pb_holm),
+                                          "biased", biased));
+        } else {
+            json_object_set_new(row, "position_bias", json_null());
+        }
         json_object_set_new(row, "median_active_seconds",
                             num(l->nact > 0 ? stats_median(l->act, (int)l->nact) : NAN));
-        if (low_agree || low_gold)
-            json_object_set_new(row, "flag_reason",
-                                json_string(low_agree && low_gold ? "agreement and gold accuracy far below the other labelers"
-                                            : low_agree ? "agreement far below the other labelers"
-                                                        : "gold accuracy far below the other labelers"));
+        if (low_agree || low_gold || biased) {
+            char why[256];
+            snprintf(why, sizeof why, "%s%s%s%s%s",
+                     low_agree && low_gold ? "agreement and gold accuracy far below the other labelers"
+                     : low_agree           ? "agreement far below the other labelers"
+                     : low_gold            ? "gold accuracy far below the other labelers"
+                                           : "",
+                     (low_agree || low_gold) && biased ? "; " : "", biased ? "a position bias: picked the response shown " : "",
+                     biased ? ((double)l->first_wins * 2 > (double)l->decided ? "first" : "second") : "",
+                     biased ? " significantly more often than chance" : "");
+            json_object_set_new(row, "flag_reason", json_string(why));
+        }
         json_array_append_new(list, row);
     }
     free(agree);
@@ -1263,6 +1313,20 @@ static json_t *decision_json(json_t *rule, json_t *questions)
                                                     "n", json_object_get(row, "n"), "threshold", need,
                                                     "pass", ok));
         }
+    }
+    if (json_is_true(json_object_get(rule, "no_position_bias"))) {
+        json_t *pb = json_object_get(q, "position_bias");
+        int decided = (int)json_integer_value(json_object_get(pb, "decided"));
+        int ok = !json_is_true(json_object_get(pb, "significant"));
+        pass &= ok;
+        json_array_append_new(checks, json_pack("{sssssOsOsOsb}", "check", "no_position_bias", "question", qname,
+                                                "rate", pb != NULL ? json_object_get(pb, "rate") : json_null(),
+                                                "p", pb != NULL ? json_object_get(pb, "p") : json_null(),
+                                                "decided", pb != NULL ? json_object_get(pb, "decided") : json_null(),
+                                                "pass", ok));
+        if (decided == 0)
+            json_object_set_new(json_array_get(checks, json_array_size(checks) - 1), "why",
+                                json_string("no decided comparison to test"));
     }
     if (json_object_get(rule, "min_alpha") != NULL) {
         double need = json_number_value(json_object_get(rule, "min_alpha"));
@@ -1518,6 +1582,15 @@ int report_build(struct db *db, const struct job *j, const struct report_opts *o
                          "bootstrap", "samples", (json_int_t)o->samples, "seed",
                          (json_int_t)o->seed, "questions", questions, "labelers",
                          labelers_json(&b->labs));
+        if (*out != NULL) {
+            json_t *warn = json_array();
+            if (!j->cfg.randomize_order)
+                json_array_append_new(
+                    warn, json_string("Responses were shown in a fixed order (randomize_order is off): a preference "
+                                      "for a model cannot be told apart from a preference for a position. Win rates, "
+                                      "ratings and the decision compare positions as much as models."));
+            json_object_set_new(*out, "warnings", warn);
+        }
         if (*out == NULL)
             rc = ERR_NOMEM;
         else if (j->cfg.acceptance != NULL)

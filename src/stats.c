@@ -334,6 +334,20 @@ int stats_bt_draws(int m, const double *s, const double *n, int samples, uint64_
     return failed;
 }
 
+double stats_binom_test_half(int64_t k, int64_t n)
+{
+    int64_t lo = k < n - k ? k : n - k, i;
+    double tail = 0;
+    if (n <= 0)
+        return 1;
+    if (2 * lo == n)
+        return 1;
+    for (i = 0; i <= lo; i++)
+        tail += exp(lgamma((double)n + 1) - lgamma((double)i + 1) - lgamma((double)(n - i) + 1) -
+                    (double)n * log(2.0));
+    return fmin(1, 2 * tail);
+}
+
 double stats_normal_sf(double z)
 {
     return 0.5 * erfc(z / sqrt(2));

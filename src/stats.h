@@ -82,6 +82,10 @@ void stats_cluster_wilson(const struct stats_cluster *c, double z, double *lo, d
 int stats_bt_draws(int m, const double *s, const double *n, int samples, uint64_t seed,
                    double *draws);
 
+/* The exact two-sided binomial test of k successes in n trials against a
+ * share of 1/2: twice the smaller tail, at most 1. */
+double stats_binom_test_half(int64_t k, int64_t n);
+
 /* P(Z > z) for a standard normal Z. */
 double stats_normal_sf(double z);
 

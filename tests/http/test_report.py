@@ -421,3 +421,43 @@ def test_ranks_come_from_holm_adjusted_paired_tests():
     assert abs(adj[0] - min(1, 3 * ps[0])) < 1e-6  # Holm: the smallest times the number of tests
     assert "Holm" in q["bt"]["methods"]["rank"]
     s.stop()
+
+
+def test_position_bias_is_tested_per_labeler_and_can_fail_the_rule():
+    labs = ("lab", "lab2", "lab3", "lab4")
+    s = Server(users=("lead",) + labs)
+    lead = s.client("lead")
+    # Fixed order, a true 50/50: response a (shown first) is m1 on even
+    # items and m2 on odd ones. Three labelers judge as the models deserve
+    # (items alternate), the fourth always picks the first shown.
+    st, _, body = lead.post("/api/v1/jobs", {
+        "name": "bias", "overlap": 4, "randomize_order": False,
+        "questions": [{"name": "better", "type": "pairwise"}]})
+    jid = body["job"]["id"]
+    items = [{"id": f"i{k}", "prompt": f"p{k}",
+              "responses": [{"id": "a", "model": "m1" if k % 2 == 0 else "m2", "text": "x"},
+                            {"id": "b", "model": "m2" if k % 2 == 0 else "m1", "text": "y"}]} for k in range(40)]
+    assert lead.jsonl(f"/api/v1/jobs/{jid}/items", items)[0] == 201
+    assert lead.put(f"/api/v1/jobs/{jid}/members", {"members": list(labs)})[0] == 200
+    assert lead.patch(f"/api/v1/jobs/{jid}", {"status": "open"})[0] == 200
+    judge(s, jid, labs, lambda k, i: {"better": {"winner": "a" if k == 3 or (i // 2) % 2 == 0 else "b"}})
+    rep = lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]
+    assert any("fixed order" in w for w in rep["warnings"]), rep["warnings"]
+    labelers = {r["labeler"]: r for r in rep["labelers"]}
+    lab4 = labelers["lab4"]
+    assert lab4["position_bias"]["rate"] == 1 and lab4["position_bias"]["biased"] is True
+    assert lab4["flag"] is True and "picked the response shown first" in lab4["flag_reason"]
+    for u in ("lab", "lab2", "lab3"):
+        assert labelers[u]["position_bias"]["biased"] is False, labelers[u]
+    assert lab4["position_bias"]["p_holm"] >= lab4["position_bias"]["p"]
+    pb = rep["questions"][0]["position_bias"]
+    assert pb["significant"] is True and pb["test"].startswith("exact binomial")
+    # The rule may require no significant position bias: it fails here.
+    rule = {"question": "better", "min_alpha": -1, "no_position_bias": True}
+    assert lead.patch(f"/api/v1/jobs/{jid}", {"acceptance": rule})[0] == 200
+    dec = lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]["decision"]
+    check = [c for c in dec["checks"] if c["check"] == "no_position_bias"][0]
+    assert check["pass"] is False and dec["pass"] is False
+    expect_error(lead.patch(f"/api/v1/jobs/{jid}", {"acceptance": dict(rule, no_position_bias=1)}), 422,
+                 field="acceptance.no_position_bias")
+    s.stop()
