@@ -146,6 +146,14 @@ struct qacc {
     struct stats_cluster *cl, *clm;
     struct itpair it[ITEM_PAIRS_MAX];
     int nit;
+    /* Ratings clustered by item, per slot (sums of an item's scores); and
+     * per pair of models (i < j) the paired differences of their items'
+     * mean scores, for Wilcoxon's test. */
+    struct stats_cluster *rcl;
+    struct dvec {
+        double *v;
+        int n, cap;
+    } *pd;
     int points;             /* values of the agreement domain */
     int64_t answers, ties, both_bad, decided, first_wins;
     double *wins, *tie;     /* REPORT_MODELS_MAX^2: comparisons */
@@ -197,6 +205,10 @@ static int qacc_init(struct qacc *a, const struct question *q)
     if (q->type == Q_RATING && (a->hist = calloc(((size_t)REPORT_MODELS_MAX + 1) * (size_t)n,
                                                  sizeof *a->hist)) == NULL)
         return -1;
+    if (q->type == Q_RATING && (a->rcl = calloc((size_t)REPORT_MODELS_MAX + 1, sizeof *a->rcl)) == NULL)
+        return -1;
+    if (q->type == Q_RATING && q->per_response && !q->thumbs && (a->pd = calloc(mm, sizeof *a->pd)) == NULL)
+        return -1;
     if (q->type == Q_LABELS &&
         (a->label_count = calloc((size_t)q->n_options + 1, sizeof *a->label_count)) == NULL)
         return -1;
@@ -209,6 +221,13 @@ static void qacc_free(struct qacc *a)
     free(a->tie);
     free(a->cl);
     free(a->clm);
+    free(a->rcl);
+    if (a->pd != NULL) {
+        size_t x;
+        for (x = 0; x < (size_t)REPORT_MODELS_MAX * REPORT_MODELS_MAX; x++)
+            free(a->pd[x].v);
+        free(a->pd);
+    }
     free(a->hist);
     free(a->rank_sum);
     free(a->top1);
@@ -507,8 +526,11 @@ static void add_item(struct qacc *a, struct cur *c)
         }
         break;
     }
-    case Q_RATING:
+    case Q_RATING: {
+        double rmean[MAX_RESP];
         for (r = 0; r < (q->per_response ? c->n : 1); r++) {
+            double ysum = 0, yn = 0;
+            int slot = -1;
             for (k = 0; k < c->nj; k++) {
                 struct jspan ans, v;
                 int m = q->per_response ? c->model[r] : c->n == 1 ? c->model[0] : -1;
@@ -534,10 +556,33 @@ static void add_item(struct qacc *a, struct cur *c)
                  * they count under the last slot. */
                 o = m >= 0 ? m : REPORT_MODELS_MAX;
                 a->hist[(size_t)o * (size_t)a->points + (size_t)val[k]]++;
+                ysum += q->thumbs ? val[k] : q->min + val[k];
+                yn++;
+                slot = o;
             }
+            if (slot >= 0)
+                stats_cluster_add(&a->rcl[slot], ysum, yn);
+            rmean[r] = yn > 0 ? ysum / yn : NAN;
             unit(a, c, val);
         }
+        /* Paired differences: two models' responses to the same item. */
+        for (r = 0; a->pd != NULL && r < c->n; r++)
+            for (s = r + 1; s < c->n; s++) {
+                int mr = c->model[r], ms = c->model[s];
+                struct dvec *dv;
+                if (mr < 0 || ms < 0 || mr == ms || isnan(rmean[r]) || isnan(rmean[s]))
+                    continue;
+                dv = &a->pd[(mr < ms ? mr : ms) * REPORT_MODELS_MAX + (mr < ms ? ms : mr)];
+                if (dv->n == dv->cap) {
+                    double *nv = realloc(dv->v, sizeof *nv * (size_t)(dv->cap = dv->cap ? dv->cap * 2 : 16));
+                    if (nv == NULL)
+                        continue;
+                    dv->v = nv;
+                }
+                dv->v[dv->n++] = mr < ms ? rmean[r] - rmean[s] : rmean[s] - rmean[r];
+            }
         break;
+    }
     case Q_LABELS:
         for (k = 0; k < c->nj; k++) {
             json_t *ans = json_object_get(ans_of(&c->j[k]), q->name), *v;
@@ -1110,20 +1155,76 @@ static json_t *ratings_json(struct qacc *a, struct names *models)
             }
         }
         if (q->thumbs) {
-            stats_wilson((double)h[1], (double)n, Z95, &lo, &hi);
-            row = json_pack("{sssIsIsoso}", "model", mi == models->n ? "(overall)" : models->v[mi],
+            double deff;
+            stats_cluster_wilson(&a->rcl[slot], Z95, &lo, &hi, &deff);
+            row = json_pack("{sssIsIsososo}", "model", mi == models->n ? "(overall)" : models->v[mi],
                             "n", (json_int_t)n, "up", (json_int_t)h[1], "thumbs_up_rate",
-                            num((double)h[1] / (double)n), "ci", interval(lo, hi));
+                            num((double)h[1] / (double)n), "ci", interval(lo, hi), "design_effect", num(deff));
         } else {
+            /* Student's t on the cluster-robust standard error (items as
+             * clusters; never below the plain one), k - 1 degrees of
+             * freedom for k items, clipped to the scale. */
+            const struct stats_cluster *cl = &a->rcl[slot];
             double mean = sum / (double)n, var = n > 1 ? (sq - sum * sum / (double)n) / (double)(n - 1) : 0;
-            double half = n > 1 ? Z95 * sqrt(var / (double)n) : NAN;
-            row = json_pack("{sssIsososo}", "model", mi == models->n ? "(overall)" : models->v[mi],
+            double vplain = var / (double)n, vc = NAN, se, df, half;
+            if (cl->k >= 2)
+                vc = cl->k / (cl->k - 1) * (cl->ss - 2 * mean * cl->sn + mean * mean * cl->nn) / (cl->n * cl->n);
+            se = sqrt(isnan(vc) || vc < vplain ? vplain : vc);
+            df = cl->k >= 2 ? cl->k - 1 : (double)n - 1;
+            half = n > 1 && df >= 1 ? stats_t_quantile(0.975, df) * se : NAN;
+            lo = mean - half < q->min ? q->min : mean - half;
+            hi = mean + half > q->max ? q->max : mean + half;
+            row = json_pack("{sssIsosososososo}", "model", mi == models->n ? "(overall)" : models->v[mi],
                             "n", (json_int_t)n, "mean", num(mean), "median", num(median), "ci",
-                            interval(mean - half, mean + half));
+                            isnan(half) ? json_null() : interval(lo, hi), "sd", num(sqrt(var)), "items",
+                            json_integer((json_int_t)cl->k), "design_effect",
+                            num(vplain > 0 && !isnan(vc) && vc > vplain ? vc / vplain : 1));
         }
         json_object_set_new(row, "histogram", hist);
         json_array_append_new(list, row);
     }
+    return list;
+}
+
+/* Two models rated on the same items: Wilcoxon's signed-rank test of the
+ * per-item differences of their mean scores, Holm-adjusted over pairs. */
+static json_t *paired_json(struct qacc *a, struct names *models)
+{
+    json_t *list = json_array(), *v;
+    double pv[512], adj[512];
+    int i, j, np = 0;
+    size_t x;
+    if (a->pd == NULL)
+        return list;
+    for (i = 0; i < models->n; i++)
+        for (j = i + 1; j < models->n; j++) {
+            struct dvec *dv = &a->pd[i * REPORT_MODELS_MAX + j];
+            double w = NAN, z = NAN, p = NAN, mean = 0;
+            int used = 0, k, ok;
+            json_t *row;
+            if (dv->n == 0)
+                continue;
+            for (k = 0; k < dv->n; k++)
+                mean += dv->v[k] / dv->n;
+            ok = stats_wilcoxon(dv->v, dv->n, &w, &z, &p, &used) == 0 && used >= 6;
+            row = json_pack("{sssssisosisososososo}", "model", models->v[i], "opponent", models->v[j], "items",
+                            dv->n, "mean_difference", num(mean), "nonzero", used, "w",
+                            ok ? num(w) : json_null(), "z", ok ? num(z) : json_null(), "p",
+                            ok ? num(p) : json_null(), "p_holm", json_null(), "significant", json_null());
+            if (!ok)
+                json_object_set_new(row, "why", json_string("fewer than 6 items where the two differ"));
+            else if (np < 512)
+                pv[np++] = p;
+            json_array_append_new(list, row);
+        }
+    stats_holm(pv, np, adj);
+    np = 0;
+    json_array_foreach(list, x, v)
+        if (json_is_number(json_object_get(v, "p")) && np < 512) {
+            json_object_set_new(v, "p_holm", num(adj[np]));
+            json_object_set_new(v, "significant", json_boolean(adj[np] < 0.05));
+            np++;
+        }
     return list;
 }
 
@@ -1165,6 +1266,8 @@ static json_t *question_json(struct qacc *a, struct names *models, const struct 
         json_object_set_new(out, "scale", q->thumbs ? json_string("thumbs")
                                                     : json_pack("{sisi}", "min", q->min, "max", q->max));
         json_object_set_new(out, "models", ratings_json(a, models));
+        if (q->per_response && !q->thumbs)
+            json_object_set_new(out, "paired", paired_json(a, models));
     }
     if (q->type == Q_LABELS) {
         json_t *labels = json_array();

@@ -348,6 +348,110 @@ double stats_binom_test_half(int64_t k, int64_t n)
     return fmin(1, 2 * tail);
 }
 
+/* The continued fraction of the incomplete beta (Numerical Recipes' betacf,
+ * by the modified Lentz method). */
+static double betacf(double a, double b, double x)
+{
+    double c = 1, d = 1 - (a + b) * x / (a + 1), h, del, aa;
+    int m;
+    if (fabs(d) < 1e-300)
+        d = 1e-300;
+    d = 1 / d;
+    h = d;
+    for (m = 1; m <= 300; m++) {
+        int m2 = 2 * m;
+        aa = m * (b - m) * x / ((a - 1 + m2) * (a + m2));
+        d = 1 + aa * d;
+        d = fabs(d) < 1e-300 ? 1e-300 : d;
+        c = 1 + aa / c;
+        c = fabs(c) < 1e-300 ? 1e-300 : c;
+        d = 1 / d;
+        h *= d * c;
+        aa = -(a + m) * (a + b + m) * x / ((a + m2) * (a + 1 + m2));
+        d = 1 + aa * d;
+        d = fabs(d) < 1e-300 ? 1e-300 : d;
+        c = 1 + aa / c;
+        c = fabs(c) < 1e-300 ? 1e-300 : c;
+        d = 1 / d;
+        del = d * c;
+        h *= del;
+        if (fabs(del - 1) < 1e-15)
+            break;
+    }
+    return h;
+}
+
+double stats_ibeta(double a, double b, double x)
+{
+    double front;
+    if (x <= 0)
+        return 0;
+    if (x >= 1)
+        return 1;
+    front = exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log(1 - x));
+    return x < (a + 1) / (a + b + 2) ? front * betacf(a, b, x) / a : 1 - front * betacf(b, a, 1 - x) / b;
+}
+
+double stats_t_sf(double t, double df)
+{
+    double tail = 0.5 * stats_ibeta(df / 2, 0.5, df / (df + t * t));
+    return t >= 0 ? tail : 1 - tail;
+}
+
+double stats_t_quantile(double p, double df)
+{
+    double lo = 0, hi = 1e6, mid;
+    int i;
+    if (p <= 0.5)
+        return p == 0.5 ? 0 : -stats_t_quantile(1 - p, df);
+    for (i = 0; i < 200; i++) {
+        mid = (lo + hi) / 2;
+        if (1 - stats_t_sf(mid, df) < p)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return (lo + hi) / 2;
+}
+
+static int cmp_abs(const void *x, const void *y)
+{
+    double a = fabs(*(const double *)x), b = fabs(*(const double *)y);
+    return a < b ? -1 : a > b;
+}
+
+int stats_wilcoxon(double *d, int n, double *w, double *z, double *p, int *used)
+{
+    int i, j, k = 0;
+    double wp = 0, ties = 0, mean, var;
+    for (i = 0; i < n; i++)
+        if (d[i] != 0)
+            d[k++] = d[i];
+    *used = k;
+    if (k == 0)
+        return -1;
+    qsort(d, (size_t)k, sizeof *d, cmp_abs);
+    for (i = 0; i < k; i = j) {
+        double rank;
+        for (j = i; j < k && fabs(d[j]) == fabs(d[i]); j++)
+            ;
+        rank = (i + 1 + j) / 2.0; /* the mean of ranks i+1 .. j */
+        ties += (double)(j - i) * (double)(j - i) * (double)(j - i) - (double)(j - i);
+        for (int t = i; t < j; t++)
+            if (d[t] > 0)
+                wp += rank;
+    }
+    mean = k * (k + 1) / 4.0;
+    var = k * (k + 1) * (2.0 * k + 1) / 24.0 - ties / 48.0;
+    *w = wp;
+    if (var <= 0)
+        return -1;
+    /* With the continuity correction, toward the mean. */
+    *z = (wp - mean - (wp > mean ? 0.5 : wp < mean ? -0.5 : 0)) / sqrt(var);
+    *p = fmin(1, 2 * stats_normal_sf(fabs(*z)));
+    return 0;
+}
+
 double stats_normal_sf(double z)
 {
     return 0.5 * erfc(z / sqrt(2));

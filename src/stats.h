@@ -86,6 +86,19 @@ int stats_bt_draws(int m, const double *s, const double *n, int samples, uint64_
  * share of 1/2: twice the smaller tail, at most 1. */
 double stats_binom_test_half(int64_t k, int64_t n);
 
+/* The regularized incomplete beta I_x(a, b); P(T > t) for Student's t
+ * with df degrees of freedom; and its p-quantile. */
+double stats_ibeta(double a, double b, double x);
+double stats_t_sf(double t, double df);
+double stats_t_quantile(double p, double df);
+
+/* Wilcoxon's signed-rank test of paired differences d[0..n) (reordered;
+ * zeros dropped, tied ranks averaged): W+ (the sum of the ranks of the
+ * positive ones), z by the normal approximation with the tie and
+ * continuity corrections, and the two-sided p. *used: the nonzero
+ * differences. 0, or -1 when there are none (or they cannot vary). */
+int stats_wilcoxon(double *d, int n, double *w, double *z, double *p, int *used);
+
 /* P(Z > z) for a standard normal Z. */
 double stats_normal_sf(double z);
 

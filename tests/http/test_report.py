@@ -165,7 +165,14 @@ def test_report_figures_match_an_independent_computation():
         assert row["n"] == 36 and abs(row["mean"] - mean) < 1e-6
         assert row["median"] == sorted(vals)[17] / 2 + sorted(vals)[18] / 2
         assert row["histogram"] == {str(p): vals.count(p) for p in range(1, 6)}
-        assert abs(row["ci"][0] - (mean - Z * sd / 6)) < 1e-6
+        # Student's t (11 degrees of freedom: 12 items) on the
+        # cluster-robust standard error, never below the plain one.
+        ys = [sum(helpful(i, k)[rid] for k in range(3)) for i in range(12)]
+        vc = 12 / 11 * sum((y - mean * 3) ** 2 for y in ys) / 36 ** 2
+        se = math.sqrt(max(vc, sd * sd / 36))
+        t11 = 2.200985160082949  # scipy.stats.t.ppf(0.975, 11)
+        assert abs(row["ci"][0] - max(1, mean - t11 * se)) < 1e-6, (row, mean, se)
+        assert abs(row["ci"][1] - min(5, mean + t11 * se)) < 1e-6
     assert help_q["agreement"]["level"] == "ordinal" and help_q["agreement"]["units"] == 24
 
     # Labelers: counts, agreement with the others' mode, gold accuracy.
@@ -460,4 +467,49 @@ def test_position_bias_is_tested_per_labeler_and_can_fail_the_rule():
     assert check["pass"] is False and dec["pass"] is False
     expect_error(lead.patch(f"/api/v1/jobs/{jid}", {"acceptance": dict(rule, no_position_bias=1)}), 422,
                  field="acceptance.no_position_bias")
+    s.stop()
+
+
+def test_likert_intervals_use_t_stay_on_the_scale_and_models_are_compared_paired():
+    s = Server(users=("lead", "lab", "lab2"))
+    lead = s.client("lead")
+    st, _, body = lead.post("/api/v1/jobs", {
+        "name": "likert", "overlap": 2, "randomize_order": False,
+        "questions": [{"name": "helpful", "type": "rating", "scale": {"min": -2, "max": 4}}]})
+    jid = body["job"]["id"]
+    # Item 0: {-1, 2} for A (was [-2.44, 3.44] by z); items 1..10: A and B
+    # by one labeler each way, A - B = 2 1 3 1 2 1 -1 2 1 0.
+    diffs = [2, 1, 3, 1, 2, 1, -1, 2, 1, 0]
+    items = [{"id": f"i{k}", "prompt": f"p{k}", "metadata": {"set": "one" if k == 0 else "rest"},
+              "responses": [{"id": "a", "model": "A", "text": "x"}, {"id": "b", "model": "B", "text": "y"}]}
+             for k in range(11)]
+    assert lead.jsonl(f"/api/v1/jobs/{jid}/items", items)[0] == 201
+    assert lead.put(f"/api/v1/jobs/{jid}/members", {"members": ["lab", "lab2"]})[0] == 200
+    assert lead.patch(f"/api/v1/jobs/{jid}", {"status": "open"})[0] == 200
+
+    def answer(k, i):
+        if i == 0:
+            return {"helpful": {"a": -1 if k == 0 else 2, "b": 0}}
+        b = 0
+        return {"helpful": {"a": b + diffs[i - 1], "b": b}}
+    judge(s, jid, ("lab", "lab2"), answer)
+    q = lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]["questions"][0]
+    for row in q["models"]:
+        assert -2 <= row["ci"][0] <= row["mean"] <= row["ci"][1] <= 4, row
+    # Item 0 alone, {-1, 2}: t with 1 degree of freedom, clipped to the
+    # scale (z gave [-2.44, 3.44], outside it).
+    one = lead.get(f"/api/v1/jobs/{jid}/report?metadata.set=one")[2]["report"]["questions"][0]
+    a = next(r for r in one["models"] if r["model"] == "A")
+    assert (a["n"], a["mean"], a["ci"]) == (2, 0.5, [-2, 4]), a
+    assert one["paired"][0]["p"] is None and "fewer than 6" in one["paired"][0]["why"]
+    [pair] = q["paired"]
+    assert (pair["model"], pair["opponent"], pair["items"]) == ("A", "B", 11)
+    # Item 0 differs too (A's mean 0.5 against 0): W+ over 10 nonzero
+    # differences; scipy.stats.wilcoxon(d, correction=True, method="approx")
+    # on the same differences gives the same p.
+    d = [0.5] + diffs
+    assert pair["nonzero"] == 10
+    ref_w, ref_p = 51.0, 0.017228732529275738
+    assert abs(pair["w"] - ref_w) < 1e-9 and abs(pair["p"] - ref_p) < 1e-5, (pair, d)
+    assert pair["significant"] is True
     s.stop()
