@@ -767,11 +767,21 @@ static json_t *agreement_json(struct qacc *a, const struct report_opts *o)
     double alpha = NAN, kappa = NAN;
     int has_alpha = stats_agree_alpha(&a->agree, level, &alpha) == 0;
     int has_kappa = stats_agree_fleiss(&a->agree, &kappa) == 0;
-    return json_pack("{sosssosososisi}", "alpha", has_alpha ? num(alpha) : json_null(), "level",
-                     names[level], "percent", num(stats_agree_percent(&a->agree)),
-                     "fleiss_kappa", has_kappa ? num(kappa) : json_null(), "fleiss_raters",
-                     has_kappa ? json_integer(a->agree.raters) : json_null(), "units",
-                     a->agree.units, "pairable_values", a->agree.pairable);
+    json_t *out = json_pack("{sosssosososisi}", "alpha", has_alpha ? num(alpha) : json_null(), "level",
+                            names[level], "percent", num(stats_agree_percent(&a->agree)),
+                            "fleiss_kappa", has_kappa ? num(kappa) : json_null(), "fleiss_raters",
+                            has_kappa ? json_integer(a->agree.raters) : json_null(), "units",
+                            a->agree.units, "pairable_values", a->agree.pairable);
+    /* Alpha is undefined for two reasons that mean opposite things: too
+     * little to compare, or every value the same (nothing varies, so no
+     * disagreement can be expected or observed: perfect agreement). */
+    if (out != NULL && !has_alpha)
+        json_object_set_new(out, "alpha_undefined",
+                            json_string(a->agree.pairable > 0 ? "no variation: every labeler gave every unit the same value"
+                                                              : "too few units with two labelers"));
+    if (out != NULL)
+        json_object_set_new(out, "unanimous", json_boolean(!has_alpha && a->agree.pairable > 0));
+    return out;
 }
 
 /* A win-rate row: counts, the share, and Wilson's interval on the
@@ -1433,15 +1443,18 @@ static json_t *decision_json(json_t *rule, json_t *questions)
     }
     if (json_object_get(rule, "min_alpha") != NULL) {
         double need = json_number_value(json_object_get(rule, "min_alpha"));
-        json_t *alpha = json_object_get(json_object_get(q, "agreement"), "alpha");
-        int ok = json_is_number(alpha) && json_number_value(alpha) >= need;
+        json_t *ag = json_object_get(q, "agreement"), *alpha = json_object_get(ag, "alpha");
+        int unanimous = json_is_true(json_object_get(ag, "unanimous"));
+        int ok = (json_is_number(alpha) && json_number_value(alpha) >= need) || unanimous;
         pass &= ok;
         json_array_append_new(checks, json_pack("{sssssOsfsb}", "check", "alpha", "question", qname,
                                                 "alpha", alpha != NULL ? alpha : json_null(),
                                                 "threshold", need, "pass", ok));
         if (!json_is_number(alpha))
             json_object_set_new(json_array_get(checks, json_array_size(checks) - 1), "why",
-                                json_string("no agreement figure: too few items with two labelers"));
+                                json_string(unanimous ? "every labeler gave every unit the same value: perfect agreement "
+                                                        "(alpha is undefined when nothing varies), which passes"
+                                                      : "no agreement figure: too few items with two labelers"));
     }
     return json_pack("{sOsbso}", "rule", rule, "pass", pass, "checks", checks);
 }

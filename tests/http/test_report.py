@@ -513,3 +513,25 @@ def test_likert_intervals_use_t_stay_on_the_scale_and_models_are_compared_paired
     assert abs(pair["w"] - ref_w) < 1e-9 and abs(pair["p"] - ref_p) < 1e-5, (pair, d)
     assert pair["significant"] is True
     s.stop()
+
+
+def test_a_unanimous_job_passes_agreement_saying_why_and_too_few_units_fails():
+    s = Server(users=("lead", "lab", "lab2"))
+    lead = s.client("lead")
+    jid = pair_job(s, lead, [("A", "B", "a")] * 6, overlap=2, labs=("lab", "lab2"))
+    rule = {"question": "better", "min_alpha": 0.8}
+    assert lead.patch(f"/api/v1/jobs/{jid}", {"acceptance": rule})[0] == 200
+    rep = lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]
+    ag = rep["questions"][0]["agreement"]
+    assert ag["alpha"] is None and ag["unanimous"] is True and ag["percent"] == 1
+    assert ag["alpha_undefined"].startswith("no variation")
+    [check] = rep["decision"]["checks"]
+    assert check["pass"] is True and "perfect agreement" in check["why"], check
+    # One labeler per item: nothing to compare, which fails, saying so.
+    jid = pair_job(s, lead, [("A", "B", "a"), ("A", "B", "b")])
+    assert lead.patch(f"/api/v1/jobs/{jid}", {"acceptance": rule})[0] == 200
+    rep = lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]
+    assert rep["questions"][0]["agreement"]["unanimous"] is False
+    [check] = rep["decision"]["checks"]
+    assert check["pass"] is False and "too few items" in check["why"]
+    s.stop()
