@@ -1179,7 +1179,10 @@ static json_t *ratings_json(struct qacc *a, struct names *models)
             double vplain = var / (double)n, vc = NAN, se, df, half;
             if (cl->k >= 2)
                 vc = cl->k / (cl->k - 1) * (cl->ss - 2 * mean * cl->sn + mean * mean * cl->nn) / (cl->n * cl->n);
-            se = sqrt(isnan(vc) || vc < vplain ? vplain : vc);
+            se = isnan(vc) || vc < vplain ? vplain : vc;
+            /* Every score alike is no certainty: at least the spread of
+             * one score in n being one point off (se 1/n). */
+            se = sqrt(se < 1.0 / ((double)n * (double)n) ? 1.0 / ((double)n * (double)n) : se);
             df = cl->k >= 2 ? cl->k - 1 : (double)n - 1;
             half = n > 1 && df >= 1 ? stats_t_quantile(0.975, df) * se : NAN;
             lo = mean - half < q->min ? q->min : mean - half;

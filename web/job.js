@@ -163,6 +163,9 @@ function ruleShown() {
   $('a-alpha').disabled = !$('a-agree').checked;
 }
 ['a-on', 'a-win', 'a-agree'].forEach((id) => $(id).addEventListener('change', ruleShown));
+// A fixed order is allowed, and warned about.
+function fixedOrder() { $('fixed-order').hidden = $('f-random').checked; }
+$('f-random').addEventListener('change', fixedOrder);
 function fillRule(rule) {
   $('a-on').checked = Boolean(rule);
   renderRuleQuestions();
@@ -287,6 +290,7 @@ function fillForm(j) {
   $('f-overlap').value = String(j.overlap);
   $('f-lease').value = String(j.lease_seconds);
   $('f-random').checked = j.randomize_order;
+  fixedOrder();
   questions = structuredClone(j.questions);
   fillRule(j.acceptance || null);
   locked = j.counts.judgments > 0 || j.status === 'closed';

@@ -23,28 +23,42 @@ function table(caption, heads, rows) {
 function agreement(a) {
   if (!a) return [];
   return [el('p', {}, el('strong', { text: 'Agreement: ' }),
-    `Krippendorff's alpha (${a.level}) ${f(a.alpha)}, percent agreement ${pct(a.percent)}, `
+    `Krippendorff's alpha (${a.level}) ${a.alpha === null && a.alpha_undefined ? `undefined (${a.alpha_undefined})` : f(a.alpha)}, percent agreement ${pct(a.percent)}, `
     + `Fleiss' kappa ${a.fleiss_kappa !== null ? f(a.fleiss_kappa) : a.units ? 'n/a (items have different numbers of labelers)' : 'n/a'}; `
     + `${a.units} units with two or more labels.`)];
 }
 
 function comparisons(q, models) {
   const out = [];
-  const bt = [...q.bradley_terry].sort((a, b) => b.rating - a.rating);
+  const bt = [...q.bradley_terry].sort((a, b) => a.component - b.component || b.rating - a.rating);
   const seen = models.filter((m) => q.overall.some((o) => o.model === m));
   if (seen.length >= 2) out.push(el('h4', { text: 'Win rate, row against column' }), heatMap(seen, q.win_rates));
+  // What must be known before reading the ratings: sets never compared,
+  // groups that won every comparison with another.
+  for (const n of (q.bt && q.bt.notes) || []) out.push(el('p', { class: 'notice', text: n }));
+  const sets = q.bt ? q.bt.components.length : 1;
   if (bt.length) {
-    out.push(el('h4', { text: 'Bradley–Terry ratings (Elo scale) with 95% bootstrap intervals' }),
-      intervals(bt.map((r) => ({ model: r.model, rating: r.rating, ci: r.ci })),
+    out.push(el('h4', { text: 'Bradley–Terry ratings (Elo scale) with 95% intervals' }),
+      intervals(bt.map((r) => ({ model: sets > 1 ? `${r.model} (set ${r.component + 1})` : r.model, rating: r.rating, ci: r.ci })),
         `Bradley-Terry ratings of ${bt.length} models with intervals`),
-      table('Ratings', ['Model', 'Rating', '95% interval', 'Rank (intervals apart)'],
-        bt.map((r) => [r.model, f(r.rating, 0), r.ci ? `${f(r.ci[0], 0)} – ${f(r.ci[1], 0)}` : '–', r.rank])));
+      table('Ratings', ['Model', ...(sets > 1 ? ['Set'] : []), 'Rating', '95% interval', 'Rank (from the tests)'],
+        bt.map((r) => [r.model, ...(sets > 1 ? [r.component + 1] : []), f(r.rating, 0),
+          r.ci ? `${f(r.ci[0], 0)} – ${f(r.ci[1], 0)}` : '–', r.rank ?? '–'])));
   }
-  out.push(table('Overall win rate (ties count half)', ['Model', 'Wins', 'Losses', 'Ties', 'Win rate', '95% interval'],
-    q.overall.map((r) => [r.model, r.wins, r.losses, r.ties, f(r.win_rate), ci(r.ci)])));
+  if (q.differences && q.differences.length) {
+    out.push(table('Every pair: the difference of ratings, its 95% interval, and a test (Holm-adjusted over the pairs)',
+      ['Pair', 'Difference', '95% interval', 'p', 'p (Holm)', 'Significant'],
+      q.differences.map((d) => [`${d.model} − ${d.opponent}`, f(d.difference, 0),
+        d.ci ? `${f(d.ci[0], 0)} – ${f(d.ci[1], 0)}` : '–', f(d.p, 4), f(d.p_holm, 4),
+        d.significant === null ? '–' : d.significant ? 'yes' : 'no'])));
+  }
+  out.push(table('Overall win rate (ties count half; intervals count items, not judgments, as independent)',
+    ['Model', 'Wins', 'Losses', 'Ties', 'Win rate', '95% interval', 'Design effect'],
+    q.overall.map((r) => [r.model, r.wins, r.losses, r.ties, f(r.win_rate), ci(r.ci), f(r.design_effect, 2)])));
   const pb = q.position_bias;
   out.push(el('p', {}, el('strong', { text: 'Position bias: ' }), pb.decided
-    ? `the response shown first won ${pct(pb.rate)} of ${pb.decided} decisions (95% interval ${ci(pb.ci)}).`
+    ? `the response shown first won ${pct(pb.rate)} of ${pb.decided} decisions (95% interval ${ci(pb.ci)}; `
+      + `p = ${f(pb.p, 4)}, ${pb.significant ? 'a significant bias' : 'no significant bias'}).`
     : 'no decisions yet.'));
   return out;
 }
@@ -66,7 +80,14 @@ function question(q, models) {
         : `${m.model}: mean ${f(m.mean, 2)}, median ${f(m.median, 1)}` })))));
     sec.append(thumbs
       ? table('Thumbs', ['Model', 'n', 'Up', 'Up rate', '95% interval'], q.models.map((m) => [m.model, m.n, m.up, f(m.thumbs_up_rate), ci(m.ci)]))
-      : table('Scores', ['Model', 'n', 'Mean', 'Median', '95% interval of the mean'], q.models.map((m) => [m.model, m.n, f(m.mean, 2), f(m.median, 1), ci(m.ci)])));
+      : table('Scores', ['Model', 'n', 'Items', 'Mean', 'Median', '95% interval of the mean (t, items as clusters)'],
+        q.models.map((m) => [m.model, m.n, m.items, f(m.mean, 2), f(m.median, 1), ci(m.ci)])));
+    if (q.paired && q.paired.length) {
+      sec.append(table('Two models on the same items: Wilcoxon signed-rank test of their mean scores (Holm-adjusted)',
+        ['Pair', 'Items', 'Mean difference', 'p', 'p (Holm)', 'Significant'],
+        q.paired.map((d) => [`${d.model} − ${d.opponent}`, d.items, f(d.mean_difference, 2), d.p === null ? d.why : f(d.p, 4),
+          f(d.p_holm, 4), d.significant === null ? '–' : d.significant ? 'yes' : 'no'])));
+    }
   }
   if (q.type === 'labels') {
     sec.append(table('Labels', ['Label', 'Count', 'Share of answers'], q.labels.map((l) => [l.label, l.count, pct(l.rate)])));
@@ -86,6 +107,8 @@ function decision(d) {
     el('p', {}, el('span', { class: d.pass ? 'pass' : 'fail', text: d.pass ? 'PASS' : 'FAIL' })),
     el('ul', {}, ...d.checks.map((c) => el('li', { text: c.check === 'alpha'
       ? `alpha of ${c.question}: ${f(c.alpha)} against at least ${c.threshold} — ${c.pass ? 'pass' : 'fail'}${c.why ? ` (${c.why})` : ''}`
+      : c.check === 'no_position_bias'
+        ? `no significant position bias on ${c.question}: first shown won ${pct(c.rate)} of ${c.decided ?? 0} (p = ${f(c.p, 4)}) — ${c.pass ? 'pass' : 'fail'}${c.why ? ` (${c.why})` : ''}`
       : `${c.candidate ?? ''} against ${c.baseline ?? ''} on ${c.question}: win rate ${f(c.win_rate)}, lower bound ${c.ci ? f(c.ci[0]) : '–'} against at least ${c.threshold} — ${c.pass ? 'pass' : 'fail'}${c.why ? ` (${c.why})` : ''}` }))));
 }
 
@@ -106,6 +129,7 @@ async function load() {
   document.title = `Report: ${r.job.name} · Arbiter`;
   $('title').textContent = `Report: ${r.job.name}`;
   decision(r.decision);
+  $('warnings').replaceChildren(...(r.warnings || []).map((w) => el('p', { class: 'notice', role: 'note', text: w })));
   $('summary').replaceChildren(...[['Items', r.items], ['Judgments', r.judgments], ['Models', r.models.length],
     ['Bootstrap samples', r.bootstrap.samples]].map(([k, v]) => el('div', { class: 'count' },
     el('span', { class: 'n', text: String(v) }), el('span', { class: 'muted', text: k }))));
@@ -116,6 +140,7 @@ async function load() {
     el('td', { class: 'num', text: f(l.median_active_seconds, 1) }),
     el('td', { class: 'num', text: pct(l.agreement) }),
     el('td', { class: 'num', text: l.gold_answers ? `${pct(l.gold_accuracy)} of ${l.gold_answers}` : '–' }),
+    el('td', { class: 'num', text: l.position_bias ? `${pct(l.position_bias.rate)} of ${l.position_bias.decided}` : '–' }),
     el('td', { text: l.flag ? `⚑ ${l.flag_reason}` : '' }))));
 }
 

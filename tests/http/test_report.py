@@ -496,6 +496,9 @@ def test_likert_intervals_use_t_stay_on_the_scale_and_models_are_compared_paired
     q = lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]["questions"][0]
     for row in q["models"]:
         assert -2 <= row["ci"][0] <= row["mean"] <= row["ci"][1] <= 4, row
+    # B scored 0 every time: still no zero-width interval.
+    b = next(r for r in q["models"] if r["model"] == "B")
+    assert b["mean"] == 0 and b["ci"][1] - b["ci"][0] > 0, b
     # Item 0 alone, {-1, 2}: t with 1 degree of freedom, clipped to the
     # scale (z gave [-2.44, 3.44], outside it).
     one = lead.get(f"/api/v1/jobs/{jid}/report?metadata.set=one")[2]["report"]["questions"][0]
