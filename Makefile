@@ -24,7 +24,7 @@ ASAN_LIB:= $(filter-out build/asan/main.o,$(ASAN_OBJ))
 ASSETS  := $(sort $(shell find web templates static schema -type f ! -name '.*' 2>/dev/null))
 UNIT    := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all run check deps deps-test deps-browser deps-bench unit asan bench clean format
+.PHONY: all run check deps deps-test deps-browser deps-bench unit asan bench clean format reference
 all: arbiter
 
 # Install missing Debian packages (we are root on a fresh Debian machine;
@@ -121,3 +121,11 @@ format:
 
 clean:
 	rm -rf build arbiter
+
+# The statistics' reference values (tests/reference/stats.json, committed)
+# from statsmodels, scipy and R's BradleyTerry2, which make check does not
+# need; this remakes them.
+reference:
+	dpkg -s python3-statsmodels python3-scipy r-cran-bradleyterry2 >/dev/null 2>&1 || \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y python3-statsmodels python3-scipy r-cran-bradleyterry2; }
+	/usr/bin/python3 tests/reference/make.py

@@ -3,6 +3,8 @@
 #include "stats.h"
 #include "unit.h"
 
+#include <jansson.h>
+
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -230,6 +232,54 @@ int main(int argc, char **argv)
         NEAR(stats_median(v, 4), 2.5, 0);
         NEAR(stats_median(one, 1), 7, 0);
         CHECK(isnan(stats_median(v, 0)));
+    }
+    /* Reference values from independent implementations (statsmodels,
+     * scipy, R's BradleyTerry2), made by tests/reference/make.py. */
+    {
+        json_error_t err;
+        char path[4096];
+        const char *slash = strrchr(argv[0], '/');
+        json_t *ref, *v;
+        size_t x;
+        /* Next to the sources: the binary is build/tests/test_stats. */
+        snprintf(path, sizeof path, "%.*s%stests/reference/stats.json", slash ? (int)(slash - argv[0] + 1) : 0,
+                 argv[0], slash ? "../../" : "");
+        ref = json_load_file(path, 0, &err);
+        CHECK(ref != NULL);
+        json_array_foreach(json_object_get(ref, "wilson"), x, v) {
+            stats_wilson(json_number_value(json_array_get(v, 0)), json_number_value(json_array_get(v, 1)),
+                         1.959963984540054, &lo, &hi);
+            NEAR(lo, json_number_value(json_array_get(v, 2)), 1e-9);
+            NEAR(hi, json_number_value(json_array_get(v, 3)), 1e-9);
+        }
+        json_array_foreach(json_object_get(ref, "t_quantile"), x, v)
+            NEAR(stats_t_quantile(json_number_value(json_array_get(v, 1)), json_number_value(json_array_get(v, 0))),
+                 json_number_value(json_array_get(v, 2)), 1e-7);
+        json_array_foreach(json_object_get(ref, "binom_test"), x, v)
+            NEAR(stats_binom_test_half(json_integer_value(json_array_get(v, 0)), json_integer_value(json_array_get(v, 1))),
+                 json_number_value(json_array_get(v, 2)), 1e-9);
+        json_array_foreach(json_object_get(ref, "wilcoxon"), x, v) {
+            json_t *d = json_object_get(v, "d"), *e;
+            double dv[64], w, z, p;
+            size_t y;
+            int used;
+            json_array_foreach(d, y, e)
+                dv[y] = json_number_value(e);
+            CHECK(stats_wilcoxon(dv, (int)json_array_size(d), &w, &z, &p, &used) == 0);
+            NEAR(w, json_number_value(json_object_get(v, "w_plus")), 1e-9);
+            NEAR(p, json_number_value(json_object_get(v, "p")), 1e-9);
+        }
+        {
+            json_t *bt = json_object_get(ref, "bradley_terry");
+            double w[16], rr[4];
+            for (i = 0; i < 4; i++)
+                for (j = 0; j < 4; j++)
+                    w[i * 4 + j] = json_number_value(json_array_get(json_array_get(json_object_get(bt, "wins"), (size_t)i), (size_t)j));
+            CHECK(stats_bt(4, w, rr, &prior) > 0 && prior == 0);
+            for (i = 0; i < 4; i++)
+                NEAR(rr[i], json_number_value(json_array_get(json_object_get(bt, "elo"), (size_t)i)), 1e-4);
+        }
+        json_decref(ref);
     }
     /* Clustered shares: independent trials have no design effect; items
      * whose judgments all agree count once each; nothing varying takes
