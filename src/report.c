@@ -1775,17 +1775,19 @@ static json_t *figure(const char *fig, const char *q, json_t *obj)
 int report_jsonl(json_t *report, char **lines, size_t *len)
 {
     static const char *const arrays[][2] = {{"win_rates", "win_rate"},     {"overall", "win_rate_overall"},
-                                            {"bradley_terry", "bt_rating"}, {"ranks", "rank"},
-                                            {"models", "rating"},           {"labels", "label"}};
+                                            {"bradley_terry", "bt_rating"}, {"differences", "bt_difference"},
+                                            {"ranks", "rank"},              {"models", "rating"},
+                                            {"paired", "rating_paired_test"}, {"labels", "label"}};
     size_t cap = 0, i, k;
     json_t *q, *v, *summary;
     int rc;
     *lines = NULL;
     *len = 0;
-    summary = json_pack("{sOsOsOsOsO}", "job", json_object_get(report, "job"), "cursor",
+    summary = json_pack("{sOsOsOsOsOsOsO}", "job", json_object_get(report, "job"), "cursor",
                         json_object_get(report, "cursor"), "items", json_object_get(report, "items"),
                         "judgments", json_object_get(report, "judgments"), "filters",
-                        json_object_get(report, "filters"));
+                        json_object_get(report, "filters"), "models", json_object_get(report, "models"),
+                        "bootstrap", json_object_get(report, "bootstrap"));
     if ((rc = put_line(lines, len, &cap, figure("summary", NULL, summary))) != 0)
         return rc;
     json_decref(summary);
@@ -1796,11 +1798,26 @@ int report_jsonl(json_t *report, char **lines, size_t *len)
             json_array_foreach(json_object_get(q, arrays[a][0]), k, v)
                 if ((rc = put_line(lines, len, &cap, figure(arrays[a][1], name, v))) != 0)
                     return rc;
+        if ((v = json_object_get(q, "bt")) != NULL) {
+            json_t *fit = json_deep_copy(v);
+            json_object_set(fit, "bt_prior", json_object_get(q, "bt_prior"));
+            rc = put_line(lines, len, &cap, figure("bt_fit", name, fit));
+            json_decref(fit);
+            if (rc != 0)
+                return rc;
+        }
         if ((v = json_object_get(q, "position_bias")) != NULL &&
             (rc = put_line(lines, len, &cap, figure("position_bias", name, v))) != 0)
             return rc;
         if ((v = json_object_get(q, "agreement")) != NULL &&
             (rc = put_line(lines, len, &cap, figure("agreement", name, v))) != 0)
+            return rc;
+    }
+    json_array_foreach(json_object_get(report, "warnings"), k, v) {
+        json_t *w = json_pack("{sO}", "text", v);
+        rc = put_line(lines, len, &cap, figure("warning", NULL, w));
+        json_decref(w);
+        if (rc != 0)
             return rc;
     }
     json_array_foreach(json_object_get(report, "labelers"), k, v)

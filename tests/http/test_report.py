@@ -538,3 +538,25 @@ def test_a_unanimous_job_passes_agreement_saying_why_and_too_few_units_fails():
     [check] = rep["decision"]["checks"]
     assert check["pass"] is False and "too few items" in check["why"]
     s.stop()
+
+
+def test_the_json_lines_form_carries_what_the_json_has():
+    s = Server(users=("lead", "lab"))
+    lead = s.client("lead")
+    jid = pair_job(s, lead, [("A", "B", "a")] * 3 + [("A", "B", "b")] + [("C", "D", "a")] * 2)
+    rep = lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]
+    st, _, data = lead.raw("GET", f"/api/v1/jobs/{jid}/report?format=jsonl")
+    assert st == 200
+    lines = [json.loads(l) for l in data.decode().splitlines()]
+    by = {}
+    for l in lines:
+        by.setdefault(l["figure"], []).append(l)
+    q = rep["questions"][0]
+    assert by["summary"][0]["bootstrap"] == rep["bootstrap"] and by["summary"][0]["models"] == rep["models"]
+    assert len(by["bt_difference"]) == len(q["differences"]) == 2
+    fit = by["bt_fit"][0]
+    assert fit["components"] == q["bt"]["components"] and fit["fits"] == q["bt"]["fits"]
+    assert fit["bt_prior"] == q["bt_prior"] and fit["notes"] == q["bt"]["notes"] and fit["samples"] == 1000
+    assert [w["text"] for w in by["warning"]] == rep["warnings"]
+    assert by["position_bias"][0]["p"] == q["position_bias"]["p"]
+    s.stop()
