@@ -157,6 +157,7 @@ struct qacc {
     int points;             /* values of the agreement domain */
     int64_t answers, ties, both_bad, decided, first_wins;
     double *wins, *tie;     /* REPORT_MODELS_MAX^2: comparisons */
+    double *sw;             /* pairwise with strength: i's strength-weighted score against j */
     int64_t *hist;          /* ratings: per model x point (thumbs: down, up) */
     double *rank_sum, *top1;
     int64_t *rank_n;
@@ -189,6 +190,8 @@ static int qacc_init(struct qacc *a, const struct question *q)
         a->wins = calloc(mm, sizeof *a->wins);
         a->tie = calloc(mm, sizeof *a->tie);
         a->cl = calloc(mm, sizeof *a->cl);
+        if (q->type == Q_PAIRWISE && q->strength > 0 && (a->sw = calloc(mm, sizeof *a->sw)) == NULL)
+            return -1;
         a->clm = calloc(REPORT_MODELS_MAX, sizeof *a->clm);
         if (a->wins == NULL || a->tie == NULL || a->cl == NULL || a->clm == NULL)
             return -1;
@@ -221,6 +224,7 @@ static void qacc_free(struct qacc *a)
     free(a->tie);
     free(a->cl);
     free(a->clm);
+    free(a->sw);
     free(a->rcl);
     if (a->pd != NULL) {
         size_t x;
@@ -467,6 +471,16 @@ static void add_item(struct qacc *a, struct cur *c)
             if (r >= 0) {
                 val[k] = r;
                 compare(a, c->model[r], c->model[1 - r], 1);
+                if (a->sw != NULL && c->model[r] >= 0 && c->model[1 - r] >= 0 && c->model[r] != c->model[1 - r]) {
+                    /* A win of strength s of S scores 1/2 + s / 2S (no
+                     * strength given: a full win). */
+                    struct jspan sp;
+                    long st = q->strength;
+                    if (jspan_member(ans, "strength", &sp) == 0 && span_int(sp, &st) == 0 && (st < 1 || st > q->strength))
+                        st = q->strength;
+                    a->sw[c->model[r] * REPORT_MODELS_MAX + c->model[1 - r]] += 0.5 + (double)st / (2.0 * q->strength);
+                    a->sw[c->model[1 - r] * REPORT_MODELS_MAX + c->model[r]] += 0.5 - (double)st / (2.0 * q->strength);
+                }
                 a->decided++;
                 a->first_wins += c->j[k].nshown > 0 && c->j[k].shown[0] == r;
                 c->j[k].who->decided++;
@@ -475,6 +489,10 @@ static void add_item(struct qacc *a, struct cur *c)
                 val[k] = 2;
                 a->ties++;
                 compare(a, c->model[0], c->model[1], 0);
+                if (a->sw != NULL && c->model[0] >= 0 && c->model[1] >= 0 && c->model[0] != c->model[1]) {
+                    a->sw[c->model[0] * REPORT_MODELS_MAX + c->model[1]] += 0.5;
+                    a->sw[c->model[1] * REPORT_MODELS_MAX + c->model[0]] += 0.5;
+                }
             } else {
                 val[k] = 3;
                 a->both_bad++;
@@ -786,16 +804,34 @@ static json_t *agreement_json(struct qacc *a, const struct report_opts *o)
 
 /* A win-rate row: counts, the share, and Wilson's interval on the
  * effective counts (the comparisons clustered by item). */
+/* How many more judgments would make the 95% interval of a share p (now
+ * of n, with design effect deff) exclude `from` with 80% power, if p is
+ * the truth: 0 when it already does, -1 when p is not beyond `from` (no
+ * amount of data would). */
+static double more_for_power(double p, double n, double deff, double lo, double hi, double from)
+{
+    double need;
+    if ((p > from && lo > from) || (p < from && hi < from))
+        return 0;
+    if (p == from)
+        return -1;
+    need = (Z95 + 0.8416212335729143) * (Z95 + 0.8416212335729143) * p * (1 - p) / ((p - from) * (p - from)) * deff;
+    return need > n ? ceil(need - n) : 1;
+}
+
 static json_t *win_row(const char *model, const char *opponent, double ww, double ll, double tt,
                        const struct stats_cluster *c)
 {
-    double n = ww + ll + tt, l, h, deff;
+    double n = ww + ll + tt, l, h, deff, more;
     json_t *row;
     stats_cluster_wilson(c, Z95, &l, &h, &deff);
+    more = more_for_power((ww + tt / 2) / n, n, deff, l, h, 0.5);
     row = json_pack("{sssIsIsIsIsosososo}", "model", model, "wins", (json_int_t)ww, "losses",
                     (json_int_t)ll, "ties", (json_int_t)tt, "n", (json_int_t)n, "win_rate",
                     num((ww + tt / 2) / n), "ci", interval(l, h), "design_effect", num(deff),
                     "n_effective", num(n / deff));
+    if (row != NULL)
+        json_object_set_new(row, "more_for_80_power", more < 0 ? json_null() : json_integer((json_int_t)more));
     if (row != NULL && opponent != NULL)
         json_object_set_new(row, "opponent", json_string(opponent));
     return row;
@@ -1049,6 +1085,9 @@ static json_t *comparisons_json(struct qacc *a, struct names *models, const stru
             if (j == i || ww + ll + tt == 0)
                 continue;
             json_array_append_new(pairs, win_row(models->v[i], models->v[j], ww, ll, tt, &a->cl[i * M + j]));
+            if (a->sw != NULL)
+                json_object_set_new(json_array_get(pairs, json_array_size(pairs) - 1), "strength_weighted_win_rate",
+                                    num(a->sw[i * M + j] / (ww + ll + tt)));
             wins += ww;
             losses += ll;
             ties += tt;
@@ -1421,6 +1460,11 @@ static json_t *decision_json(json_t *rule, json_t *questions)
                                                     "why", "the candidate never met the baseline"));
         } else {
             double lower = json_number_value(json_array_get(ci, 0));
+            double p = json_number_value(json_object_get(row, "win_rate"));
+            double more = p > need ? more_for_power(p, json_number_value(json_object_get(row, "n")),
+                                                    json_number_value(json_object_get(row, "design_effect")), lower,
+                                                    1, need)
+                                   : -1;
             int ok = lower >= need;
             pass &= ok;
             json_array_append_new(checks, json_pack("{sssssssssOsOsOsfsb}", "check", "win_rate_lower",
@@ -1428,6 +1472,10 @@ static json_t *decision_json(json_t *rule, json_t *questions)
                                                     "win_rate", json_object_get(row, "win_rate"), "ci", ci,
                                                     "n", json_object_get(row, "n"), "threshold", need,
                                                     "pass", ok));
+            /* Enough data? What 80% power to clear the threshold takes,
+             * if the observed rate is the truth. */
+            json_object_set_new(json_array_get(checks, json_array_size(checks) - 1), "more_for_80_power",
+                                more < 0 ? json_null() : json_integer((json_int_t)more));
         }
     }
     if (json_is_true(json_object_get(rule, "no_position_bias"))) {

@@ -560,3 +560,40 @@ def test_the_json_lines_form_carries_what_the_json_has():
     assert [w["text"] for w in by["warning"]] == rep["warnings"]
     assert by["position_bias"][0]["p"] == q["position_bias"]["p"]
     s.stop()
+
+
+def test_strength_weighted_win_rate_and_how_many_more_judgments_power_needs():
+    s = Server(users=("lead", "lab"))
+    lead = s.client("lead")
+    st, _, body = lead.post("/api/v1/jobs", {
+        "name": "strength", "overlap": 1, "randomize_order": False,
+        "questions": [{"name": "better", "type": "pairwise", "allow_tie": True, "strength": 3}]})
+    jid = body["job"]["id"]
+    # A wins 6 (strengths 3 3 1 1 2 2), B wins 3 (strength 1), one tie.
+    plays = [("a", 3), ("a", 3), ("a", 1), ("a", 1), ("a", 2), ("a", 2), ("b", 1), ("b", 1), ("b", 1), ("tie", None)]
+    items = [{"id": f"i{k}", "prompt": f"p{k}", "responses": [{"id": "a", "model": "A", "text": "x"},
+                                                          {"id": "b", "model": "B", "text": "y"}]}
+             for k in range(10)]
+    assert lead.jsonl(f"/api/v1/jobs/{jid}/items", items)[0] == 201
+    assert lead.put(f"/api/v1/jobs/{jid}/members", {"members": ["lab"]})[0] == 200
+    assert lead.patch(f"/api/v1/jobs/{jid}", {"status": "open"})[0] == 200
+    judge(s, jid, ("lab",), lambda k, i: {"better": {"winner": plays[i][0]} if plays[i][1] is None
+                                          else {"winner": plays[i][0], "strength": plays[i][1]}})
+    q = lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]["questions"][0]
+    row = next(r for r in q["win_rates"] if r["model"] == "A")
+    score = sum(0.5 + st / 6 if w == "a" else 0.5 - st / 6 if w == "b" else 0.5 for w, st in plays)
+    assert abs(row["strength_weighted_win_rate"] - score / 10) < 1e-6, row
+    assert abs(row["win_rate"] - 0.65) < 1e-9  # strength does not move the win rate
+    # 0.65 of 10, one labeler per item: 80% power to exclude 1/2 needs
+    # (1.96 + 0.84)^2 p (1 - p) / (p - 1/2)^2 judgments in all.
+    need = (1.959963984540054 + 0.8416212335729143) ** 2 * 0.65 * 0.35 / 0.15 ** 2
+    assert row["design_effect"] == 1 and row["more_for_80_power"] == math.ceil(need - 10), row
+    rule = {"question": "better", "candidate": "A", "baseline": "B", "min_win_rate_lower": 0.5}
+    assert lead.patch(f"/api/v1/jobs/{jid}", {"acceptance": rule})[0] == 200
+    [check] = lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]["decision"]["checks"]
+    assert check["pass"] is False and check["more_for_80_power"] == math.ceil(need - 10)
+    # Clear wins need none more; a rate below the threshold cannot pass.
+    assert lead.patch(f"/api/v1/jobs/{jid}", {"acceptance": dict(rule, min_win_rate_lower=0.7)})[0] == 200
+    [check] = lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]["decision"]["checks"]
+    assert check["more_for_80_power"] is None
+    s.stop()
