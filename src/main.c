@@ -67,7 +67,7 @@ static const char usage[] =
     "                             sft, openai-chat, preference, openai-preference, kto;\n"
     "                             docs/formats.md); the cursor for the next pull goes to\n"
     "                             standard error\n"
-    "  report ID [--format json|jsonl] [--samples N] [--seed N] [--alpha ordinal|interval]\n"
+    "  report ID [--format json|jsonl] [--samples N] [--seed N] [--alpha ordinal|interval] [--ties half|davidson]\n"
     "         [--filter KEY=VALUE]...\n"
     "                             print a job's human-evaluation report (docs/reports.md);\n"
     "                             --filter keeps items whose metadata KEY is VALUE\n"

@@ -58,6 +58,12 @@ int report_opt_set(struct report_opts *o, const char *name, const char *value, c
             return 0;
         }
         *why = "must be ordinal or interval";
+    } else if (strcmp(name, "ties") == 0) {
+        if (strcmp(value, "half") == 0 || strcmp(value, "davidson") == 0) {
+            o->davidson = value[0] == 'd';
+            return 0;
+        }
+        *why = "must be half or davidson";
     } else if (strncmp(name, "metadata.", 9) == 0 && name[9] != '\0') {
         if (o->nfilters < REPORT_FILTERS_MAX) {
             o->fkey[o->nfilters] = name + 9;
@@ -870,10 +876,43 @@ static int bt_component(struct qacc *a, struct names *models, const struct repor
                 ne[x * k + y] = c->n / deff;
             }
         }
-    it = stats_bt(k, w, rating, &prior);
+    if (o->davidson) {
+        /* Wins alone and ties apart, raw and effective. */
+        double *dw = calloc((size_t)k * (size_t)k + 1, sizeof *dw), *dt = calloc((size_t)k * (size_t)k + 1, sizeof *dt);
+        double nu = NAN;
+        if (dw == NULL || dt == NULL) {
+            free(dw);
+            free(dt);
+            goto out;
+        }
+        for (x = 0; x < k; x++)
+            for (y = 0; y < k; y++) {
+                dw[x * k + y] = a->wins[map[x] * M + map[y]];
+                dt[x * k + y] = a->tie[map[x] * M + map[y]];
+            }
+        it = stats_davidson(k, dw, dt, rating, &nu, &prior);
+        json_array_append_new(fits, json_pack("{sisisbsbssso}", "component", comp, "iterations", it < 0 ? 10000 : it,
+                                              "converged", it > 0, "prior", prior, "tie_model", "davidson", "nu",
+                                              num(nu)));
+        if (o->samples > 0) {
+            for (x = 0; x < k; x++)
+                for (y = 0; y < k; y++) {
+                    double deff = stats_cluster_deff(&a->cl[map[x] * M + map[y]]);
+                    dw[x * k + y] /= deff;
+                    dt[x * k + y] /= deff;
+                }
+            draws = malloc(sizeof *draws * (size_t)k * (size_t)o->samples);
+            if (draws != NULL)
+                failed = stats_davidson_draws(k, dw, dt, o->samples, o->seed + (uint64_t)comp, draws, NULL);
+        }
+        free(dw);
+        free(dt);
+    } else {
+        it = stats_bt(k, w, rating, &prior);
+        json_array_append_new(fits, json_pack("{sisisbsbss}", "component", comp, "iterations", it < 0 ? 10000 : it,
+                                              "converged", it > 0, "prior", prior, "tie_model", "half"));
+    }
     *prior_used |= prior;
-    json_array_append_new(fits, json_pack("{sisisbsb}", "component", comp, "iterations", it < 0 ? 10000 : it,
-                                          "converged", it > 0, "prior", prior));
     ng = stats_bt_groups(k, w, group);
     if (ng > 1) {
         json_t *gs = json_array();
@@ -888,11 +927,14 @@ static int bt_component(struct qacc *a, struct names *models, const struct repor
         json_array_append_new(separated, json_pack("{siso}", "component", comp, "groups", gs));
     }
     if (o->samples > 0) {
-        draws = malloc(sizeof *draws * (size_t)k * (size_t)o->samples);
+        if (draws == NULL) {
+            draws = malloc(sizeof *draws * (size_t)k * (size_t)o->samples);
+            if (draws != NULL)
+                failed = stats_bt_draws(k, se, ne, o->samples, o->seed + (uint64_t)comp, draws);
+        }
         col = malloc(sizeof *col * (size_t)o->samples);
         if (draws == NULL || col == NULL)
             goto out;
-        failed = stats_bt_draws(k, se, ne, o->samples, o->seed + (uint64_t)comp, draws);
         for (x = 0; x < k; x++) {
             for (y = 0; y < o->samples; y++)
                 col[y] = draws[(size_t)y * (size_t)k + (size_t)x];
@@ -1141,10 +1183,12 @@ static json_t *comparisons_json(struct qacc *a, struct names *models, const stru
                         json_pack("{ssssssss}", "win_rate",
                                   "Wilson 95% on effective counts (comparisons over their cluster-robust design effect, items as clusters)",
                                   "rating",
-                                  "Bradley-Terry MLE (MM); 95% percentile interval of draws from Jeffreys-smoothed pair shares on effective counts",
+                                  o->davidson ? "Davidson's tie model (MLE by fixed point); 95% percentile interval of draws from Dirichlet(wins, losses, ties + 1/2) on effective counts"
+                                              : "Bradley-Terry MLE (MM), a tie half a win each; 95% percentile interval of draws from Jeffreys-smoothed pair shares on effective counts",
                                   "difference",
                                   "difference of ratings; 95% percentile interval of the draws; two-sided p: twice the share of draws beyond 0 (+1 over samples + 1), or the normal tail when none is and it is smaller",
                                   "rank", "1 + the models of the same set significantly better (Holm-adjusted p < 0.05); null without samples"));
+        json_object_set_new(json_object_get(out, "bt"), "tie_model", json_string(o->davidson ? "davidson" : "half"));
         pairs = overall = bt = diffs = comps = separated = fits = notes = NULL;
     }
 done:

@@ -21,6 +21,7 @@ struct report_opts {
     int samples;      /* bootstrap samples (1000) */
     uint64_t seed;    /* (1) */
     int interval;     /* ratings' alpha at the interval level, not ordinal */
+    int davidson;     /* ties by Davidson's model, not as half a win each */
     int nfilters;     /* items whose metadata[key] equals value */
     const char *fkey[REPORT_FILTERS_MAX], *fvalue[REPORT_FILTERS_MAX];
 };
@@ -28,6 +29,7 @@ struct report_opts {
 void report_opts_default(struct report_opts *o);
 
 /* Sets option name from value: samples, seed, alpha (ordinal|interval),
+ * ties (half|davidson),
  * or metadata.KEY (a filter). 0, ERR_NOT_FOUND, or ERR_INVALID (*why). */
 int report_opt_set(struct report_opts *o, const char *name, const char *value, const char **why);
 

@@ -123,14 +123,11 @@ int stats_bt_groups(int m, const double *w, int *group)
     return n;
 }
 
-int stats_bt(int m, const double *w, double *rating, int *prior)
+/* Whether the scores w (as for stats_bt) have no finite maximum-likelihood
+ * ratings; -1 when out of memory. */
+static int needs_prior(int m, const double *w)
 {
-    double *p = malloc(sizeof *p * (size_t)m), *wp = NULL, mean = 0;
-    const double *use = w;
-    int i, j, it, played = 0, needs = 0;
-    *prior = 0;
-    if (p == NULL)
-        return -1;
+    int i, j, needs = 0;
     /* A model that never won or never lost has no finite strength. */
     for (i = 0; i < m; i++) {
         double won = 0, lost = 0;
@@ -146,10 +143,8 @@ int stats_bt(int m, const double *w, double *rating, int *prior)
      * strongly connected), even if each model won and lost somewhere. */
     if (!needs) {
         int *g = malloc(sizeof *g * (size_t)m), ng;
-        if (g == NULL) {
-            free(p);
+        if (g == NULL)
             return -1;
-        }
         ng = stats_bt_groups(m, w, g);
         for (i = 0; i < m && ng > 1; i++) {
             double n = 0;
@@ -160,6 +155,21 @@ int stats_bt(int m, const double *w, double *rating, int *prior)
         }
         needs = ng > 1;
         free(g);
+    }
+    return needs;
+}
+
+int stats_bt(int m, const double *w, double *rating, int *prior)
+{
+    double *p = malloc(sizeof *p * (size_t)m), *wp = NULL, mean = 0;
+    const double *use = w;
+    int i, j, it, played = 0, needs;
+    *prior = 0;
+    if (p == NULL)
+        return -1;
+    if ((needs = needs_prior(m, w)) < 0) {
+        free(p);
+        return -1;
     }
     if (needs) {
         wp = malloc(sizeof *wp * (size_t)m * (size_t)m);
@@ -192,6 +202,142 @@ int stats_bt(int m, const double *w, double *rating, int *prior)
     free(wp);
     free(p);
     return it;
+}
+
+static double gamma_draw(struct stats_rng *r, double a);
+
+/* Davidson's model by a fixed point of its likelihood equations: for i,
+ * p_i = (W_i + T_i / 2) / sum_j n_ij (1 + nu / 2 sqrt(p_j / p_i)) / D_ij
+ * and nu = T / sum_{i<j} n_ij sqrt(p_i p_j) / D_ij, with D_ij = p_i + p_j +
+ * nu sqrt(p_i p_j). */
+int stats_davidson(int m, const double *w, const double *t, double *rating, double *nu, int *prior)
+{
+    double *p = malloc(sizeof *p * (size_t)m), *next = malloc(sizeof *next * (size_t)m);
+    double *sc = malloc(sizeof *sc * (size_t)m * (size_t)m), *ww = malloc(sizeof *ww * (size_t)m * (size_t)m);
+    double tt = 0, v, mean = 0;
+    int i, j, it, played = 0, needs, done = -1;
+    *prior = 0;
+    if (p == NULL || next == NULL || sc == NULL || ww == NULL)
+        goto out;
+    for (i = 0; i < m * m; i++) {
+        sc[i] = w[i] + 0.5 * t[i];
+        ww[i] = w[i];
+    }
+    if ((needs = needs_prior(m, sc)) < 0)
+        goto out;
+    if (needs) {
+        *prior = 1;
+        for (i = 0; i < m; i++)
+            for (j = 0; j < m; j++)
+                if (i != j && w[i * m + j] + w[j * m + i] + t[i * m + j] > 0)
+                    ww[i * m + j] += 0.5;
+    }
+    for (i = 0; i < m; i++)
+        for (j = i + 1; j < m; j++)
+            tt += t[i * m + j];
+    for (i = 0; i < m; i++)
+        p[i] = 1;
+    v = tt > 0 ? 1 : 0;
+    for (it = 1; it <= 10000 && done < 0; it++) {
+        double change = 0, logsum = 0, den_nu = 0, nv;
+        int active = 0;
+        for (i = 0; i < m; i++) {
+            double num = 0, den = 0;
+            for (j = 0; j < m; j++) {
+                double n = ww[i * m + j] + ww[j * m + i] + t[i * m + j], g;
+                if (j == i || n == 0)
+                    continue;
+                g = sqrt(p[i] * p[j]);
+                num += ww[i * m + j] + 0.5 * t[i * m + j];
+                den += n * (1 + 0.5 * v * sqrt(p[j] / p[i])) / (p[i] + p[j] + v * g);
+            }
+            next[i] = den > 0 ? num / den : p[i];
+        }
+        for (i = 0; i < m; i++)
+            if (next[i] > 0) {
+                logsum += log(next[i]);
+                active++;
+            }
+        for (i = 0; i < m; i++) {
+            double x = active > 0 ? next[i] / exp(logsum / active) : 1, d = fabs(log(x) - log(p[i]));
+            change = d > change ? d : change;
+            p[i] = x;
+        }
+        for (i = 0; i < m; i++)
+            for (j = i + 1; j < m; j++) {
+                double n = ww[i * m + j] + ww[j * m + i] + t[i * m + j], g = sqrt(p[i] * p[j]);
+                if (n > 0)
+                    den_nu += n * g / (p[i] + p[j] + v * g);
+            }
+        nv = tt > 0 && den_nu > 0 ? tt / den_nu : 0;
+        if (v > 0 && nv > 0)
+            change = fabs(log(nv) - log(v)) > change ? fabs(log(nv) - log(v)) : change;
+        v = nv;
+        if (change < 1e-10)
+            done = it;
+    }
+    for (i = 0; i < m; i++) {
+        double n = 0;
+        for (j = 0; j < m; j++)
+            n += ww[i * m + j] + ww[j * m + i] + t[i * m + j];
+        rating[i] = n > 0 ? 400 * log10(p[i]) : NAN;
+        if (n > 0) {
+            mean += rating[i];
+            played++;
+        }
+    }
+    for (i = 0; i < m; i++)
+        rating[i] = isnan(rating[i]) ? 1000 : rating[i] - (played ? mean / played : 0) + 1000;
+    *nu = v;
+out:
+    free(p);
+    free(next);
+    free(sc);
+    free(ww);
+    return done;
+}
+
+int stats_davidson_draws(int m, const double *w, const double *t, int samples, uint64_t seed, double *draws,
+                         double *nus)
+{
+    struct stats_rng r;
+    double *dw = malloc(sizeof *dw * (size_t)m * (size_t)m), *dt = malloc(sizeof *dt * (size_t)m * (size_t)m);
+    double *rt = malloc(sizeof *rt * (size_t)m), nu;
+    int k, i, j, prior, failed = 0;
+    if (dw == NULL || dt == NULL || rt == NULL) {
+        free(dw);
+        free(dt);
+        free(rt);
+        return -1;
+    }
+    stats_rng_seed(&r, seed);
+    for (k = 0; k < samples; k++) {
+        for (i = 0; i < m * m; i++)
+            dw[i] = dt[i] = 0;
+        for (i = 0; i < m; i++)
+            for (j = i + 1; j < m; j++) {
+                double a = w[i * m + j], b = w[j * m + i], c = t[i * m + j], n = a + b + c, x, y, z;
+                if (n <= 0)
+                    continue;
+                /* Dirichlet(a + 1/2, b + 1/2, c + 1/2) as three gammas. */
+                x = gamma_draw(&r, a + 0.5);
+                y = gamma_draw(&r, b + 0.5);
+                z = gamma_draw(&r, c + 0.5);
+                if (x + y + z <= 0)
+                    continue;
+                dw[i * m + j] = n * x / (x + y + z);
+                dw[j * m + i] = n * y / (x + y + z);
+                dt[i * m + j] = dt[j * m + i] = n * z / (x + y + z);
+            }
+        failed += stats_davidson(m, dw, dt, rt, &nu, &prior) < 0;
+        memcpy(draws + (size_t)k * (size_t)m, rt, sizeof *rt * (size_t)m);
+        if (nus != NULL)
+            nus[k] = nu;
+    }
+    free(dw);
+    free(dt);
+    free(rt);
+    return failed;
 }
 
 /* ---- random numbers ---- */

@@ -21,6 +21,18 @@ void stats_wilson(double s, double n, double z, double *lo, double *hi);
  * 1000. Returns the iterations used, or -1 when it did not converge. */
 int stats_bt(int m, const double *w, double *rating, int *prior);
 
+/* Davidson's model of ties: P(i beats j) = p_i / D, P(tie) = nu sqrt(p_i
+ * p_j) / D, D = p_i + p_j + nu sqrt(p_i p_j). w[i * m + j]: i's wins over
+ * j (ties not counted), t[i * m + j] (symmetric): their ties. Ratings on
+ * the Elo scale (mean 1000) and nu; with the same prior as stats_bt when
+ * there is no finite estimate. Returns the iterations, or -1. */
+int stats_davidson(int m, const double *w, const double *t, double *rating, double *nu, int *prior);
+/* Draws for intervals, as stats_bt_draws: each pair's wins, losses and
+ * ties (effective counts) redrawn from Dirichlet(w + 1/2, l + 1/2, t + 1/2),
+ * refitted; nu of each draw into nus (may be NULL). */
+int stats_davidson_draws(int m, const double *w, const double *t, int samples, uint64_t seed, double *draws,
+                         double *nus);
+
 /* The groups of models by who scored against whom (w as for stats_bt): i
  * and j share a group when each reaches the other by a chain of wins or
  * ties. group[i] numbers them strongest first: a group never lost (nor

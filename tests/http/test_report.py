@@ -597,3 +597,23 @@ def test_strength_weighted_win_rate_and_how_many_more_judgments_power_needs():
     [check] = lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]["decision"]["checks"]
     assert check["more_for_80_power"] is None
     s.stop()
+
+
+def test_ties_by_davidsons_model_on_request():
+    s = Server(users=("lead", "lab"))
+    lead = s.client("lead")
+    games = [("A", "B", "a")] * 8 + [("A", "B", "b")] * 4 + [("A", "B", "tie")] * 6
+    jid = pair_job(s, lead, games)
+    half = better_of(lead, jid)
+    dav = better_of(lead, jid, "?ties=davidson")
+    assert half["bt"]["tie_model"] == "half" and dav["bt"]["tie_model"] == "davidson"
+    [fit] = dav["bt"]["fits"]
+    assert fit["converged"] and fit["tie_model"] == "davidson"
+    # Two models: Davidson's MLE is p_A / p_B = W_A / W_B and nu = T / sqrt(W_A W_B).
+    assert abs(fit["nu"] - 6 / math.sqrt(8 * 4)) < 1e-6, fit
+    bt = {r["model"]: r for r in dav["bradley_terry"]}
+    assert abs(bt["A"]["rating"] - bt["B"]["rating"] - 400 * math.log10(8 / 4)) < 1e-4
+    assert bt["A"]["ci"][0] < bt["A"]["rating"] < bt["A"]["ci"][1]
+    assert "Davidson" in dav["bt"]["methods"]["rating"]
+    expect_error(lead.get(f"/api/v1/jobs/{jid}/report?ties=third"), 422, field="ties")
+    s.stop()

@@ -279,6 +279,27 @@ int main(int argc, char **argv)
             for (i = 0; i < 4; i++)
                 NEAR(rr[i], json_number_value(json_array_get(json_object_get(bt, "elo"), (size_t)i)), 1e-4);
         }
+        {
+            json_t *dv = json_object_get(ref, "davidson");
+            double w[9], t[9], rr[3], nu;
+            for (i = 0; i < 3; i++)
+                for (j = 0; j < 3; j++) {
+                    w[i * 3 + j] = json_number_value(json_array_get(json_array_get(json_object_get(dv, "wins"), (size_t)i), (size_t)j));
+                    t[i * 3 + j] = json_number_value(json_array_get(json_array_get(json_object_get(dv, "ties"), (size_t)i), (size_t)j));
+                }
+            CHECK(stats_davidson(3, w, t, rr, &nu, &prior) > 0 && prior == 0);
+            NEAR(nu, json_number_value(json_object_get(dv, "nu")), 1e-5);
+            for (i = 0; i < 3; i++)
+                NEAR(rr[i], json_number_value(json_array_get(json_object_get(dv, "elo"), (size_t)i)), 1e-3);
+            /* Without ties Davidson is Bradley-Terry. */
+            for (i = 0; i < 9; i++)
+                t[i] = 0;
+            stats_davidson(3, w, t, rr, &nu, &prior);
+            stats_bt(3, w, r, &prior);
+            CHECK(nu == 0);
+            for (i = 0; i < 3; i++)
+                NEAR(rr[i], r[i], 1e-6);
+        }
         json_decref(ref);
     }
     /* Clustered shares: independent trials have no design effect; items
