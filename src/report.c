@@ -1287,11 +1287,18 @@ static json_t *ratings_json(struct qacc *a, struct names *models)
 static json_t *paired_json(struct qacc *a, struct names *models)
 {
     json_t *list = json_array(), *v;
-    double pv[512], adj[512];
+    double *pv, *adj;
     int i, j, np = 0;
-    size_t x;
+    size_t x, most = (size_t)models->n * (size_t)models->n / 2 + 1;
     if (a->pd == NULL)
         return list;
+    pv = calloc(most, sizeof *pv);
+    adj = calloc(most, sizeof *adj);
+    if (pv == NULL || adj == NULL) {
+        free(pv);
+        free(adj);
+        return list;
+    }
     for (i = 0; i < models->n; i++)
         for (j = i + 1; j < models->n; j++) {
             struct dvec *dv = &a->pd[i * REPORT_MODELS_MAX + j];
@@ -1309,18 +1316,20 @@ static json_t *paired_json(struct qacc *a, struct names *models)
                             ok ? num(p) : json_null(), "p_holm", json_null(), "significant", json_null());
             if (!ok)
                 json_object_set_new(row, "why", json_string("fewer than 6 items where the two differ"));
-            else if (np < 512)
+            else
                 pv[np++] = p;
             json_array_append_new(list, row);
         }
     stats_holm(pv, np, adj);
     np = 0;
     json_array_foreach(list, x, v)
-        if (json_is_number(json_object_get(v, "p")) && np < 512) {
+        if (json_is_number(json_object_get(v, "p"))) {
             json_object_set_new(v, "p_holm", num(adj[np]));
             json_object_set_new(v, "significant", json_boolean(adj[np] < 0.05));
             np++;
         }
+    free(pv);
+    free(adj);
     return list;
 }
 

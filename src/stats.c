@@ -603,30 +603,37 @@ double stats_normal_sf(double z)
     return 0.5 * erfc(z / sqrt(2));
 }
 
+struct pidx {
+    double p;
+    int i;
+};
+
+static int cmp_pidx(const void *a, const void *b)
+{
+    const struct pidx *x = a, *y = b;
+    return x->p < y->p ? -1 : x->p > y->p ? 1 : x->i - y->i;
+}
+
 void stats_holm(const double *p, int n, double *adj)
 {
-    int *o = malloc(sizeof *o * (size_t)(n > 0 ? n : 1)), i, j, k;
+    struct pidx *o = malloc(sizeof *o * (size_t)(n > 0 ? n : 1));
     double run = 0;
+    int i;
     if (o == NULL) {
         for (i = 0; i < n; i++)
             adj[i] = 1;
         return;
     }
     for (i = 0; i < n; i++)
-        o[i] = i;
-    for (i = 1; i < n; i++)
-        for (j = i; j > 0 && p[o[j]] < p[o[j - 1]]; j--) {
-            k = o[j];
-            o[j] = o[j - 1];
-            o[j - 1] = k;
-        }
+        o[i] = (struct pidx){p[i], i};
+    qsort(o, (size_t)n, sizeof *o, cmp_pidx);
     for (i = 0; i < n; i++) {
-        double v = (double)(n - i) * p[o[i]];
+        double v = (double)(n - i) * o[i].p;
         if (v > 1)
             v = 1;
         if (v > run)
             run = v;
-        adj[o[i]] = run;
+        adj[o[i].i] = run;
     }
     free(o);
 }
