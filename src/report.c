@@ -1802,6 +1802,19 @@ int report_build(struct db *db, const struct job *j, const struct report_opts *o
                          "bootstrap", "samples", (json_int_t)o->samples, "seed",
                          (json_int_t)o->seed, "questions", questions, "labelers",
                          labelers_json(&b->labs));
+        if (*out != NULL)
+            /* Every interval's method and level, in one place. */
+            json_object_set_new(
+                *out, "intervals",
+                json_pack("{sfssssssssssssssss}", "level", 0.95, "win_rate",
+                          "Wilson on effective counts (items as clusters: comparisons over the cluster-robust design effect)",
+                          "bt_rating", "percentile of draws from Jeffreys-smoothed pair shares on effective counts, refitted",
+                          "bt_difference", "percentile of the same draws; p from their tail, Holm-adjusted over pairs",
+                          "rating_mean", "Student's t, items - 1 degrees of freedom, cluster-robust standard error, clipped to the scale",
+                          "thumbs_up_rate", "Wilson on effective counts (items as clusters)",
+                          "position_bias", "Wilson; exact binomial test against 1/2",
+                          "top1_rate", "Wilson (judgments as independent)",
+                          "rating_paired_test", "Wilcoxon signed-rank, normal approximation with tie and continuity corrections, Holm over pairs"));
         if (*out != NULL) {
             json_t *warn = json_array();
             if (!j->cfg.randomize_order)
@@ -1884,7 +1897,8 @@ int report_jsonl(json_t *report, char **lines, size_t *len)
     int rc;
     *lines = NULL;
     *len = 0;
-    summary = json_pack("{sOsOsOsOsOsOsO}", "job", json_object_get(report, "job"), "cursor",
+    summary = json_pack("{sOsOsOsOsOsOsOsO}", "intervals", json_object_get(report, "intervals"), "job",
+                        json_object_get(report, "job"), "cursor",
                         json_object_get(report, "cursor"), "items", json_object_get(report, "items"),
                         "judgments", json_object_get(report, "judgments"), "filters",
                         json_object_get(report, "filters"), "models", json_object_get(report, "models"),

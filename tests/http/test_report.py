@@ -553,6 +553,8 @@ def test_the_json_lines_form_carries_what_the_json_has():
         by.setdefault(l["figure"], []).append(l)
     q = rep["questions"][0]
     assert by["summary"][0]["bootstrap"] == rep["bootstrap"] and by["summary"][0]["models"] == rep["models"]
+    assert by["summary"][0]["intervals"] == rep["intervals"] and rep["intervals"]["level"] == 0.95
+    assert "Wilson on effective counts" in rep["intervals"]["win_rate"]
     assert len(by["bt_difference"]) == len(q["differences"]) == 2
     fit = by["bt_fit"][0]
     assert fit["components"] == q["bt"]["components"] and fit["fits"] == q["bt"]["fits"]
