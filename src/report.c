@@ -97,6 +97,7 @@ static int name_index(struct names *t, const char *s)
 
 struct labeler {
     int64_t id;
+    int idx; /* in the table */
     char name[AUTH_NAME_MAX + 1];
     int64_t judgments, skips;
     double *secs;          /* seconds from shown (else leased) to submitted */
@@ -132,6 +133,7 @@ static struct labeler *labeler_of(struct labelers *t, int64_t id)
     if ((t->v[t->n] = calloc(1, sizeof *t->v[t->n])) == NULL)
         return NULL;
     t->v[t->n]->id = id;
+    t->v[t->n]->idx = t->n;
     return t->v[t->n++];
 }
 
@@ -171,6 +173,10 @@ struct qacc {
     int64_t texts, edited, unchanged, unanswered;
     double chars;
     struct stats_agree agree;
+    /* Categorical questions (pairwise, one label): every label of a unit
+     * with two or more, for Dawid-Skene. */
+    int ds_k, ds_n, ds_cap, ds_units;
+    int *ds_unit, *ds_lab, *ds_val;
 };
 
 static int qacc_init(struct qacc *a, const struct question *q)
@@ -192,6 +198,8 @@ static int qacc_init(struct qacc *a, const struct question *q)
     a->points = n;
     if (n > 0 && stats_agree_init(&a->agree, dom, n) != 0)
         return -1;
+    if (q->type == Q_PAIRWISE || (q->type == Q_LABELS && !q->multiple))
+        a->ds_k = n;
     if (q->type == Q_PAIRWISE || q->type == Q_RANK) {
         a->wins = calloc(mm, sizeof *a->wins);
         a->tie = calloc(mm, sizeof *a->tie);
@@ -243,6 +251,9 @@ static void qacc_free(struct qacc *a)
     free(a->top1);
     free(a->rank_n);
     free(a->label_count);
+    free(a->ds_unit);
+    free(a->ds_lab);
+    free(a->ds_val);
     if (a->points > 0)
         stats_agree_free(&a->agree);
 }
@@ -428,6 +439,31 @@ static void unit(struct qacc *a, struct cur *c, const int *val)
     stats_agree_unit(&a->agree, idx, m);
     if (m < 2)
         return;
+    if (a->ds_k > 0) {
+        if (a->ds_n + c->nj > a->ds_cap) {
+            int cap = (a->ds_cap + c->nj) * 2;
+            int *u = realloc(a->ds_unit, sizeof *u * (size_t)cap), *l, *v;
+            if (u != NULL)
+                a->ds_unit = u;
+            l = realloc(a->ds_lab, sizeof *l * (size_t)cap);
+            if (l != NULL)
+                a->ds_lab = l;
+            v = realloc(a->ds_val, sizeof *v * (size_t)cap);
+            if (v != NULL)
+                a->ds_val = v;
+            if (u != NULL && l != NULL && v != NULL)
+                a->ds_cap = cap;
+        }
+        if (a->ds_n + c->nj <= a->ds_cap) {
+            for (k = 0; k < c->nj; k++)
+                if (val[k] >= 0 && val[k] < a->ds_k) {
+                    a->ds_unit[a->ds_n] = a->ds_units;
+                    a->ds_lab[a->ds_n] = c->j[k].who->idx;
+                    a->ds_val[a->ds_n++] = val[k];
+                }
+            a->ds_units++;
+        }
+    }
     /* The two largest counts of the unit's values: the others of a coder
      * with the most common value v have c1 - 1 of it, or c2 of the next. */
     for (k = 0; k < m; k++)
@@ -1333,7 +1369,83 @@ static json_t *paired_json(struct qacc *a, struct names *models)
     return list;
 }
 
-static json_t *question_json(struct qacc *a, struct names *models, const struct report_opts *o)
+/* Dawid-Skene over the question's units with two labels or more: the
+ * class shares, each labeler's estimated accuracy (and confusion), and how
+ * often the competence-weighted consensus differs from the plain majority. */
+static json_t *dawid_skene_json(struct qacc *a, struct labelers *labs)
+{
+    const struct question *q = a->q;
+    int k = a->ds_k, units = a->ds_units, n = a->ds_n, L = labs->n, it, u, c, l, i, same = 0;
+    double *prior, *conf, *post;
+    json_t *classes = json_array(), *rows = json_array(), *out;
+    if (units == 0 || (double)units * k > 2e7) {
+        json_decref(classes);
+        json_decref(rows);
+        return json_pack("{ss}", "why", units == 0 ? "no item has two labels" : "too many items times classes");
+    }
+    prior = calloc((size_t)k, sizeof *prior);
+    conf = calloc((size_t)L * (size_t)k * (size_t)k + 1, sizeof *conf);
+    post = calloc((size_t)units * (size_t)k, sizeof *post);
+    if (prior == NULL || conf == NULL || post == NULL) {
+        free(prior);
+        free(conf);
+        free(post);
+        json_decref(classes);
+        json_decref(rows);
+        return json_null();
+    }
+    it = stats_dawid_skene(a->ds_unit, a->ds_lab, a->ds_val, n, units, L, k, prior, conf, post);
+    for (c = 0; c < k; c++)
+        json_array_append_new(classes, json_string(q->type == Q_LABELS ? q->options[c]
+                                                   : c == 0 ? "first response" : c == 1 ? "second response"
+                                                   : c == 2 ? "tie" : "both bad"));
+    for (l = 0; l < L; l++) {
+        double acc = 0, said = 0;
+        json_t *m = json_array();
+        for (i = 0; i < n; i++)
+            said += a->ds_lab[i] == l;
+        if (said == 0) {
+            json_decref(m);
+            continue;
+        }
+        for (c = 0; c < k; c++) {
+            json_t *row = json_array();
+            acc += prior[c] * conf[((size_t)l * (size_t)k + (size_t)c) * (size_t)k + (size_t)c];
+            for (i = 0; i < k; i++)
+                json_array_append_new(row, num(conf[((size_t)l * (size_t)k + (size_t)c) * (size_t)k + (size_t)i]));
+            json_array_append_new(m, row);
+        }
+        json_array_append_new(rows, json_pack("{sssIsoso}", "labeler", labs->v[l]->name, "labels", (json_int_t)said,
+                                              "accuracy", num(acc), "confusion", m));
+    }
+    /* The consensus against the plain majority (first of a tie). */
+    for (u = 0, i = 0; u < units; u++) {
+        int votes[256] = {0}, maj = 0, best = 0;
+        for (; i < n && a->ds_unit[i] == u; i++)
+            if (a->ds_val[i] < 256)
+                votes[a->ds_val[i]]++;
+        for (c = 1; c < k && c < 256; c++)
+            maj = votes[c] > votes[maj] ? c : maj;
+        for (c = 1; c < k; c++)
+            best = post[u * k + c] > post[u * k + best] ? c : best;
+        same += best == maj;
+    }
+    {
+        json_t *pr = json_array();
+        for (c = 0; c < k; c++)
+            json_array_append_new(pr, num(prior[c]));
+        out = json_pack("{sisbsosososiso}", "iterations", it < 0 ? 200 : it, "converged", it > 0, "classes", classes,
+                        "prior", pr, "labelers", rows, "units", units, "consensus_differs_from_majority",
+                        num((double)(units - same) / units));
+    }
+    free(prior);
+    free(conf);
+    free(post);
+    return out;
+}
+
+static json_t *question_json(struct qacc *a, struct names *models, struct labelers *labs,
+                             const struct report_opts *o)
 {
     static const char *const types[] = {"pairwise", "rank", "rating", "text", "labels"};
     const struct question *q = a->q;
@@ -1392,6 +1504,8 @@ static json_t *question_json(struct qacc *a, struct names *models, const struct 
     }
     if (a->points > 0)
         json_object_set_new(out, "agreement", agreement_json(a, o));
+    if (a->ds_k > 0)
+        json_object_set_new(out, "dawid_skene", dawid_skene_json(a, labs));
     return out;
 }
 
@@ -1791,7 +1905,7 @@ int report_build(struct db *db, const struct job *j, const struct report_opts *o
         filters = json_object();
         models = json_array();
         for (i = 0; i < j->cfg.n_questions; i++)
-            json_array_append_new(questions, question_json(&b->q[i], &b->models, o));
+            json_array_append_new(questions, question_json(&b->q[i], &b->models, &b->labs, o));
         for (i = 0; i < o->nfilters; i++)
             json_object_set_new(filters, o->fkey[i], json_string(o->fvalue[i]));
         for (i = 0; i < b->models.n; i++)
@@ -1802,6 +1916,22 @@ int report_build(struct db *db, const struct job *j, const struct report_opts *o
                          "bootstrap", "samples", (json_int_t)o->samples, "seed",
                          (json_int_t)o->seed, "questions", questions, "labelers",
                          labelers_json(&b->labs));
+        /* The labeler table shows each labeler's Dawid-Skene accuracy per
+         * categorical question. */
+        if (*out != NULL) {
+            json_t *qv, *dl, *row;
+            size_t qi, di, ri;
+            json_array_foreach(json_object_get(*out, "labelers"), ri, row)
+                json_object_set_new(row, "competence", json_object());
+            json_array_foreach(json_object_get(*out, "questions"), qi, qv)
+                json_array_foreach(json_object_get(json_object_get(qv, "dawid_skene"), "labelers"), di, dl)
+                    json_array_foreach(json_object_get(*out, "labelers"), ri, row)
+                        if (strcmp(json_string_value(json_object_get(row, "labeler")),
+                                   json_string_value(json_object_get(dl, "labeler"))) == 0)
+                            json_object_set(json_object_get(row, "competence"),
+                                            json_string_value(json_object_get(qv, "name")),
+                                            json_object_get(dl, "accuracy"));
+        }
         if (*out != NULL)
             /* Every interval's method and level, in one place. */
             json_object_set_new(

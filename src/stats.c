@@ -340,6 +340,78 @@ int stats_davidson_draws(int m, const double *w, const double *t, int samples, u
     return failed;
 }
 
+int stats_dawid_skene(const int *unit, const int *lab, const int *val, int n, int units, int labs, int k,
+                      double *prior, double *conf, double *post)
+{
+    int it, i, u, c, x, done = -1;
+    double *cnt = calloc((size_t)units + 1, sizeof *cnt);
+    if (cnt == NULL)
+        return -2;
+    /* Start from the vote shares of each unit. */
+    for (i = 0; i < units * k; i++)
+        post[i] = 0;
+    for (i = 0; i < n; i++) {
+        post[unit[i] * k + val[i]] += 1;
+        cnt[unit[i]] += 1;
+    }
+    for (u = 0; u < units; u++)
+        for (c = 0; c < k; c++)
+            post[u * k + c] = cnt[u] > 0 ? post[u * k + c] / cnt[u] : 1.0 / k;
+    for (it = 1; it <= 200 && done < 0; it++) {
+        double change = 0;
+        /* M: the class shares, and each labeler's confusion (row: the true
+         * class, column: what they said), smoothed by 0.01. */
+        for (c = 0; c < k; c++)
+            prior[c] = 0;
+        for (u = 0; u < units; u++)
+            for (c = 0; c < k; c++)
+                prior[c] += post[u * k + c] / units;
+        for (i = 0; i < labs * k * k; i++)
+            conf[i] = 0.01;
+        for (i = 0; i < n; i++)
+            for (c = 0; c < k; c++)
+                conf[((size_t)lab[i] * (size_t)k + (size_t)c) * (size_t)k + (size_t)val[i]] += post[unit[i] * k + c];
+        for (i = 0; i < labs * k; i++) {
+            double sum = 0;
+            for (x = 0; x < k; x++)
+                sum += conf[i * k + x];
+            for (x = 0; x < k; x++)
+                conf[i * k + x] /= sum;
+        }
+        /* E: each unit's class given its labels, in logs. */
+        {
+            double *lp = malloc(sizeof *lp * (size_t)units * (size_t)k);
+            if (lp == NULL) {
+                free(cnt);
+                return -2;
+            }
+            for (u = 0; u < units; u++)
+                for (c = 0; c < k; c++)
+                    lp[u * k + c] = log(prior[c] > 0 ? prior[c] : 1e-300);
+            for (i = 0; i < n; i++)
+                for (c = 0; c < k; c++)
+                    lp[unit[i] * k + c] += log(conf[((size_t)lab[i] * (size_t)k + (size_t)c) * (size_t)k + (size_t)val[i]]);
+            for (u = 0; u < units; u++) {
+                double top = lp[u * k], sum = 0;
+                for (c = 1; c < k; c++)
+                    top = lp[u * k + c] > top ? lp[u * k + c] : top;
+                for (c = 0; c < k; c++)
+                    sum += exp(lp[u * k + c] - top);
+                for (c = 0; c < k; c++) {
+                    double v = exp(lp[u * k + c] - top) / sum;
+                    change = fabs(v - post[u * k + c]) > change ? fabs(v - post[u * k + c]) : change;
+                    post[u * k + c] = v;
+                }
+            }
+            free(lp);
+        }
+        if (change < 1e-6)
+            done = it;
+    }
+    free(cnt);
+    return done;
+}
+
 /* ---- random numbers ---- */
 
 void stats_rng_seed(struct stats_rng *r, uint64_t seed)

@@ -33,6 +33,16 @@ int stats_davidson(int m, const double *w, const double *t, double *rating, doub
 int stats_davidson_draws(int m, const double *w, const double *t, int samples, uint64_t seed, double *draws,
                          double *nus);
 
+/* Dawid and Skene's labeler model by EM: n labels, label i given to unit
+ * unit[i] (0..units) by labeler lab[i] (0..labs) with class val[i]
+ * (0..k). Estimates the class shares prior[k], each labeler's confusion
+ * conf[(l * k + true) * k + said] (rows sum to 1; smoothed by 0.01 a
+ * cell) and each unit's class probabilities post[u * k + c]. Starts from
+ * the vote shares. Returns the iterations to converge (a change below
+ * 1e-6), -1 when 200 did not, -2 out of memory. */
+int stats_dawid_skene(const int *unit, const int *lab, const int *val, int n, int units, int labs, int k,
+                      double *prior, double *conf, double *post);
+
 /* The groups of models by who scored against whom (w as for stats_bt): i
  * and j share a group when each reaches the other by a chain of wins or
  * ties. group[i] numbers them strongest first: a group never lost (nor

@@ -141,6 +141,7 @@ async function load() {
     el('td', { class: 'num', text: pct(l.agreement) }),
     el('td', { class: 'num', text: l.gold_answers ? `${pct(l.gold_accuracy)} of ${l.gold_answers}` : '–' }),
     el('td', { class: 'num', text: l.position_bias ? `${pct(l.position_bias.rate)} of ${l.position_bias.decided}` : '–' }),
+    el('td', { text: Object.entries(l.competence || {}).map(([q, v]) => `${q}: ${pct(v)}`).join('; ') || '–' }),
     el('td', { text: l.flag ? `⚑ ${l.flag_reason}` : '' }))));
 }
 

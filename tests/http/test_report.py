@@ -619,3 +619,38 @@ def test_ties_by_davidsons_model_on_request():
     assert "Davidson" in dav["bt"]["methods"]["rating"]
     expect_error(lead.get(f"/api/v1/jobs/{jid}/report?ties=third"), 422, field="ties")
     s.stop()
+
+
+def test_dawid_skene_estimates_each_labelers_competence():
+    labs = ("lab", "lab2", "lab3", "lab4", "lab5")
+    s = Server(users=("lead",) + labs)
+    lead = s.client("lead")
+    # 30 items whose better response alternates; three labelers see it,
+    # lab4 picks at random-ish (a fixed pattern unrelated to the truth),
+    # lab5 always picks the worse one.
+    truth = ["a" if k % 2 == 0 else "b" for k in range(30)]
+    noise = ["a" if (k * 7) % 3 == 0 else "b" for k in range(30)]
+    other = {"a": "b", "b": "a"}
+    st, _, body = lead.post("/api/v1/jobs", {"name": "ds", "overlap": 5, "randomize_order": False,
+                                              "questions": [{"name": "better", "type": "pairwise"}]})
+    jid = body["job"]["id"]
+    items = [{"id": f"d{k}", "prompt": f"p{k}", "responses": [{"id": "a", "model": "A", "text": "x"},
+                                                          {"id": "b", "model": "B", "text": "y"}]} for k in range(30)]
+    assert lead.jsonl(f"/api/v1/jobs/{jid}/items", items)[0] == 201
+    assert lead.put(f"/api/v1/jobs/{jid}/members", {"members": list(labs)})[0] == 200
+    assert lead.patch(f"/api/v1/jobs/{jid}", {"status": "open"})[0] == 200
+    judge(s, jid, labs, lambda k, i: {"better": {"winner": truth[i] if k < 3 else noise[i] if k == 3 else other[truth[i]]}})
+    rep = lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]
+    ds = rep["questions"][0]["dawid_skene"]
+    assert ds["converged"] and ds["units"] == 30 and ds["classes"][:2] == ["first response", "second response"]
+    acc = {r["labeler"]: r["accuracy"] for r in ds["labelers"]}
+    for u in ("lab", "lab2", "lab3"):
+        assert acc[u] > 0.95, acc
+    assert acc["lab5"] < 0.05 and 0.3 < acc["lab4"] < 0.7, acc
+    # The confusion of lab5: it says "second" when the truth is "first".
+    c5 = next(r for r in ds["labelers"] if r["labeler"] == "lab5")["confusion"]
+    assert c5[0][1] > 0.9 and c5[1][0] > 0.9
+    # Shown on the labeler table too.
+    table = {r["labeler"]: r for r in rep["labelers"]}
+    assert abs(table["lab5"]["competence"]["better"] - acc["lab5"]) < 1e-9
+    s.stop()
