@@ -25,6 +25,45 @@ void stats_wilson(double s, double n, double z, double *lo, double *hi)
 
 /* ---- Bradley-Terry ---- */
 
+/* p := next scaled so that the log-strengths of the models with one (next
+ * > 0) average 0; the largest change of a log-strength. */
+static double strengths_step(int m, const double *next, double *p)
+{
+    double logsum = 0, change = 0;
+    int i, active = 0;
+    for (i = 0; i < m; i++)
+        if (next[i] > 0) {
+            logsum += log(next[i]);
+            active++;
+        }
+    for (i = 0; i < m; i++) {
+        double v = active > 0 ? next[i] / exp(logsum / active) : 1, d = fabs(log(v) - log(p[i]));
+        change = d > change ? d : change;
+        p[i] = v;
+    }
+    return change;
+}
+
+/* Strengths p to Elo ratings, mean 1000 over the models that played (in
+ * the counts w, and the ties t when not NULL); 1000 for the others. */
+static void to_elo(int m, const double *p, const double *w, const double *t, double *rating)
+{
+    double mean = 0;
+    int i, j, n = 0;
+    for (i = 0; i < m; i++) {
+        double games = 0;
+        for (j = 0; j < m; j++)
+            games += w[i * m + j] + w[j * m + i] + (t != NULL ? t[i * m + j] : 0);
+        rating[i] = games > 0 ? 400 * log10(p[i]) : NAN;
+        if (games > 0) {
+            mean += rating[i];
+            n++;
+        }
+    }
+    for (i = 0; i < m; i++)
+        rating[i] = isnan(rating[i]) ? 1000 : rating[i] - mean / n + 1000;
+}
+
 static int bt_fit(int m, const double *w, double *p)
 {
     int it, i, j;
@@ -34,8 +73,6 @@ static int bt_fit(int m, const double *w, double *p)
     for (i = 0; i < m; i++)
         p[i] = 1;
     for (it = 1; it <= 10000; it++) {
-        double change = 0, logsum = 0;
-        int active = 0;
         for (i = 0; i < m; i++) {
             double wins = 0, den = 0;
             for (j = 0; j < m; j++) {
@@ -47,20 +84,7 @@ static int bt_fit(int m, const double *w, double *p)
             }
             next[i] = den > 0 ? wins / den : p[i];
         }
-        /* Scale so that the log-strengths of models that played average 0. */
-        for (i = 0; i < m; i++)
-            if (next[i] > 0) {
-                logsum += log(next[i]);
-                active++;
-            }
-        for (i = 0; i < m; i++) {
-            double v = active > 0 ? next[i] / exp(logsum / active) : 1;
-            double d = fabs(log(v) - log(p[i]));
-            if (d > change)
-                change = d;
-            p[i] = v;
-        }
-        if (change < 1e-10) {
+        if (strengths_step(m, next, p) < 1e-10) {
             free(next);
             return it;
         }
@@ -161,9 +185,9 @@ static int needs_prior(int m, const double *w)
 
 int stats_bt(int m, const double *w, double *rating, int *prior)
 {
-    double *p = malloc(sizeof *p * (size_t)m), *wp = NULL, mean = 0;
+    double *p = malloc(sizeof *p * (size_t)m), *wp = NULL;
     const double *use = w;
-    int i, j, it, played = 0, needs;
+    int i, j, it, needs;
     *prior = 0;
     if (p == NULL)
         return -1;
@@ -187,18 +211,7 @@ int stats_bt(int m, const double *w, double *rating, int *prior)
         *prior = 1;
     }
     it = bt_fit(m, use, p);
-    for (i = 0; i < m; i++) {
-        double n = 0;
-        for (j = 0; j < m; j++)
-            n += use[i * m + j] + use[j * m + i];
-        rating[i] = n > 0 ? 400 * log10(p[i]) : NAN;
-        if (n > 0) {
-            mean += rating[i];
-            played++;
-        }
-    }
-    for (i = 0; i < m; i++)
-        rating[i] = isnan(rating[i]) ? 1000 : rating[i] - (played ? mean / played : 0) + 1000;
+    to_elo(m, p, use, NULL, rating);
     free(wp);
     free(p);
     return it;
@@ -214,8 +227,8 @@ int stats_davidson(int m, const double *w, const double *t, double *rating, doub
 {
     double *p = malloc(sizeof *p * (size_t)m), *next = malloc(sizeof *next * (size_t)m);
     double *sc = malloc(sizeof *sc * (size_t)m * (size_t)m), *ww = malloc(sizeof *ww * (size_t)m * (size_t)m);
-    double tt = 0, v, mean = 0;
-    int i, j, it, played = 0, needs, done = -1;
+    double tt = 0, v;
+    int i, j, it, needs, done = -1;
     *prior = 0;
     if (p == NULL || next == NULL || sc == NULL || ww == NULL)
         goto out;
@@ -239,8 +252,7 @@ int stats_davidson(int m, const double *w, const double *t, double *rating, doub
         p[i] = 1;
     v = tt > 0 ? 1 : 0;
     for (it = 1; it <= 10000 && done < 0; it++) {
-        double change = 0, logsum = 0, den_nu = 0, nv;
-        int active = 0;
+        double change, den_nu = 0, nv;
         for (i = 0; i < m; i++) {
             double num = 0, den = 0;
             for (j = 0; j < m; j++) {
@@ -253,16 +265,7 @@ int stats_davidson(int m, const double *w, const double *t, double *rating, doub
             }
             next[i] = den > 0 ? num / den : p[i];
         }
-        for (i = 0; i < m; i++)
-            if (next[i] > 0) {
-                logsum += log(next[i]);
-                active++;
-            }
-        for (i = 0; i < m; i++) {
-            double x = active > 0 ? next[i] / exp(logsum / active) : 1, d = fabs(log(x) - log(p[i]));
-            change = d > change ? d : change;
-            p[i] = x;
-        }
+        change = strengths_step(m, next, p);
         for (i = 0; i < m; i++)
             for (j = i + 1; j < m; j++) {
                 double n = ww[i * m + j] + ww[j * m + i] + t[i * m + j], g = sqrt(p[i] * p[j]);
@@ -276,18 +279,7 @@ int stats_davidson(int m, const double *w, const double *t, double *rating, doub
         if (change < 1e-10)
             done = it;
     }
-    for (i = 0; i < m; i++) {
-        double n = 0;
-        for (j = 0; j < m; j++)
-            n += ww[i * m + j] + ww[j * m + i] + t[i * m + j];
-        rating[i] = n > 0 ? 400 * log10(p[i]) : NAN;
-        if (n > 0) {
-            mean += rating[i];
-            played++;
-        }
-    }
-    for (i = 0; i < m; i++)
-        rating[i] = isnan(rating[i]) ? 1000 : rating[i] - (played ? mean / played : 0) + 1000;
+    to_elo(m, p, ww, t, rating);
     *nu = v;
 out:
     free(p);
