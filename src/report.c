@@ -139,6 +139,10 @@ static struct labeler *labeler_of(struct labelers *t, int64_t id)
 
 /* ---- per question ---- */
 
+/* Agreement intervals resample the items of questions with at most this
+ * many values (the work is resamples x values). */
+#define AGREE_VALUES_MAX 400000
+
 /* One pair of models in the item being read: the lower-numbered model's
  * score (a win 1, a tie 1/2) over its comparisons with the other. */
 #define ITEM_PAIRS_MAX (MAX_RESP * (MAX_RESP - 1) / 2)
@@ -177,6 +181,12 @@ struct qacc {
      * with two or more, for Dawid-Skene. */
     int ds_k, ds_n, ds_cap, ds_units;
     int *ds_unit, *ds_lab, *ds_val;
+    /* Every agreement unit (its item and values), for intervals on alpha
+     * and kappa by resampling items; nu_ units, values from uoff. */
+    int items_seen, nu, ucap, nvals, vcap;
+    int *uitem, *uoff, *ulen;
+    unsigned char *uvals;
+    int ustop; /* too many to keep: no intervals */
 };
 
 static int qacc_init(struct qacc *a, const struct question *q)
@@ -251,6 +261,10 @@ static void qacc_free(struct qacc *a)
     free(a->top1);
     free(a->rank_n);
     free(a->label_count);
+    free(a->uitem);
+    free(a->uoff);
+    free(a->ulen);
+    free(a->uvals);
     free(a->ds_unit);
     free(a->ds_lab);
     free(a->ds_val);
@@ -439,6 +453,43 @@ static void unit(struct qacc *a, struct cur *c, const int *val)
     stats_agree_unit(&a->agree, idx, m);
     if (m < 2)
         return;
+    if (!a->ustop && (a->nvals + m > AGREE_VALUES_MAX)) {
+        a->ustop = 1;
+    } else if (!a->ustop) {
+        if (a->nu == a->ucap) {
+            int cap = a->ucap ? a->ucap * 2 : 256;
+            int *x = realloc(a->uitem, sizeof *x * (size_t)cap), *y, *z;
+            if (x != NULL)
+                a->uitem = x;
+            y = realloc(a->uoff, sizeof *y * (size_t)cap);
+            if (y != NULL)
+                a->uoff = y;
+            z = realloc(a->ulen, sizeof *z * (size_t)cap);
+            if (z != NULL)
+                a->ulen = z;
+            if (x != NULL && y != NULL && z != NULL)
+                a->ucap = cap;
+            else
+                a->ustop = 1;
+        }
+        if (a->nvals + m > a->vcap && !a->ustop) {
+            int cap = (a->vcap + m) * 2;
+            unsigned char *v = realloc(a->uvals, (size_t)cap);
+            if (v != NULL) {
+                a->uvals = v;
+                a->vcap = cap;
+            } else {
+                a->ustop = 1;
+            }
+        }
+        if (!a->ustop) {
+            a->uitem[a->nu] = a->items_seen;
+            a->uoff[a->nu] = a->nvals;
+            a->ulen[a->nu++] = m;
+            for (k = 0; k < m; k++)
+                a->uvals[a->nvals++] = (unsigned char)idx[k];
+        }
+    }
     if (a->ds_k > 0) {
         if (a->ds_n + c->nj > a->ds_cap) {
             int cap = (a->ds_cap + c->nj) * 2;
@@ -499,6 +550,7 @@ static void add_item(struct qacc *a, struct cur *c)
 {
     const struct question *q = a->q;
     int val[ITEM_JUDGMENTS_MAX], k, r, s, o;
+    a->items_seen++; /* units of this item carry this number */
     for (k = 0; k < c->nj; k++)
         val[k] = -1;
     switch (q->type) {
@@ -816,6 +868,64 @@ static json_t *interval(double lo, double hi)
     return json_pack("[oo]", num(lo), num(hi));
 }
 
+static int cmp_dbl(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* 95% intervals on alpha and Fleiss' kappa: 200 resamples of the items
+ * (with all their units), seeded; percentiles. */
+#define AGREE_RESAMPLES 200
+static void agreement_intervals(struct qacc *a, enum alpha_level level, const struct report_opts *o, json_t *out)
+{
+    int items = a->items_seen, b, u, r, nal = 0, nka = 0;
+    int *count = NULL;
+    double al[AGREE_RESAMPLES], ka[AGREE_RESAMPLES];
+    struct stats_rng g;
+    if (a->ustop || a->nu < 2 || o->samples == 0) {
+        json_object_set_new(out, "alpha_ci", json_null());
+        json_object_set_new(out, "fleiss_kappa_ci", json_null());
+        if (a->ustop)
+            json_object_set_new(out, "ci_why", json_string("more than 400,000 values: not resampled (the intervals would be narrow)"));
+        return;
+    }
+    count = calloc((size_t)items + 1, sizeof *count);
+    if (count == NULL)
+        return;
+    stats_rng_seed(&g, o->seed ^ 0x5a17);
+    for (b = 0; b < AGREE_RESAMPLES; b++) {
+        struct stats_agree t;
+        double x;
+        memset(count, 0, sizeof *count * ((size_t)items + 1));
+        for (r = 0; r < items; r++)
+            count[1 + (int)(stats_rng_unit(&g) * items)]++;
+        if (stats_agree_init(&t, a->agree.values, a->agree.nv) != 0)
+            break;
+        for (u = 0; u < a->nu; u++) {
+            int idx[ITEM_JUDGMENTS_MAX], m = a->ulen[u], k, n;
+            for (k = 0; k < m; k++)
+                idx[k] = a->uvals[a->uoff[u] + k];
+            for (n = 0; n < count[a->uitem[u]]; n++)
+                stats_agree_unit(&t, idx, m);
+        }
+        if (stats_agree_alpha(&t, level, &x) == 0)
+            al[nal++] = x;
+        if (stats_agree_fleiss(&t, &x) == 0)
+            ka[nka++] = x;
+        stats_agree_free(&t);
+    }
+    free(count);
+    qsort(al, (size_t)nal, sizeof *al, cmp_dbl);
+    qsort(ka, (size_t)nka, sizeof *ka, cmp_dbl);
+    json_object_set_new(out, "alpha_ci", nal >= AGREE_RESAMPLES / 2
+                                             ? interval(stats_quantile(al, nal, 0.025), stats_quantile(al, nal, 0.975))
+                                             : json_null());
+    json_object_set_new(out, "fleiss_kappa_ci", nka >= AGREE_RESAMPLES / 2
+                                                    ? interval(stats_quantile(ka, nka, 0.025), stats_quantile(ka, nka, 0.975))
+                                                    : json_null());
+}
+
 static json_t *agreement_json(struct qacc *a, const struct report_opts *o)
 {
     enum alpha_level level = a->q->type == Q_PAIRWISE || a->q->type == Q_LABELS ||
@@ -841,6 +951,8 @@ static json_t *agreement_json(struct qacc *a, const struct report_opts *o)
                                                               : "too few units with two labelers"));
     if (out != NULL)
         json_object_set_new(out, "unanimous", json_boolean(!has_alpha && a->agree.pairable > 0));
+    if (out != NULL)
+        agreement_intervals(a, level, o, out);
     return out;
 }
 
@@ -877,12 +989,6 @@ static json_t *win_row(const char *model, const char *opponent, double ww, doubl
     if (row != NULL && opponent != NULL)
         json_object_set_new(row, "opponent", json_string(opponent));
     return row;
-}
-
-static int cmp_dbl(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return a < b ? -1 : a > b;
 }
 
 /* Bradley-Terry over one connected set of models: the fit (with the prior
@@ -1936,7 +2042,8 @@ int report_build(struct db *db, const struct job *j, const struct report_opts *o
             /* Every interval's method and level, in one place. */
             json_object_set_new(
                 *out, "intervals",
-                json_pack("{sfssssssssssssssss}", "level", 0.95, "win_rate",
+                json_pack("{sfssssssssssssssssss}", "level", 0.95, "agreement",
+                          "percentile of 200 resamples of the items (seeded), for alpha and Fleiss' kappa", "win_rate",
                           "Wilson on effective counts (items as clusters: comparisons over the cluster-robust design effect)",
                           "bt_rating", "percentile of draws from Jeffreys-smoothed pair shares on effective counts, refitted",
                           "bt_difference", "percentile of the same draws; p from their tail, Holm-adjusted over pairs",

@@ -152,6 +152,11 @@ def test_report_figures_match_an_independent_computation():
     ag = better["agreement"]
     assert ag["level"] == "nominal" and ag["units"] == 12 and ag["pairable_values"] == 36
     assert abs(ag["alpha"] - alpha_nominal(units)) < 1e-6
+    # Intervals by resampling items (seeded: the same twice).
+    assert ag["alpha_ci"][0] < ag["alpha"] < ag["alpha_ci"][1], ag
+    assert ag["fleiss_kappa_ci"][0] < ag["fleiss_kappa"] < ag["fleiss_kappa_ci"][1], ag
+    again = lead.get(f"/api/v1/jobs/{jid}/report")[2]["report"]["questions"][0]["agreement"]
+    assert again["alpha_ci"] == ag["alpha_ci"]
     assert abs(ag["fleiss_kappa"] - fleiss(units, ["a", "b", "tie"])) < 1e-6 and ag["fleiss_raters"] == 3
     pct = sum(sum(1 for x in range(3) for y in range(3) if x != y and u[x] == u[y]) / 6 for u in units) / 12
     assert abs(ag["percent"] - pct) < 1e-6
