@@ -23,8 +23,9 @@ function table(caption, heads, rows) {
 function agreement(a) {
   if (!a) return [];
   return [el('p', {}, el('strong', { text: 'Agreement: ' }),
-    `Krippendorff's alpha (${a.level}) ${a.alpha === null && a.alpha_undefined ? `undefined (${a.alpha_undefined})` : f(a.alpha)}, percent agreement ${pct(a.percent)}, `
-    + `Fleiss' kappa ${a.fleiss_kappa !== null ? f(a.fleiss_kappa) : a.units ? 'n/a (items have different numbers of labelers)' : 'n/a'}; `
+    `Krippendorff's alpha (${a.level}) ${a.alpha === null && a.alpha_undefined ? `undefined (${a.alpha_undefined})` : f(a.alpha)}`
+    + `${a.alpha_ci ? ` (95% interval ${ci(a.alpha_ci)})` : ''}, percent agreement ${pct(a.percent)}, `
+    + `Fleiss' kappa ${a.fleiss_kappa !== null ? `${f(a.fleiss_kappa)}${a.fleiss_kappa_ci ? ` (${ci(a.fleiss_kappa_ci)})` : ''}` : a.units ? 'n/a (items have different numbers of labelers)' : 'n/a'}; `
     + `${a.units} units with two or more labels.`)];
 }
 
