@@ -141,7 +141,7 @@ static struct labeler *labeler_of(struct labelers *t, int64_t id)
 
 /* Agreement intervals resample the items of questions with at most this
  * many values (the work is resamples x values). */
-#define AGREE_VALUES_MAX 400000
+#define AGREE_VALUES_MAX 2000000
 
 /* One pair of models in the item being read: the lower-numbered model's
  * score (a win 1, a tie 1/2) over its comparisons with the other. */
@@ -179,8 +179,9 @@ struct qacc {
     struct stats_agree agree;
     /* Categorical questions (pairwise, one label): every label of a unit
      * with two or more, for Dawid-Skene. */
-    int ds_k, ds_n, ds_cap, ds_units;
-    int *ds_unit, *ds_lab, *ds_val;
+    int ds_k, ds_n, ds_cap, ds_units, ds_ucap;
+    int *ds_off, *ds_lab;   /* per unit its first label; per label its labeler */
+    unsigned char *ds_val;  /* per label its class */
     /* Every agreement unit (its item and values), for intervals on alpha
      * and kappa by resampling items; nu_ units, values from uoff. */
     int items_seen, nu, ucap, nvals, vcap;
@@ -265,7 +266,7 @@ static void qacc_free(struct qacc *a)
     free(a->uoff);
     free(a->ulen);
     free(a->uvals);
-    free(a->ds_unit);
+    free(a->ds_off);
     free(a->ds_lab);
     free(a->ds_val);
     if (a->points > 0)
@@ -486,33 +487,48 @@ static void unit(struct qacc *a, struct cur *c, const int *val)
             a->uitem[a->nu] = a->items_seen;
             a->uoff[a->nu] = a->nvals;
             a->ulen[a->nu++] = m;
-            for (k = 0; k < m; k++)
-                a->uvals[a->nvals++] = (unsigned char)idx[k];
+            /* Sorted: a unit is a multiset of values. */
+            for (k = 0; k < m; k++) {
+                int x = a->nvals + k, v = idx[k];
+                while (x > a->nvals && a->uvals[x - 1] > v) {
+                    a->uvals[x] = a->uvals[x - 1];
+                    x--;
+                }
+                a->uvals[x] = (unsigned char)v;
+            }
+            a->nvals += m;
         }
     }
     if (a->ds_k > 0) {
+        /* Grown by half: a million labels take 5 MB. */
         if (a->ds_n + c->nj > a->ds_cap) {
-            int cap = (a->ds_cap + c->nj) * 2;
-            int *u = realloc(a->ds_unit, sizeof *u * (size_t)cap), *l, *v;
-            if (u != NULL)
-                a->ds_unit = u;
-            l = realloc(a->ds_lab, sizeof *l * (size_t)cap);
+            int cap = a->ds_cap + a->ds_cap / 2 + c->nj + 64;
+            int *l = realloc(a->ds_lab, sizeof *l * (size_t)cap);
+            unsigned char *v;
             if (l != NULL)
                 a->ds_lab = l;
-            v = realloc(a->ds_val, sizeof *v * (size_t)cap);
+            v = realloc(a->ds_val, (size_t)cap);
             if (v != NULL)
                 a->ds_val = v;
-            if (u != NULL && l != NULL && v != NULL)
+            if (l != NULL && v != NULL)
                 a->ds_cap = cap;
         }
-        if (a->ds_n + c->nj <= a->ds_cap) {
+        if (a->ds_units + 2 > a->ds_ucap) {
+            int cap = a->ds_ucap + a->ds_ucap / 2 + 64;
+            int *o = realloc(a->ds_off, sizeof *o * (size_t)cap);
+            if (o != NULL) {
+                a->ds_off = o;
+                a->ds_ucap = cap;
+            }
+        }
+        if (a->ds_n + c->nj <= a->ds_cap && a->ds_units + 2 <= a->ds_ucap) {
+            a->ds_off[a->ds_units] = a->ds_n;
             for (k = 0; k < c->nj; k++)
                 if (val[k] >= 0 && val[k] < a->ds_k) {
-                    a->ds_unit[a->ds_n] = a->ds_units;
                     a->ds_lab[a->ds_n] = c->j[k].who->idx;
-                    a->ds_val[a->ds_n++] = val[k];
+                    a->ds_val[a->ds_n++] = (unsigned char)val[k];
                 }
-            a->ds_units++;
+            a->ds_off[++a->ds_units] = a->ds_n;
         }
     }
     /* The two largest counts of the unit's values: the others of a coder
@@ -877,37 +893,95 @@ static int cmp_dbl(const void *x, const void *y)
 /* 95% intervals on alpha and Fleiss' kappa: 200 resamples of the items
  * (with all their units), seeded; percentiles. */
 #define AGREE_RESAMPLES 200
+/* An item's units (first unit, count) and their hash, for grouping items
+ * whose units are alike. */
+struct ispan {
+    uint64_t h;
+    int first, n;
+};
+
+static int cmp_ispan(const void *x, const void *y)
+{
+    const struct ispan *a = x, *b = y;
+    return a->h < b->h ? -1 : a->h > b->h ? 1 : a->first - b->first;
+}
+
+static int same_units(const struct qacc *a, const struct ispan *x, const struct ispan *y)
+{
+    int u;
+    if (x->n != y->n)
+        return 0;
+    for (u = 0; u < x->n; u++) {
+        int p = x->first + u, q = y->first + u;
+        if (a->ulen[p] != a->ulen[q] || memcmp(a->uvals + a->uoff[p], a->uvals + a->uoff[q], (size_t)a->ulen[p]) != 0)
+            return 0;
+    }
+    return 1;
+}
+
 static void agreement_intervals(struct qacc *a, enum alpha_level level, const struct report_opts *o, json_t *out)
 {
-    int items = a->items_seen, b, u, r, nal = 0, nka = 0;
-    int *count = NULL;
+    int items = a->items_seen, b, u, g, ns = 0, ng = 0, nal = 0, nka = 0;
+    struct ispan *sp = NULL;
+    int *grp_n = NULL, *grp_rep = NULL;
     double al[AGREE_RESAMPLES], ka[AGREE_RESAMPLES];
-    struct stats_rng g;
+    struct stats_rng rng;
     if (a->ustop || a->nu < 2 || o->samples == 0) {
         json_object_set_new(out, "alpha_ci", json_null());
         json_object_set_new(out, "fleiss_kappa_ci", json_null());
         if (a->ustop)
-            json_object_set_new(out, "ci_why", json_string("more than 400,000 values: not resampled (the intervals would be narrow)"));
+            json_object_set_new(out, "ci_why", json_string("more than 2,000,000 values: not resampled (the intervals would be narrow)"));
         return;
     }
-    count = calloc((size_t)items + 1, sizeof *count);
-    if (count == NULL)
-        return;
-    stats_rng_seed(&g, o->seed ^ 0x5a17);
+    sp = malloc(sizeof *sp * (size_t)a->nu);
+    grp_n = calloc((size_t)a->nu + 1, sizeof *grp_n);
+    grp_rep = calloc((size_t)a->nu + 1, sizeof *grp_rep);
+    if (sp == NULL || grp_n == NULL || grp_rep == NULL)
+        goto out;
+    /* Items with units, each hashed over its units' sorted values. */
+    for (u = 0; u < a->nu; u++) {
+        int k;
+        if (ns == 0 || a->uitem[u] != a->uitem[sp[ns - 1].first]) {
+            sp[ns].first = u;
+            sp[ns].n = 0;
+            sp[ns++].h = 1469598103934665603ULL;
+        }
+        sp[ns - 1].n++;
+        sp[ns - 1].h = (sp[ns - 1].h ^ (uint64_t)(a->ulen[u] + 256)) * 1099511628211ULL;
+        for (k = 0; k < a->ulen[u]; k++)
+            sp[ns - 1].h = (sp[ns - 1].h ^ a->uvals[a->uoff[u] + k]) * 1099511628211ULL;
+    }
+    /* Alike items form a group (a resample draws how many of each). */
+    qsort(sp, (size_t)ns, sizeof *sp, cmp_ispan);
+    for (u = 0; u < ns; u++) {
+        if (ng > 0 && sp[grp_rep[ng - 1]].h == sp[u].h && same_units(a, &sp[grp_rep[ng - 1]], &sp[u])) {
+            grp_n[ng - 1]++;
+            continue;
+        }
+        grp_rep[ng] = u;
+        grp_n[ng++] = 1;
+    }
+    stats_rng_seed(&rng, o->seed ^ 0x5a17);
     for (b = 0; b < AGREE_RESAMPLES; b++) {
         struct stats_agree t;
         double x;
-        memset(count, 0, sizeof *count * ((size_t)items + 1));
-        for (r = 0; r < items; r++)
-            count[1 + (int)(stats_rng_unit(&g) * items)]++;
+        int64_t left = items;
+        double mass = items;
         if (stats_agree_init(&t, a->agree.values, a->agree.nv) != 0)
             break;
-        for (u = 0; u < a->nu; u++) {
-            int idx[ITEM_JUDGMENTS_MAX], m = a->ulen[u], k, n;
-            for (k = 0; k < m; k++)
-                idx[k] = a->uvals[a->uoff[u] + k];
-            for (n = 0; n < count[a->uitem[u]]; n++)
-                stats_agree_unit(&t, idx, m);
+        /* A multinomial draw of `items` items over the groups (and the
+         * items without units), as binomials. */
+        for (g = 0; g < ng && left > 0; g++) {
+            int64_t d = stats_binomial(&rng, left, grp_n[g] / mass);
+            const struct ispan *r = &sp[grp_rep[g]];
+            left -= d;
+            mass -= grp_n[g];
+            for (u = 0; d > 0 && u < r->n; u++) {
+                int idx[ITEM_JUDGMENTS_MAX], m = a->ulen[r->first + u], k;
+                for (k = 0; k < m; k++)
+                    idx[k] = a->uvals[a->uoff[r->first + u] + k];
+                stats_agree_units(&t, idx, m, (int)d);
+            }
         }
         if (stats_agree_alpha(&t, level, &x) == 0)
             al[nal++] = x;
@@ -915,7 +989,6 @@ static void agreement_intervals(struct qacc *a, enum alpha_level level, const st
             ka[nka++] = x;
         stats_agree_free(&t);
     }
-    free(count);
     qsort(al, (size_t)nal, sizeof *al, cmp_dbl);
     qsort(ka, (size_t)nka, sizeof *ka, cmp_dbl);
     json_object_set_new(out, "alpha_ci", nal >= AGREE_RESAMPLES / 2
@@ -924,6 +997,10 @@ static void agreement_intervals(struct qacc *a, enum alpha_level level, const st
     json_object_set_new(out, "fleiss_kappa_ci", nka >= AGREE_RESAMPLES / 2
                                                     ? interval(stats_quantile(ka, nka, 0.025), stats_quantile(ka, nka, 0.975))
                                                     : json_null());
+out:
+    free(sp);
+    free(grp_n);
+    free(grp_rep);
 }
 
 static json_t *agreement_json(struct qacc *a, const struct report_opts *o)
@@ -1483,6 +1560,7 @@ static json_t *dawid_skene_json(struct qacc *a, struct labelers *labs)
     const struct question *q = a->q;
     int k = a->ds_k, units = a->ds_units, n = a->ds_n, L = labs->n, it, u, c, l, i, same = 0;
     double *prior, *conf, *post;
+    int64_t *said = NULL;
     json_t *classes = json_array(), *rows = json_array(), *out;
     if (units == 0 || (double)units * k > 2e7) {
         json_decref(classes);
@@ -1500,17 +1578,18 @@ static json_t *dawid_skene_json(struct qacc *a, struct labelers *labs)
         json_decref(rows);
         return json_null();
     }
-    it = stats_dawid_skene(a->ds_unit, a->ds_lab, a->ds_val, n, units, L, k, prior, conf, post);
+    it = stats_dawid_skene(a->ds_off, a->ds_lab, a->ds_val, units, L, k, prior, conf, post);
+    said = calloc((size_t)L + 1, sizeof *said);
+    for (i = 0; said != NULL && i < n; i++)
+        said[a->ds_lab[i]]++;
     for (c = 0; c < k; c++)
         json_array_append_new(classes, json_string(q->type == Q_LABELS ? q->options[c]
                                                    : c == 0 ? "first response" : c == 1 ? "second response"
                                                    : c == 2 ? "tie" : "both bad"));
     for (l = 0; l < L; l++) {
-        double acc = 0, said = 0;
+        double acc = 0;
         json_t *m = json_array();
-        for (i = 0; i < n; i++)
-            said += a->ds_lab[i] == l;
-        if (said == 0) {
+        if (said == NULL || said[l] == 0) {
             json_decref(m);
             continue;
         }
@@ -1521,15 +1600,14 @@ static json_t *dawid_skene_json(struct qacc *a, struct labelers *labs)
                 json_array_append_new(row, num(conf[((size_t)l * (size_t)k + (size_t)c) * (size_t)k + (size_t)i]));
             json_array_append_new(m, row);
         }
-        json_array_append_new(rows, json_pack("{sssIsoso}", "labeler", labs->v[l]->name, "labels", (json_int_t)said,
+        json_array_append_new(rows, json_pack("{sssIsoso}", "labeler", labs->v[l]->name, "labels", (json_int_t)said[l],
                                               "accuracy", num(acc), "confusion", m));
     }
     /* The consensus against the plain majority (first of a tie). */
-    for (u = 0, i = 0; u < units; u++) {
+    for (u = 0; u < units; u++) {
         int votes[256] = {0}, maj = 0, best = 0;
-        for (; i < n && a->ds_unit[i] == u; i++)
-            if (a->ds_val[i] < 256)
-                votes[a->ds_val[i]]++;
+        for (i = a->ds_off[u]; i < a->ds_off[u + 1]; i++)
+            votes[a->ds_val[i]]++;
         for (c = 1; c < k && c < 256; c++)
             maj = votes[c] > votes[maj] ? c : maj;
         for (c = 1; c < k; c++)
@@ -1547,6 +1625,7 @@ static json_t *dawid_skene_json(struct qacc *a, struct labelers *labs)
     free(prior);
     free(conf);
     free(post);
+    free(said);
     return out;
 }
 

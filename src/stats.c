@@ -332,23 +332,21 @@ int stats_davidson_draws(int m, const double *w, const double *t, int samples, u
     return failed;
 }
 
-int stats_dawid_skene(const int *unit, const int *lab, const int *val, int n, int units, int labs, int k,
+int stats_dawid_skene(const int *off, const int *lab, const unsigned char *val, int units, int labs, int k,
                       double *prior, double *conf, double *post)
 {
     int it, i, u, c, x, done = -1;
-    double *cnt = calloc((size_t)units + 1, sizeof *cnt);
-    if (cnt == NULL)
+    double lp[256];
+    if (k > 256)
         return -2;
     /* Start from the vote shares of each unit. */
-    for (i = 0; i < units * k; i++)
-        post[i] = 0;
-    for (i = 0; i < n; i++) {
-        post[unit[i] * k + val[i]] += 1;
-        cnt[unit[i]] += 1;
-    }
-    for (u = 0; u < units; u++)
+    for (u = 0; u < units; u++) {
+        int m = off[u + 1] - off[u];
         for (c = 0; c < k; c++)
-            post[u * k + c] = cnt[u] > 0 ? post[u * k + c] / cnt[u] : 1.0 / k;
+            post[u * k + c] = m > 0 ? 0 : 1.0 / k;
+        for (i = off[u]; i < off[u + 1]; i++)
+            post[u * k + val[i]] += 1.0 / m;
+    }
     for (it = 1; it <= 200 && done < 0; it++) {
         double change = 0;
         /* M: the class shares, and each labeler's confusion (row: the true
@@ -360,9 +358,10 @@ int stats_dawid_skene(const int *unit, const int *lab, const int *val, int n, in
                 prior[c] += post[u * k + c] / units;
         for (i = 0; i < labs * k * k; i++)
             conf[i] = 0.01;
-        for (i = 0; i < n; i++)
-            for (c = 0; c < k; c++)
-                conf[((size_t)lab[i] * (size_t)k + (size_t)c) * (size_t)k + (size_t)val[i]] += post[unit[i] * k + c];
+        for (u = 0; u < units; u++)
+            for (i = off[u]; i < off[u + 1]; i++)
+                for (c = 0; c < k; c++)
+                    conf[((size_t)lab[i] * (size_t)k + (size_t)c) * (size_t)k + val[i]] += post[u * k + c];
         for (i = 0; i < labs * k; i++) {
             double sum = 0;
             for (x = 0; x < k; x++)
@@ -370,37 +369,28 @@ int stats_dawid_skene(const int *unit, const int *lab, const int *val, int n, in
             for (x = 0; x < k; x++)
                 conf[i * k + x] /= sum;
         }
-        /* E: each unit's class given its labels, in logs. */
-        {
-            double *lp = malloc(sizeof *lp * (size_t)units * (size_t)k);
-            if (lp == NULL) {
-                free(cnt);
-                return -2;
+        /* E: each unit's class given its labels, in logs, unit by unit. */
+        for (u = 0; u < units; u++) {
+            double top, sum = 0;
+            for (c = 0; c < k; c++)
+                lp[c] = log(prior[c] > 0 ? prior[c] : 1e-300);
+            for (i = off[u]; i < off[u + 1]; i++)
+                for (c = 0; c < k; c++)
+                    lp[c] += log(conf[((size_t)lab[i] * (size_t)k + (size_t)c) * (size_t)k + val[i]]);
+            top = lp[0];
+            for (c = 1; c < k; c++)
+                top = lp[c] > top ? lp[c] : top;
+            for (c = 0; c < k; c++)
+                sum += exp(lp[c] - top);
+            for (c = 0; c < k; c++) {
+                double v = exp(lp[c] - top) / sum;
+                change = fabs(v - post[u * k + c]) > change ? fabs(v - post[u * k + c]) : change;
+                post[u * k + c] = v;
             }
-            for (u = 0; u < units; u++)
-                for (c = 0; c < k; c++)
-                    lp[u * k + c] = log(prior[c] > 0 ? prior[c] : 1e-300);
-            for (i = 0; i < n; i++)
-                for (c = 0; c < k; c++)
-                    lp[unit[i] * k + c] += log(conf[((size_t)lab[i] * (size_t)k + (size_t)c) * (size_t)k + (size_t)val[i]]);
-            for (u = 0; u < units; u++) {
-                double top = lp[u * k], sum = 0;
-                for (c = 1; c < k; c++)
-                    top = lp[u * k + c] > top ? lp[u * k + c] : top;
-                for (c = 0; c < k; c++)
-                    sum += exp(lp[u * k + c] - top);
-                for (c = 0; c < k; c++) {
-                    double v = exp(lp[u * k + c] - top) / sum;
-                    change = fabs(v - post[u * k + c]) > change ? fabs(v - post[u * k + c]) : change;
-                    post[u * k + c] = v;
-                }
-            }
-            free(lp);
         }
         if (change < 1e-6)
             done = it;
     }
-    free(cnt);
     return done;
 }
 
@@ -795,19 +785,24 @@ void stats_agree_free(struct stats_agree *a)
 
 void stats_agree_unit(struct stats_agree *a, const int *idx, int m)
 {
+    stats_agree_units(a, idx, m, 1);
+}
+
+void stats_agree_units(struct stats_agree *a, const int *idx, int m, int w)
+{
     int i, j, agree = 0, c;
     double p = 0;
-    if (m < 2)
+    if (m < 2 || w < 1)
         return;
-    a->units++;
-    a->pairable += m;
+    a->units += w;
+    a->pairable += m * w;
     for (i = 0; i < m; i++)
         for (j = 0; j < m; j++)
             if (i != j) {
-                a->o[idx[i] * a->nv + idx[j]] += 1.0 / (m - 1);
+                a->o[idx[i] * a->nv + idx[j]] += (double)w / (m - 1);
                 agree += idx[i] == idx[j];
             }
-    a->pct_sum += (double)agree / ((double)m * (m - 1));
+    a->pct_sum += w * (double)agree / ((double)m * (m - 1));
     /* Fleiss: this unit's P_i from its category counts. */
     if (a->raters < 0)
         a->raters = m;
@@ -818,9 +813,9 @@ void stats_agree_unit(struct stats_agree *a, const int *idx, int m)
         for (i = 0; i < m; i++)
             n += idx[i] == c;
         p += (double)n * (n - 1);
-        a->cat[c] += n;
+        a->cat[c] += (double)n * w;
     }
-    a->p_sum += p / ((double)m * (m - 1));
+    a->p_sum += w * p / ((double)m * (m - 1));
 }
 
 int stats_agree_alpha(const struct stats_agree *a, enum alpha_level level, double *alpha)

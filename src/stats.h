@@ -33,14 +33,14 @@ int stats_davidson(int m, const double *w, const double *t, double *rating, doub
 int stats_davidson_draws(int m, const double *w, const double *t, int samples, uint64_t seed, double *draws,
                          double *nus);
 
-/* Dawid and Skene's labeler model by EM: n labels, label i given to unit
- * unit[i] (0..units) by labeler lab[i] (0..labs) with class val[i]
- * (0..k). Estimates the class shares prior[k], each labeler's confusion
- * conf[(l * k + true) * k + said] (rows sum to 1; smoothed by 0.01 a
- * cell) and each unit's class probabilities post[u * k + c]. Starts from
- * the vote shares. Returns the iterations to converge (a change below
- * 1e-6), -1 when 200 did not, -2 out of memory. */
-int stats_dawid_skene(const int *unit, const int *lab, const int *val, int n, int units, int labs, int k,
+/* Dawid and Skene's labeler model by EM over `units` units: unit u's
+ * labels are lab[i] (the labeler, 0..labs) and val[i] (the class, 0..k,
+ * k <= 256) for i in off[u] .. off[u + 1]. Estimates the class shares
+ * prior[k], each labeler's confusion conf[(l * k + true) * k + said] (rows
+ * sum to 1; smoothed by 0.01 a cell) and each unit's class probabilities
+ * post[u * k + c]. Starts from the vote shares. Returns the iterations to
+ * converge (a change below 1e-6), -1 when 200 did not, -2 for k > 256. */
+int stats_dawid_skene(const int *off, const int *lab, const unsigned char *val, int units, int labs, int k,
                       double *prior, double *conf, double *post);
 
 /* The groups of models by who scored against whom (w as for stats_bt): i
@@ -156,6 +156,8 @@ struct stats_agree {
 int stats_agree_init(struct stats_agree *a, const double *values, int nv);
 /* One unit: the value indexes idx[0..m) of its m coders; m < 2 is ignored. */
 void stats_agree_unit(struct stats_agree *a, const int *idx, int m);
+/* The same unit w times. */
+void stats_agree_units(struct stats_agree *a, const int *idx, int m, int w);
 int stats_agree_alpha(const struct stats_agree *a, enum alpha_level level, double *alpha);
 int stats_agree_fleiss(const struct stats_agree *a, double *kappa);
 /* NAN when no unit had two values. */
