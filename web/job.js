@@ -176,6 +176,7 @@ function fillRule(rule) {
   $('a-lower').value = String(rule && rule.min_win_rate_lower !== undefined ? rule.min_win_rate_lower : 0.5);
   $('a-agree').checked = Boolean(rule && rule.min_alpha !== undefined);
   $('a-alpha').value = String(rule && rule.min_alpha !== undefined ? rule.min_alpha : 0.667);
+  $('a-bias').checked = Boolean(rule && rule.no_position_bias);
   ruleShown();
 }
 // The rule as the API takes it: null for none (undefined: leave it out).
@@ -188,6 +189,7 @@ function ruleBody() {
     r.min_win_rate_lower = $('a-lower').value === '' ? undefined : Number($('a-lower').value);
   }
   if ($('a-agree').checked) r.min_alpha = $('a-alpha').value === '' ? undefined : Number($('a-alpha').value);
+  if ($('a-bias').checked) r.no_position_bias = true;
   return r;
 }
 

@@ -926,11 +926,12 @@ const tests = {
       await lead.fill('#a-lower', '0.4');
       await lead.check('#a-agree');
       await lead.fill('#a-alpha', '0.5');
+      await lead.check('#a-bias');
       await shots(lead, 'job-rule', true);
       await lead.click('#save');
       await lead.locator('#form-errors.ok').filter({ hasText: 'Saved.' }).waitFor();
       const row = sql(s.db, `SELECT acceptance, questions FROM jobs WHERE id = ${job}`)[0];
-      assert.deepEqual(JSON.parse(row.acceptance), { question: 'better', candidate: 'm1', baseline: 'm2', min_win_rate_lower: 0.4, min_alpha: 0.5 });
+      assert.deepEqual(JSON.parse(row.acceptance), { question: 'better', candidate: 'm1', baseline: 'm2', min_win_rate_lower: 0.4, min_alpha: 0.5, no_position_bias: true });
       assert.equal(JSON.parse(row.questions)[0].title, 'Which response helps more?');
       // The report decides with it.
       const rep = await lead.evaluate(async (id) => (await (await fetch(`/api/v1/jobs/${id}/report`)).json()).report, job);
