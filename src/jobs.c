@@ -408,19 +408,21 @@ static int status_move_ok(enum job_status a, enum job_status b)
 /* Whether two question lists differ at most in their titles and help: the
  * wording labelers read, which may change at any time (answers are checked
  * and exported the same way, so tasks already leased stay valid). */
-static int questions_same_but_wording(json_t *a, json_t *b)
+static json_t *without_wording(json_t *qs)
 {
-    json_t *x = json_deep_copy(a), *y = json_deep_copy(b), *q;
+    json_t *x = json_deep_copy(qs), *q;
     size_t i;
-    int same;
     json_array_foreach(x, i, q) {
         json_object_del(q, "title");
         json_object_del(q, "help");
     }
-    json_array_foreach(y, i, q) {
-        json_object_del(q, "title");
-        json_object_del(q, "help");
-    }
+    return x;
+}
+
+static int questions_same_but_wording(json_t *a, json_t *b)
+{
+    json_t *x = without_wording(a), *y = without_wording(b);
+    int same;
     same = x != NULL && y != NULL && json_equal(x, y);
     json_decref(x);
     json_decref(y);

@@ -884,12 +884,6 @@ static json_t *interval(double lo, double hi)
     return json_pack("[oo]", num(lo), num(hi));
 }
 
-static int cmp_dbl(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return a < b ? -1 : a > b;
-}
-
 /* 95% intervals on alpha and Fleiss' kappa: 200 resamples of the items
  * (with all their units), seeded; percentiles. */
 #define AGREE_RESAMPLES 200
@@ -989,14 +983,13 @@ static void agreement_intervals(struct qacc *a, enum alpha_level level, const st
             ka[nka++] = x;
         stats_agree_free(&t);
     }
-    qsort(al, (size_t)nal, sizeof *al, cmp_dbl);
-    qsort(ka, (size_t)nka, sizeof *ka, cmp_dbl);
-    json_object_set_new(out, "alpha_ci", nal >= AGREE_RESAMPLES / 2
-                                             ? interval(stats_quantile(al, nal, 0.025), stats_quantile(al, nal, 0.975))
-                                             : json_null());
-    json_object_set_new(out, "fleiss_kappa_ci", nka >= AGREE_RESAMPLES / 2
-                                                    ? interval(stats_quantile(ka, nka, 0.025), stats_quantile(ka, nka, 0.975))
-                                                    : json_null());
+    {
+        double l, h;
+        stats_interval95(al, nal, &l, &h);
+        json_object_set_new(out, "alpha_ci", nal >= AGREE_RESAMPLES / 2 ? interval(l, h) : json_null());
+        stats_interval95(ka, nka, &l, &h);
+        json_object_set_new(out, "fleiss_kappa_ci", nka >= AGREE_RESAMPLES / 2 ? interval(l, h) : json_null());
+    }
 out:
     free(sp);
     free(grp_n);
@@ -1157,9 +1150,7 @@ static int bt_component(struct qacc *a, struct names *models, const struct repor
         for (x = 0; x < k; x++) {
             for (y = 0; y < o->samples; y++)
                 col[y] = draws[(size_t)y * (size_t)k + (size_t)x];
-            qsort(col, (size_t)o->samples, sizeof *col, cmp_dbl);
-            lo[x] = stats_quantile(col, o->samples, 0.025);
-            hi[x] = stats_quantile(col, o->samples, 0.975);
+            stats_interval95(col, o->samples, &lo[x], &hi[x]);
         }
         json_object_set_new(json_array_get(fits, json_array_size(fits) - 1), "draws_not_converged",
                             json_integer(failed));
@@ -1175,7 +1166,7 @@ static int bt_component(struct qacc *a, struct names *models, const struct repor
      * spread; Holm adjusts them over the question (comparisons_json). */
     for (x = 0; x < k; x++)
         for (y = x + 1; y < k; y++) {
-            double mean = 0, var = 0, d, pe, pn;
+            double mean = 0, var = 0, d, pe, pn, dl, dh;
             int t, below = 0, above = 0, far;
             json_t *row = json_pack("{sssssisosososososIsI}", "model", models->v[map[x]], "opponent",
                                     models->v[map[y]], "component", comp, "difference",
@@ -1194,9 +1185,8 @@ static int bt_component(struct qacc *a, struct names *models, const struct repor
                 for (t = 0; t < o->samples; t++)
                     var += (col[t] - mean) * (col[t] - mean);
                 var /= o->samples - 1;
-                qsort(col, (size_t)o->samples, sizeof *col, cmp_dbl);
-                json_object_set_new(row, "ci", interval(stats_quantile(col, o->samples, 0.025),
-                                                        stats_quantile(col, o->samples, 0.975)));
+                stats_interval95(col, o->samples, &dl, &dh);
+                json_object_set_new(row, "ci", interval(dl, dh));
                 /* The two-sided tail of the draws beyond 0 (the p at which
                  * the percentile interval would reach 0); when no draw is
                  * beyond it, the normal tail from their mean and spread if

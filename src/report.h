@@ -1,6 +1,7 @@
 /* report.h: the human-evaluation report of a job (docs/reports.md): model
- * comparisons (win rates with Wilson intervals, Bradley-Terry ratings with
- * seeded bootstrap intervals, ranks with their uncertainty), ratings per
+ * comparisons (win rates with Wilson intervals that count items as the
+ * independent units, Bradley-Terry ratings per connected set with seeded
+ * draws for intervals, paired differences and Holm-tested ranks), ratings per
  * model, position bias, agreement per question, labelers, and the job's
  * acceptance decision. The job's judgments are read item by item in pages
  * of short read transactions; the same data, seed and filters always give
@@ -18,7 +19,7 @@
 #define REPORT_MODELS_MAX 256
 
 struct report_opts {
-    int samples;      /* bootstrap samples (1000) */
+    int samples;      /* draws for the rating intervals and tests (1000) */
     uint64_t seed;    /* (1) */
     int interval;     /* ratings' alpha at the interval level, not ordinal */
     int davidson;     /* ties by Davidson's model, not as half a win each */

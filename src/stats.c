@@ -709,50 +709,11 @@ double stats_quantile(const double *v, int n, double q)
     return v[i] + (h - i) * (v[i + 1] - v[i]);
 }
 
-void stats_bt_bootstrap(int m, const double *wins, const double *ties, int samples,
-                        uint64_t seed, double *lo, double *hi)
+void stats_interval95(double *v, int n, double *lo, double *hi)
 {
-    struct stats_rng r;
-    double *w = malloc(sizeof *w * (size_t)m * (size_t)m);
-    double *rt = malloc(sizeof *rt * (size_t)m);
-    double *draws = malloc(sizeof *draws * (size_t)m * (size_t)(samples > 0 ? samples : 1));
-    int s, i, j, prior;
-    if (w == NULL || rt == NULL || draws == NULL || samples <= 0) {
-        for (i = 0; i < m; i++)
-            lo[i] = hi[i] = NAN;
-        goto out;
-    }
-    stats_rng_seed(&r, seed);
-    for (s = 0; s < samples; s++) {
-        for (i = 0; i < m * m; i++)
-            w[i] = 0;
-        for (i = 0; i < m; i++)
-            for (j = i + 1; j < m; j++) {
-                double a = wins[i * m + j], b = wins[j * m + i], t = ties[i * m + j];
-                int64_t n = (int64_t)llround(a + b + t), x, y;
-                if (n == 0)
-                    continue;
-                /* A multinomial draw as two binomials: i's wins, then j's
-                 * among the rest; ties are what is left. */
-                x = stats_binomial(&r, n, a / (a + b + t));
-                y = a + t > 0 && b > 0 ? stats_binomial(&r, n - x, b / (b + t)) : b > 0 ? n - x : 0;
-                w[i * m + j] = (double)x + 0.5 * (double)(n - x - y);
-                w[j * m + i] = (double)y + 0.5 * (double)(n - x - y);
-            }
-        stats_bt(m, w, rt, &prior);
-        for (i = 0; i < m; i++)
-            draws[(size_t)i * (size_t)samples + (size_t)s] = rt[i];
-    }
-    for (i = 0; i < m; i++) {
-        double *d = draws + (size_t)i * (size_t)samples;
-        qsort(d, (size_t)samples, sizeof *d, cmp_double);
-        lo[i] = stats_quantile(d, samples, 0.025);
-        hi[i] = stats_quantile(d, samples, 0.975);
-    }
-out:
-    free(w);
-    free(rt);
-    free(draws);
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    *lo = stats_quantile(v, n, 0.025);
+    *hi = stats_quantile(v, n, 0.975);
 }
 
 /* ---- agreement ---- */

@@ -1,7 +1,8 @@
 /* stats.h: the statistics of human-evaluation reports (docs/reports.md):
- * Wilson intervals, Bradley-Terry ratings on the Elo scale with seeded
- * bootstrap intervals, Krippendorff's alpha, Fleiss' kappa, and small
- * helpers. Pure functions of their inputs: no I/O, no globals, so the same
+ * Wilson intervals (on clustered counts too), Bradley-Terry and Davidson
+ * ratings on the Elo scale with seeded draws for their intervals, tests
+ * (Holm, binomial, Wilcoxon, Student's t), Dawid-Skene, Krippendorff's
+ * alpha, Fleiss' kappa, and small helpers. Pure functions of their inputs: no I/O, no globals, so the same
  * data (and seed) always gives the same figures. */
 #ifndef ARBITER_STATS_H
 #define ARBITER_STATS_H
@@ -64,15 +65,6 @@ double stats_rng_unit(struct stats_rng *r); /* in [0, 1) */
  * draws), else the normal approximation rounded and clamped to [0, n]. */
 int64_t stats_binomial(struct stats_rng *r, int64_t n, double p);
 
-/* Bootstrap intervals of Bradley-Terry ratings. wins[i * m + j]: how often
- * i beat j; ties[i * m + j] (= ties[j * m + i]): their ties. Each pair's
- * number of comparisons is held fixed (a bootstrap stratified by pair) and
- * its outcomes are redrawn from the observed shares; lo and hi get the
- * 2.5th and 97.5th percentiles of each model's rating over `samples` draws
- * from seed. */
-void stats_bt_bootstrap(int m, const double *wins, const double *ties, int samples,
-                        uint64_t seed, double *lo, double *hi);
-
 /* A draw from Beta(a, b), a, b > 0. */
 double stats_beta(struct stats_rng *r, double a, double b);
 
@@ -129,6 +121,10 @@ void stats_holm(const double *p, int n, double *adj);
 
 /* The q-quantile of sorted v[0..n), linear between order statistics. */
 double stats_quantile(const double *v, int n, double q);
+
+/* The 95% percentile interval of v[0..n) (sorted in place): its 2.5th and
+ * 97.5th percentiles. */
+void stats_interval95(double *v, int n, double *lo, double *hi);
 
 enum alpha_level { ALPHA_NOMINAL, ALPHA_ORDINAL, ALPHA_INTERVAL };
 

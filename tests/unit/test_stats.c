@@ -12,11 +12,6 @@
 
 #define NEAR(x, want, tol) CHECK(fabs((x) - (want)) <= (tol))
 
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 /* ---- a simulation of clustered judgments (issue: intervals must hold
  * 93-97% coverage when several labelers judge each item) ----
@@ -66,13 +61,13 @@ static void simulate(int reps, int bt_reps, int bt_samples, uint64_t seed, struc
                 out->pass_cluster += lo > 0.5;
             if (pass == 0 && rep < bt_reps && draws != NULL && d0 != NULL) {
                 double ss[4] = {0, c.s / deff, (c.n - c.s) / deff, 0}, nn[4] = {0, c.n / deff, c.n / deff, 0};
+                double blo, bhi;
                 int x;
                 stats_bt_draws(2, ss, nn, bt_samples, seed + (uint64_t)rep, draws);
                 for (x = 0; x < bt_samples; x++)
                     d0[x] = draws[2 * x];
-                qsort(d0, (size_t)bt_samples, sizeof *d0, cmp);
-                out->bt += stats_quantile(d0, bt_samples, 0.025) <= truth &&
-                           truth <= stats_quantile(d0, bt_samples, 0.975);
+                stats_interval95(d0, bt_samples, &blo, &bhi);
+                out->bt += blo <= truth && truth <= bhi;
             }
         }
     }
@@ -83,6 +78,19 @@ static void simulate(int reps, int bt_reps, int bt_samples, uint64_t seed, struc
     out->bt /= bt_reps;
     free(draws);
     free(d0);
+}
+
+/* The 95% intervals of two models' rating draws (1,000, seed 42). */
+static void draw_intervals(const double *ss, const double *nn, double *lo, double *hi)
+{
+    double dr[2000], col[1000];
+    int x, side;
+    stats_bt_draws(2, ss, nn, 1000, 42, dr);
+    for (side = 0; side < 2; side++) {
+        for (x = 0; x < 1000; x++)
+            col[x] = dr[2 * x + side];
+        stats_interval95(col, 1000, &lo[side], &hi[side]);
+    }
 }
 
 int main(int argc, char **argv)
@@ -200,18 +208,20 @@ int main(int argc, char **argv)
         NEAR(r[0] - r[1], 400 * log10(2), 1e-6);
         NEAR(r[1] - r[2], 400 * log10(2), 1e-6);
     }
-    /* The bootstrap: the same seed gives the same interval; the interval
-     * holds the estimate and narrows with more data. */
+    /* The rating draws: the same seed gives the same interval; the
+     * interval holds the estimate and narrows with more data. */
     {
-        double wins[4] = {0, 60, 40, 0}, ties[4] = {0, 0, 0, 0}, lo2[2], hi2[2], lo3[2], hi3[2];
+        double wins[4] = {0, 60, 40, 0}, ss[4] = {0, 60, 40, 0}, nn[4] = {0, 100, 100, 0};
+        double lo2[2], hi2[2], lo3[2], hi3[2];
         stats_bt(2, wins, r, &prior);
-        stats_bt_bootstrap(2, wins, ties, 1000, 42, lo2, hi2);
-        stats_bt_bootstrap(2, wins, ties, 1000, 42, lo3, hi3);
+        draw_intervals(ss, nn, lo2, hi2);
+        draw_intervals(ss, nn, lo3, hi3);
         CHECK(lo2[0] == lo3[0] && hi2[1] == hi3[1]);
         CHECK(lo2[0] < r[0] && r[0] < hi2[0] && lo2[1] < r[1] && r[1] < hi2[1]);
-        wins[1] = 6000;
-        wins[2] = 4000;
-        stats_bt_bootstrap(2, wins, ties, 1000, 42, lo3, hi3);
+        ss[1] = 6000; /* 100 times the data */
+        ss[2] = 4000;
+        nn[1] = nn[2] = 10000;
+        draw_intervals(ss, nn, lo3, hi3);
         CHECK(hi3[0] - lo3[0] < (hi2[0] - lo2[0]) / 5);
     }
     /* The binomial draws have the right mean, exact and approximated. */
@@ -326,23 +336,23 @@ int main(int argc, char **argv)
     }
     /* The draws: seeded, never of zero width, and 10-0 or 2 ties too. */
     {
-        double ss[4] = {0, 10, 0, 0}, nn[4] = {0, 10, 10, 0}, dr[2000], again[2000], d0[1000];
+        double ss[4] = {0, 10, 0, 0}, nn[4] = {0, 10, 10, 0}, dr[2000], again[2000], d0[1000], dlo, dhi;
         CHECK(stats_bt_draws(2, ss, nn, 1000, 3, dr) == 0);
         CHECK(stats_bt_draws(2, ss, nn, 1000, 3, again) == 0);
         CHECK(memcmp(dr, again, sizeof dr) == 0);
         for (i = 0; i < 1000; i++)
             d0[i] = dr[2 * i];
-        qsort(d0, 1000, sizeof *d0, cmp);
-        CHECK(stats_quantile(d0, 1000, 0.975) - stats_quantile(d0, 1000, 0.025) > 100);
-        CHECK(stats_quantile(d0, 1000, 0.025) > 1000); /* A is better, surely */
+        stats_interval95(d0, 1000, &dlo, &dhi);
+        CHECK(dhi - dlo > 100);
+        CHECK(dlo > 1000); /* A is better, surely */
         ss[1] = 1;
         ss[2] = 1;
         nn[1] = nn[2] = 2; /* two ties */
         stats_bt_draws(2, ss, nn, 1000, 3, dr);
         for (i = 0; i < 1000; i++)
             d0[i] = dr[2 * i];
-        qsort(d0, 1000, sizeof *d0, cmp);
-        CHECK(stats_quantile(d0, 1000, 0.025) < 900 && stats_quantile(d0, 1000, 0.975) > 1100);
+        stats_interval95(d0, 1000, &dlo, &dhi);
+        CHECK(dlo < 900 && dhi > 1100);
     }
     /* Groups: A-B 1-1, C-D 1-1, A beat C, B beat D: {A, B} above {C, D},
      * no finite estimate, so the fit takes the prior and converges. */
