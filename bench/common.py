@@ -1,6 +1,7 @@
 """common.py: what the benchmarks of `make bench` share: a free loopback
 port, the CLI with cheap password hashing (benchmarks measure the loop and
-the exports, not logins), waiting for a server, and stopping servers."""
+the exports, not logins), starting and waiting for a server, an export
+token, and stopping servers."""
 import signal
 import socket
 import subprocess
@@ -35,6 +36,22 @@ def wait_port(port, proc):
         except OSError:
             time.sleep(0.05)
     sys.exit("bench: a server did not start")
+
+
+def serve(binary, db):
+    """`arbiter serve` on db at a free loopback port, with cheap hashing:
+    (process, port) once it accepts connections."""
+    port = free_port()
+    srv = subprocess.Popen([binary, "serve", "--db", db, "--listen", f"127.0.0.1:{port}",
+                            "--pwhash-mem", "8", "--pwhash-ops", "1"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, srv)
+    return srv, port
+
+
+def export_token(binary, db):
+    """The secret of a new API token of the lead, scope export."""
+    return cli(binary, ["token", "create", "bench", "--scope", "export", "--user", "lead"], db).strip()
 
 
 def stop(procs):

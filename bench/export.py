@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 
-from common import cli, free_port, stop, wait_port
+from common import cli, export_token, serve, stop
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -101,12 +101,8 @@ def main():
         t0 = time.time()
         build(binary, db, a.judgments)
         print(f"setup: {a.judgments:,} judgments of {a.judgments // 4:,} items in {time.time() - t0:.0f} s")
-        token = cli(binary, ["token", "create", "bench", "--scope", "export", "--user", "lead"], db).strip()
-        port = free_port()
-        srv = subprocess.Popen([binary, "serve", "--db", db, "--listen", f"127.0.0.1:{port}",
-                                "--pwhash-mem", "8", "--pwhash-ops", "1"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_port(port, srv)
+        token = export_token(binary, db)
+        srv, port = serve(binary, db)
         base_rss = vm_hwm(srv.pid)
         # Warm both the same way: the file is read once before either runs.
         subprocess.run(["cat", db], stdout=subprocess.DEVNULL)

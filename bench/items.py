@@ -24,7 +24,7 @@ import tempfile
 import time
 from urllib.parse import quote
 
-from common import cli, free_port, stop, wait_port
+from common import cli, export_token, serve, stop
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -90,12 +90,8 @@ def main():
         t0 = time.time()
         build(binary, db, a.items)
         print(f"setup: {a.items:,} items, {3 * a.items:,} judgments in {time.time() - t0:.0f} s")
-        token = cli(binary, ["token", "create", "bench", "--scope", "export", "--user", "lead"], db).strip()
-        port = free_port()
-        srv = subprocess.Popen([binary, "serve", "--db", db, "--listen", f"127.0.0.1:{port}",
-                                "--pwhash-mem", "8", "--pwhash-ops", "1"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_port(port, srv)
+        token = export_token(binary, db)
+        srv, port = serve(binary, db)
         subprocess.run(["cat", db], stdout=subprocess.DEVNULL)  # the file in the page cache
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         headers = {"Authorization": f"Bearer {token}"}
