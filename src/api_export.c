@@ -94,7 +94,7 @@ void api_jobs_export(struct req *r)
     snprintf(head, sizeof head,
              "Content-Disposition: attachment; filename=\"job-%lld-%s%s-%lld.jsonl\"\r\n"
              "X-Arbiter-Cursor: %lld\r\nX-Arbiter-Since: %lld\r\n",
-             (long long)j.id, export_format_name(o.format), o.majority ? "-majority" : "",
+             (long long)j.id, export_format_name(o.format), o.aggregate == EXPORT_AGG_MAJORITY ? "-majority" : o.aggregate == EXPORT_AGG_DAWID_SKENE ? "-dawid-skene" : "",
              (long long)cursor, (long long)cursor, (long long)o.since);
     reply_stream_start(r, 200, "application/x-ndjson", head);
     rc = export_run(r->app->db, &j, &o, cursor, key, export_sink_http, r, &rows);

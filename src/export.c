@@ -7,11 +7,13 @@
  * jansson and derive from them: demonstrations (sft, openai-chat), pairs
  * (preference, openai-preference) and labels (kto). With aggregate=majority
  * a job's judgments are read item by item and the votes of each item's
- * labelers decide its rows. */
+ * labelers decide its rows; with aggregate=dawid-skene a first pass fits
+ * each labeler's reliability and the second decides by the posterior. */
 #include "export.h"
 
 #include "items.h"
 #include "jspan.h"
+#include "stats.h"
 #include "tasks.h"
 #include "util.h"
 
@@ -67,11 +69,13 @@ int export_opt_set(struct export_opts *o, const char *name, const char *value, c
             }
         *why = "must be default (all but rejected judgments), accepted or all";
     } else if (strcmp(name, "aggregate") == 0) {
-        if (strcmp(value, "none") == 0 || strcmp(value, "majority") == 0) {
-            o->majority = value[0] == 'm';
-            return 0;
-        }
-        *why = "must be none or majority";
+        static const char *const modes[] = {"none", "majority", "dawid-skene"};
+        for (i = 0; i < 3; i++)
+            if (strcmp(value, modes[i]) == 0) {
+                o->aggregate = (enum export_aggregate)i;
+                return 0;
+            }
+        *why = "must be none, majority or dawid-skene";
     } else if (strcmp(name, "min_agreement") == 0) {
         char *end;
         double d = strtod(value, &end);
@@ -150,9 +154,9 @@ int export_opts_check(const struct export_opts *o, const struct job *j, const ch
 {
     int i, any = 0;
     *field = NULL;
-    if (o->majority && o->format != EXPORT_PREFERENCE && o->format != EXPORT_OPENAI_PREFERENCE &&
-        o->format != EXPORT_KTO) {
-        *why = "aggregate=majority applies to the preference, openai-preference and kto formats";
+    if (o->aggregate != EXPORT_AGG_NONE && o->format != EXPORT_PREFERENCE &&
+        o->format != EXPORT_OPENAI_PREFERENCE && o->format != EXPORT_KTO) {
+        *why = "aggregate applies to the preference, openai-preference and kto formats";
         *field = "aggregate";
         return ERR_INVALID;
     }
@@ -624,23 +628,32 @@ static int derive(struct out *o, const struct job *j, const struct export_opts *
     return rc;
 }
 
-/* ---- aggregate=majority: votes per item ---- */
+/* ---- aggregate=majority and aggregate=dawid-skene: votes per item ---- */
 
+#define ITEM_VOTERS 64 /* overlap is at most 20; review=all adds none */
+
+/* An item's votes, judgment by judgment: over[k][i][j] when judgment k
+ * prefers response i to j; label[k][i]: its KTO label of response i (1,
+ * 0, or -1: none). */
 struct votes {
-    int judgments;
-    int over[MAX_RESP][MAX_RESP]; /* preference: judgments preferring i to j */
-    int good[MAX_RESP], bad[MAX_RESP]; /* kto */
+    int n;
+    int64_t labeler[ITEM_VOTERS];
+    unsigned char over[ITEM_VOTERS][MAX_RESP][MAX_RESP];
+    signed char label[ITEM_VOTERS][MAX_RESP];
 };
 
 static void vote(const struct job *j, const struct export_opts *opt, const struct xitem *it,
-                 json_t *answers, struct votes *v)
+                 json_t *answers, int64_t labeler, struct votes *v)
 {
     static __thread struct pairs p;
     int qi, i, label[MAX_RESP];
-    unsigned char seen[MAX_RESP][MAX_RESP], labelled[MAX_RESP];
-    memset(seen, 0, sizeof seen);
+    unsigned char labelled[MAX_RESP];
+    if (v->n == ITEM_VOTERS)
+        return;
+    memset(v->over[v->n], 0, sizeof v->over[v->n]);
+    memset(v->label[v->n], -1, sizeof v->label[v->n]);
     memset(labelled, 0, sizeof labelled);
-    v->judgments++;
+    v->labeler[v->n] = labeler;
     for (qi = 0; qi < j->cfg.n_questions; qi++) {
         const struct question *q = &j->cfg.questions[qi];
         json_t *a = json_object_get(answers, q->name);
@@ -649,18 +662,37 @@ static void vote(const struct job *j, const struct export_opts *opt, const struc
         if (opt->format == EXPORT_KTO) {
             labels_of(q, a, it, opt, label);
             for (i = 0; i < it->n; i++)
-                if (label[i] >= 0 && !labelled[i]++) {
-                    v->good[i] += label[i] == 1;
-                    v->bad[i] += label[i] == 0;
-                }
+                if (label[i] >= 0 && !labelled[i]++)
+                    v->label[v->n][i] = (signed char)label[i];
             continue;
         }
         /* A judgment votes for a pair once, whatever its questions say. */
         pairs_of(q, a, it, opt, &p);
         for (i = 0; i < p.n; i++)
-            if (!seen[p.c[i]][p.r[i]]++)
-                v->over[p.c[i]][p.r[i]]++;
+            v->over[v->n][p.c[i]][p.r[i]] = 1;
     }
+    v->n++;
+}
+
+/* The units of an item: its pairs of responses i < j (class 0: i is
+ * preferred, 1: j is), or its responses (class 0: bad, 1: good). A
+ * judgment's class of unit u, or -1 when it says nothing of it. */
+static int units_of(const struct export_opts *opt, const struct xitem *it)
+{
+    return opt->format == EXPORT_KTO ? it->n : it->n * (it->n - 1) / 2;
+}
+
+static int class_of(const struct export_opts *opt, const struct xitem *it, const struct votes *v,
+                    int k, int u, int *i, int *j)
+{
+    if (opt->format == EXPORT_KTO) {
+        *i = *j = u;
+        return v->label[k][u];
+    }
+    for (*i = 0; u >= it->n - 1 - *i; (*i)++)
+        u -= it->n - 1 - *i;
+    *j = *i + 1 + u;
+    return v->over[k][*i][*j] && !v->over[k][*j][*i] ? 0 : v->over[k][*j][*i] && !v->over[k][*i][*j] ? 1 : -1;
 }
 
 /* The rows of one item from its labelers' votes: a pair when more of them
@@ -669,22 +701,203 @@ static void vote(const struct job *j, const struct export_opts *opt, const struc
 static int decide(struct out *o, const struct export_opts *opt, const struct xitem *it,
                   const struct votes *v)
 {
-    int i, k, rc = 0;
-    double n = v->judgments;
-    if (opt->format == EXPORT_KTO) {
-        for (k = 0; k < it->n && rc == 0; k++) {
-            if (v->good[k] > v->bad[k] && v->good[k] / n >= opt->min_agreement)
-                rc = kto_line(o, it, k, 1);
-            else if (v->bad[k] > v->good[k] && v->bad[k] / n >= opt->min_agreement)
-                rc = kto_line(o, it, k, 0);
+    int u, k, rc = 0;
+    double n = v->n;
+    for (u = 0; u < units_of(opt, it) && rc == 0; u++) {
+        int c[2] = {0, 0}, i, j;
+        for (k = 0; k < v->n; k++) {
+            int x = class_of(opt, it, v, k, u, &i, &j);
+            if (x >= 0)
+                c[x]++;
         }
-        return rc;
+        if (opt->format == EXPORT_KTO) {
+            if (c[1] != c[0] && (c[1] > c[0] ? c[1] : c[0]) / n >= opt->min_agreement)
+                rc = kto_line(o, it, u, c[1] > c[0]);
+        } else if (c[0] != c[1] && (c[0] > c[1] ? c[0] : c[1]) / n >= opt->min_agreement) {
+            rc = c[0] > c[1] ? pair(o, it, i, j, -1, opt->format) : pair(o, it, j, i, -1, opt->format);
+        }
     }
-    for (i = 0; i < it->n && rc == 0; i++)
-        for (k = 0; k < it->n && rc == 0; k++)
-            if (v->over[i][k] > v->over[k][i] && v->over[i][k] / n >= opt->min_agreement)
-                rc = pair(o, it, i, k, -1, opt->format);
     return rc;
+}
+
+/* Dawid-Skene over the job: the first pass gathers every unit with two
+ * labels or more; EM estimates each labeler's 2 x 2 confusion and the
+ * class shares; the second pass decides each unit by its posterior. */
+struct ds {
+    /* labeler ids to indexes: open addressing, a power of two */
+    int64_t *key;
+    int *idx;
+    int slots, labs;
+    int *off, *lab, units, ucap, n, cap;
+    unsigned char *val;
+    int stop;        /* too many labels to keep */
+    double prior[2];
+    double *conf;    /* labs x 2 x 2; then one more: the pooled confusion */
+    int iterations;
+};
+
+#define DS_LABELS_MAX (8 << 20)
+
+static int ds_labeler(struct ds *d, int64_t id, int add)
+{
+    int h, i;
+    if (add && 2 * (d->labs + 1) > d->slots) {
+        int ns = d->slots ? d->slots * 2 : 64, k;
+        int64_t *nk = malloc(sizeof *nk * (size_t)ns);
+        int *ni = malloc(sizeof *ni * (size_t)ns);
+        if (nk == NULL || ni == NULL) {
+            free(nk);
+            free(ni);
+            return -1;
+        }
+        for (k = 0; k < ns; k++)
+            ni[k] = -1;
+        for (k = 0; k < d->slots; k++)
+            if (d->idx[k] >= 0) {
+                for (h = (int)((uint64_t)d->key[k] * 0x9e3779b97f4a7c15ULL >> 40) & (ns - 1); ni[h] >= 0;
+                     h = (h + 1) & (ns - 1))
+                    ;
+                nk[h] = d->key[k];
+                ni[h] = d->idx[k];
+            }
+        free(d->key);
+        free(d->idx);
+        d->key = nk;
+        d->idx = ni;
+        d->slots = ns;
+    }
+    if (d->slots == 0)
+        return -1;
+    for (h = (int)((uint64_t)id * 0x9e3779b97f4a7c15ULL >> 40) & (d->slots - 1), i = 0; i < d->slots;
+         h = (h + 1) & (d->slots - 1), i++) {
+        if (d->idx[h] < 0) {
+            if (!add)
+                return -1;
+            d->key[h] = id;
+            return d->idx[h] = d->labs++;
+        }
+        if (d->key[h] == id)
+            return d->idx[h];
+    }
+    return -1;
+}
+
+static int ds_gather(struct ds *d, const struct export_opts *opt, const struct xitem *it,
+                     const struct votes *v)
+{
+    int u, k, i, j;
+    for (u = 0; u < units_of(opt, it) && !d->stop; u++) {
+        int m = 0;
+        for (k = 0; k < v->n; k++)
+            m += class_of(opt, it, v, k, u, &i, &j) >= 0;
+        if (m < 2)
+            continue;
+        if (d->n + m > DS_LABELS_MAX) {
+            d->stop = 1;
+            break;
+        }
+        if (d->n + m > d->cap) {
+            int cap = d->cap + d->cap / 2 + m + 1024;
+            int *l = realloc(d->lab, sizeof *l * (size_t)cap);
+            unsigned char *x;
+            if (l == NULL)
+                return ERR_NOMEM;
+            d->lab = l;
+            if ((x = realloc(d->val, (size_t)cap)) == NULL)
+                return ERR_NOMEM;
+            d->val = x;
+            d->cap = cap;
+        }
+        if (d->units + 2 > d->ucap) {
+            int cap = d->ucap + d->ucap / 2 + 1024, *o = realloc(d->off, sizeof *o * (size_t)cap);
+            if (o == NULL)
+                return ERR_NOMEM;
+            d->off = o;
+            d->ucap = cap;
+        }
+        d->off[d->units] = d->n;
+        for (k = 0; k < v->n; k++) {
+            int x = class_of(opt, it, v, k, u, &i, &j), l;
+            if (x < 0)
+                continue;
+            if ((l = ds_labeler(d, v->labeler[k], 1)) < 0)
+                return ERR_NOMEM;
+            d->lab[d->n] = l;
+            d->val[d->n++] = (unsigned char)x;
+        }
+        d->off[++d->units] = d->n;
+    }
+    return 0;
+}
+
+/* EM, then the pooled confusion (the mean of the labelers') for labelers
+ * no unit with two labels told anything about. With no such unit at all,
+ * every labeler counts alike: the decision is the majority's. */
+static int ds_fit(struct ds *d)
+{
+    double *post;
+    int l, x;
+    d->conf = calloc((size_t)(d->labs + 1) * 4, sizeof *d->conf);
+    post = malloc(sizeof *post * (size_t)(d->units > 0 ? d->units : 1) * 2);
+    if (d->conf == NULL || post == NULL) {
+        free(post);
+        return ERR_NOMEM;
+    }
+    d->prior[0] = d->prior[1] = 0.5;
+    if (d->units > 0 && d->labs > 0)
+        d->iterations = stats_dawid_skene(d->off, d->lab, d->val, d->units, d->labs, 2, d->prior, d->conf, post);
+    free(post);
+    for (x = 0; x < 4; x++) {
+        double s = 0;
+        for (l = 0; l < d->labs; l++)
+            s += d->conf[l * 4 + x];
+        d->conf[d->labs * 4 + x] = d->labs > 0 ? s / d->labs : (x == 0 || x == 3) ? 0.75 : 0.25;
+    }
+    return 0;
+}
+
+/* The rows of one item by the posterior of each unit's class: a row when
+ * one class is likelier than the other and has at least min_agreement. */
+static int decide_ds(struct out *o, const struct export_opts *opt, const struct xitem *it,
+                     const struct votes *v, struct ds *d)
+{
+    int u, k, rc = 0;
+    for (u = 0; u < units_of(opt, it) && rc == 0; u++) {
+        double lp[2] = {log(d->prior[0] > 0 ? d->prior[0] : 1e-300), log(d->prior[1] > 0 ? d->prior[1] : 1e-300)};
+        double p0;
+        int i = 0, j = 0, any = 0, c;
+        for (k = 0; k < v->n; k++) {
+            int x = class_of(opt, it, v, k, u, &i, &j), l;
+            if (x < 0)
+                continue;
+            l = ds_labeler(d, v->labeler[k], 0);
+            if (l < 0)
+                l = d->labs; /* pooled */
+            for (c = 0; c < 2; c++)
+                lp[c] += log(d->conf[(l * 2 + c) * 2 + x]);
+            any = 1;
+        }
+        if (!any)
+            continue;
+        p0 = 1.0 / (1.0 + exp(lp[1] - lp[0]));
+        if (p0 == 0.5 || (p0 > 0.5 ? p0 : 1 - p0) < opt->min_agreement)
+            continue;
+        if (opt->format == EXPORT_KTO)
+            rc = kto_line(o, it, u, p0 < 0.5);
+        else
+            rc = p0 > 0.5 ? pair(o, it, i, j, -1, opt->format) : pair(o, it, j, i, -1, opt->format);
+    }
+    return rc;
+}
+
+static void ds_free(struct ds *d)
+{
+    free(d->key);
+    free(d->idx);
+    free(d->off);
+    free(d->lab);
+    free(d->val);
+    free(d->conf);
 }
 
 /* ---- the passes ---- */
@@ -736,8 +949,11 @@ static int run_judgments(struct db *db, const struct job *j, const struct export
     }
 }
 
+/* Reads the job's judgments item by item. Without d: decides each item
+ * by the majority; with d and gather: adds each item's units to d; with d
+ * alone: decides each item by d's fit. */
 static int run_items(struct db *db, const struct job *j, const struct export_opts *opt,
-                     int64_t cursor, struct out *o)
+                     int64_t cursor, struct out *o, struct ds *d, int gather)
 {
     const int limit = PAGE_ROWS * 4;
     int64_t after = 0;
@@ -768,8 +984,10 @@ static int run_items(struct db *db, const struct job *j, const struct export_opt
             n++;
             if (id != item) {
                 if (item != 0) {
-                    if (fresh)
-                        rc = decide(o, opt, &it, v);
+                    if (gather)
+                        rc = ds_gather(d, opt, &it, v);
+                    else if (fresh)
+                        rc = d != NULL ? decide_ds(o, opt, &it, v, d) : decide(o, opt, &it, v);
                     next_after = item;
                 }
                 json_decref(it.root);
@@ -780,7 +998,7 @@ static int run_items(struct db *db, const struct job *j, const struct export_opt
                 }
                 item = id;
                 fresh = 0;
-                memset(v, 0, sizeof *v);
+                v->n = 0;
                 if ((rc = xitem_load((const char *)sqlite3_column_text(st, 3),
                                     (size_t)sqlite3_column_bytes(st, 3), &it)) != 0)
                     break;
@@ -794,7 +1012,7 @@ static int run_items(struct db *db, const struct job *j, const struct export_opt
                 rc = ERR_DB;
                 break;
             }
-            vote(j, opt, &it, answers, v);
+            vote(j, opt, &it, answers, sqlite3_column_int64(st, 4), v);
             json_decref(answers);
         }
         if (rc == 0 && !cut) {
@@ -802,8 +1020,10 @@ static int run_items(struct db *db, const struct job *j, const struct export_opt
                 rc = ERR_DB;
             else if (n < limit && item != 0) {
                 /* The end of the job's rows: the last item is whole. */
-                if (fresh)
-                    rc = decide(o, opt, &it, v);
+                if (gather)
+                    rc = ds_gather(d, opt, &it, v);
+                else if (fresh)
+                    rc = d != NULL ? decide_ds(o, opt, &it, v, d) : decide(o, opt, &it, v);
                 next_after = item;
             } else if (n == limit) {
                 cut = 1; /* a full page: its last item may go on */
@@ -844,7 +1064,23 @@ int export_run(struct db *db, const struct job *j, const struct export_opts *opt
     o->ctx = ctx;
     o->key = key;
     o->job_id = j->id;
-    rc = opt->majority ? run_items(db, j, opt, cursor, o) : run_judgments(db, j, opt, cursor, o);
+    if (opt->aggregate == EXPORT_AGG_DAWID_SKENE) {
+        /* Two passes over the same judgments (seq <= cursor): the fit
+         * sees every judgment whatever since says, so a pull decides an
+         * item as a full export would. */
+        struct ds d;
+        memset(&d, 0, sizeof d);
+        rc = run_items(db, j, opt, cursor, o, &d, 1);
+        if (rc == 0)
+            rc = ds_fit(&d);
+        if (rc == 0)
+            rc = run_items(db, j, opt, cursor, o, &d, 0);
+        ds_free(&d);
+    } else if (opt->aggregate == EXPORT_AGG_MAJORITY) {
+        rc = run_items(db, j, opt, cursor, o, NULL, 0);
+    } else {
+        rc = run_judgments(db, j, opt, cursor, o);
+    }
     if (rc == 0 && flush(o) != 0)
         rc = -1;
     *rows = o->rows;

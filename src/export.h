@@ -29,12 +29,18 @@ enum export_format {
  * default), the accepted only, or every one (raw rows then say which). */
 enum export_review { EXPORT_REVIEW_DEFAULT, EXPORT_REVIEW_ACCEPTED, EXPORT_REVIEW_ALL };
 
+/* Rows per judgment (none), or per item decided by its judgments together:
+ * by the strict majority, or by the Dawid-Skene posterior, which weighs
+ * each labeler by their reliability estimated over the whole job. */
+enum export_aggregate { EXPORT_AGG_NONE, EXPORT_AGG_MAJORITY, EXPORT_AGG_DAWID_SKENE };
+
 struct export_opts {
     enum export_format format;
     enum export_review review;
     int64_t since;         /* seq; 0: from the start */
-    int majority;          /* aggregate=majority: a row per item (and pair) */
-    double min_agreement;  /* majority: least share of the votes (0.5..1) */
+    enum export_aggregate aggregate; /* a row per item (and pair) unless none */
+    double min_agreement;  /* majority: least share of the votes (0.5..1);
+                            * dawid-skene: least posterior probability */
     const char *question;  /* only this question; NULL: every fitting one */
     int rank_best;         /* rank_pairs=best: the top against each other */
     int min_gap;           /* rating pairs: least score gap (1) */

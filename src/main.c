@@ -59,7 +59,7 @@ static const char usage[] =
     "  job members ID [USER...]   set the labelers of a job\n"
     "  job open|pause|close ID    change a job's status\n"
     "  job stats ID               print a job's progress as JSON\n"
-    "  export ID --format F [--since CURSOR] [--out FILE] [--aggregate none|majority]\n"
+    "  export ID --format F [--since CURSOR] [--out FILE] [--aggregate none|majority|dawid-skene]\n"
     "         [--review default|accepted|all]\n"
     "         [--min-agreement X] [--question NAME] [--rank-pairs all|best] [--min-gap N]\n"
     "         [--best-rated SCORE] [--kto-good SCORE] [--kto-bad SCORE]\n"

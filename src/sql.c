@@ -212,8 +212,8 @@ static const char *const text[SQL__COUNT] = {
                         " JOIN tasks t ON t.id = g.task_id JOIN items i ON i.id = g.item_id"
                         " WHERE g.job_id = ?1 AND g.seq > ?2 AND g.seq <= ?3" REVIEW_FILTER
                         " ORDER BY g.seq LIMIT ?4",
-    /* aggregate=majority: the judgments of items after ?2, by item. */
-    [SQL_EXPORT_ITEMS_PAGE] = "SELECT g.item_id, g.seq, g.answers, i.data FROM judgments g"
+    /* aggregate=majority, dawid-skene: the judgments of items after ?2, by item. */
+    [SQL_EXPORT_ITEMS_PAGE] = "SELECT g.item_id, g.seq, g.answers, i.data, g.labeler_id FROM judgments g"
                               " JOIN items i ON i.id = g.item_id WHERE g.job_id = ?1"
                               " AND g.item_id > ?2 AND g.seq <= ?3" REVIEW_FILTER
                               " ORDER BY g.item_id LIMIT ?4",

@@ -497,10 +497,11 @@ function renderExports() {
   $('exports-none').hidden = any;
   $('exports-ready').hidden = !any;
   if (!any) return;
-  const majority = $('export-aggregate').value === 'majority';
-  $('exports').replaceChildren(...FORMATS.filter(([, , fits, agg]) => job.questions.some(fits) && (agg || !majority))
+  const aggregate = $('export-aggregate').value;
+  const together = aggregate !== 'none';
+  $('exports').replaceChildren(...FORMATS.filter(([, , fits, agg]) => job.questions.some(fits) && (agg || !together))
     .map(([f, what, , agg]) => {
-      const href = `/api/v1/jobs/${job.id}/export?format=${f}${majority && agg ? '&aggregate=majority' : ''}`;
+      const href = `/api/v1/jobs/${job.id}/export?format=${f}${together && agg ? `&aggregate=${aggregate}` : ''}`;
       return el('li', {}, el('span', { class: 'grow', text: f }), el('span', { class: 'muted', text: what }),
         el('a', { class: 'button', href, download: '', 'aria-label': `Download ${f}`, text: 'Download' }));
     }));

@@ -632,6 +632,10 @@ const tests = {
       await page.selectOption('#export-aggregate', 'majority');
       assert.equal(await page.getByRole('link', { name: 'Download raw' }).count(), 0);
       assert.match(await page.getByRole('link', { name: 'Download kto' }).getAttribute('href'), /aggregate=majority/);
+      await page.selectOption('#export-aggregate', 'dawid-skene');
+      const dsHref = await page.getByRole('link', { name: 'Download preference' }).getAttribute('href');
+      assert.match(dsHref, /aggregate=dawid-skene/);
+      assert.equal((await page.request.get(`${s.base}${dsHref}`)).status(), 200);
       // The report page: charts and tables from the two judgments.
       await page.getByRole('link', { name: 'The human-evaluation report' }).click();
       await page.waitForURL(`${s.base}/jobs/${job}/report`);

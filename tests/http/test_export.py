@@ -242,6 +242,45 @@ def test_majority_kto_over_many_items_and_pages():
     assert len(rows) == 2100
 
 
+def test_dawid_skene_aggregate_outweighs_a_majority_of_constant_labelers():
+    """Two careful labelers against three who always pick the first
+    response (or always say thumbs up): the majority follows the three, the
+    Dawid-Skene posterior learns they carry no information."""
+    labs = ("lab", "lab2", "lab3", "lab4", "lab5")
+    s = Server(users=("lead",) + labs)
+    lead = s.client("lead")
+    items = [{"id": f"d{i}", "prompt": f"p{i}", "responses": [{"id": "a", "text": f"a{i}"}, {"id": "b", "text": f"b{i}"}]}
+             for i in range(40)]
+    q = [{"name": "better", "type": "pairwise"}, {"name": "ok", "type": "rating", "scale": "thumbs"}]
+    jid = job_with(s, lead, q, items, overlap=5, members=labs)
+    truth = {f"d{i}": "a" if i % 2 == 0 else "b" for i in range(40)}
+    for u in labs:
+        careful = u in ("lab", "lab2")
+        judge_all(s.client(u), jid, lambda ext, careful=careful: {
+            "better": {"winner": truth[ext] if careful else "a"},
+            "ok": {"a": truth[ext] == "a" if careful else True, "b": truth[ext] == "b" if careful else True}})
+    maj, cursor = export(lead, jid, format="preference", aggregate="majority")
+    assert len(maj) == 40 and all(r["chosen"].startswith("a") for r in maj)  # the three win every item
+    ds, _ = export(lead, jid, format="preference", aggregate="dawid-skene")
+    assert sorted((r["prompt"], r["chosen"][0]) for r in ds) == sorted((f"p{i}", truth[f"d{i}"]) for i in range(40))
+    assert all("margin" not in r for r in ds)
+    # KTO: every response thumbs up by three, the careful two say which is good.
+    maj, _ = export(lead, jid, format="kto", aggregate="majority")
+    assert len(maj) == 80 and all(r["label"] for r in maj)
+    ds, _ = export(lead, jid, format="kto", aggregate="dawid-skene")
+    labels = {(r["prompt"], r["completion"][0]): r["label"] for r in ds}
+    assert len(ds) == 80 and labels == {(f"p{i}", k): truth[f"d{i}"] == k for i in range(40) for k in "ab"}
+    # The posterior as the threshold: nothing here is that uncertain ...
+    assert len(export(lead, jid, format="preference", aggregate="dawid-skene", min_agreement="0.99")[0]) == 40
+    # ... and a pull decides an item on the whole fit: nothing changed since the cursor.
+    assert export(lead, jid, format="preference", aggregate="dawid-skene", since=cursor)[0] == []
+    rows, _ = export(lead, jid, format="openai-preference", aggregate="dawid-skene")
+    assert len(rows) == 40 and not errors(SCHEMAS["openai-preference"], rows[0])
+    expect_error(lead.get(f"/api/v1/jobs/{jid}/export?format=sft&aggregate=dawid-skene"), 422, field="aggregate")
+    expect_error(lead.get(f"/api/v1/jobs/{jid}/export?format=preference&aggregate=mace"), 422, field="aggregate")
+    s.stop()
+
+
 def test_incremental_pulls_while_labelers_submit():
     labs = [f"lab{i}" for i in range(2, 8)]
     s = Server(users=["lead", "lab"] + labs)
