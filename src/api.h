@@ -43,6 +43,10 @@ void api_items_release(struct req *r);
 void api_jobs_export(struct req *r);
 void api_jobs_report(struct req *r);
 
+/* api_judges.c */
+void api_judges_submit(struct req *r);
+void api_judges_list(struct req *r);
+
 /* api_tasks.c */
 void api_tasks_next(struct req *r);
 void api_tasks_get(struct req *r);

@@ -14,6 +14,8 @@ static json_t *token_json(const struct auth_token_info *t)
         json_array_append_new(arr, json_string("export"));
     if (t->scopes & SCOPE_WRITE)
         json_array_append_new(arr, json_string("write"));
+    if (t->scopes & SCOPE_JUDGE)
+        json_array_append_new(arr, json_string("judge"));
     return json_pack("{sI ss sI ss so so so so so}", "id", (json_int_t)t->id, "name", t->name,
                      "user_id", (json_int_t)t->user_id, "user", t->user, "scopes", arr,
                      "created_at", util_json_time(t->created_at), "expires_at",
@@ -39,7 +41,7 @@ void api_tokens_list(struct req *r)
     reply_json(r, 200, json_pack("{so}", "tokens", arr));
 }
 
-/* Reads "scopes": a non-empty array of "export" / "write". */
+/* Reads "scopes": a non-empty array of "export" / "write" / "judge". */
 static int scopes_field(struct req *r, unsigned *out)
 {
     json_t *v = json_object_get(r->body, "scopes"), *s;
@@ -50,7 +52,7 @@ static int scopes_field(struct req *r, unsigned *out)
         return -1;
     }
     if (!json_is_array(v) || json_array_size(v) == 0) {
-        reply_error(r, 422, "wrong_type", "must be a non-empty array of \"export\", \"write\"",
+        reply_error(r, 422, "wrong_type", "must be a non-empty array of \"export\", \"write\", \"judge\"",
                     "scopes");
         return -1;
     }
@@ -60,11 +62,12 @@ static int scopes_field(struct req *r, unsigned *out)
         unsigned bit = name == NULL                  ? 0
                        : strcmp(name, "export") == 0 ? SCOPE_EXPORT
                        : strcmp(name, "write") == 0  ? SCOPE_WRITE
+                       : strcmp(name, "judge") == 0  ? SCOPE_JUDGE
                                                      : 0;
         if (bit == 0) {
             char field[32];
             snprintf(field, sizeof field, "scopes[%zu]", i);
-            reply_error(r, 422, NULL, "must be \"export\" or \"write\"", field);
+            reply_error(r, 422, NULL, "must be \"export\", \"write\" or \"judge\"", field);
             return -1;
         }
         *out |= bit;

@@ -84,6 +84,8 @@ int auth_scopes_parse(const char *csv, unsigned *out)
             s |= SCOPE_EXPORT;
         else if (strcmp(tok, "write") == 0)
             s |= SCOPE_WRITE;
+        else if (strcmp(tok, "judge") == 0)
+            s |= SCOPE_JUDGE;
         else
             return ERR_INVALID;
     }
@@ -95,9 +97,14 @@ int auth_scopes_parse(const char *csv, unsigned *out)
 
 void auth_scopes_format(unsigned scopes, char *out, size_t n)
 {
-    snprintf(out, n, "%s%s%s", (scopes & SCOPE_EXPORT) ? "export" : "",
-             (scopes & SCOPE_EXPORT) && (scopes & SCOPE_WRITE) ? "," : "",
-             (scopes & SCOPE_WRITE) ? "write" : "");
+    static const char *const names[] = {"export", "write", "judge"};
+    size_t len = 0;
+    int i;
+    if (n > 0)
+        out[0] = '\0';
+    for (i = 0; i < 3; i++)
+        if ((scopes & (1u << i)) && len < n)
+            len += (size_t)snprintf(out + len, n - len, "%s%s", len ? "," : "", names[i]);
 }
 
 void auth_config_default(struct auth_config *cfg)
@@ -662,7 +669,7 @@ int auth_token_create(struct auth *a, int64_t user_id, const char *name, unsigne
     struct token_op op;
     int rc;
     if (name[0] == '\0' || strlen(name) > 128 || scopes == 0 ||
-        (scopes & ~(unsigned)(SCOPE_EXPORT | SCOPE_WRITE)) != 0)
+        (scopes & ~(unsigned)SCOPES_ALL) != 0)
         return ERR_INVALID;
     memset(&op, 0, sizeof op);
     new_secret("arb_", token);

@@ -17,7 +17,8 @@ const char *auth_role_name(enum role r);
 int auth_role_parse(const char *s, enum role *out);
 
 /* Token scopes, a bit set. */
-enum { SCOPE_EXPORT = 1, SCOPE_WRITE = 2 };
+enum { SCOPE_EXPORT = 1, SCOPE_WRITE = 2, SCOPE_JUDGE = 4 };
+#define SCOPES_ALL (SCOPE_EXPORT | SCOPE_WRITE | SCOPE_JUDGE)
 int auth_scopes_parse(const char *csv, unsigned *out); /* "export,write" */
 void auth_scopes_format(unsigned scopes, char *out, size_t n);
 

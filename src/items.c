@@ -10,6 +10,8 @@
  * is still arriving over the network. */
 #include "items.h"
 
+#include "judges.h"
+
 #include "audit.h"
 #include "browse.h"
 #include "flags.h"
@@ -726,27 +728,35 @@ void item_clear(struct item *it)
     it->data = NULL;
 }
 
-int item_detail(struct db_conn *c, int64_t job_id, int overlap, const char *ext_id,
-                const struct principal *p, json_t **out)
+int item_by_ext(struct db_conn *c, int64_t job_id, const char *ext_id, struct item *out)
 {
     sqlite3_stmt *st = db_stmt(c, SQL_ITEM_BY_EXT);
-    json_t *judgments = NULL, *skips = NULL, *leases = NULL, *flags = NULL, *o;
-    int64_t *ids = NULL;
-    struct item it;
-    int rc, n = 0, k;
-    *out = NULL;
+    int rc;
+    memset(out, 0, sizeof *out);
     if (st == NULL)
         return ERR_DB;
     sqlite3_bind_int64(st, 1, job_id);
     sqlite3_bind_text(st, 2, ext_id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
-        read_item(st, &it);
+        read_item(st, out);
     db_done(st);
     if (rc != SQLITE_ROW)
         return rc == SQLITE_DONE ? ERR_NOT_FOUND : ERR_DB;
-    if (it.data == NULL)
-        return ERR_DB;
+    return out->data == NULL ? ERR_DB : 0;
+}
+
+int item_detail(struct db_conn *c, int64_t job_id, int overlap, const char *ext_id,
+                const struct principal *p, json_t **out)
+{
+    sqlite3_stmt *st;
+    json_t *judgments = NULL, *skips = NULL, *leases = NULL, *flags = NULL, *o;
+    int64_t *ids = NULL;
+    struct item it;
+    int rc, n = 0, k;
+    *out = NULL;
+    if ((rc = item_by_ext(c, job_id, ext_id, &it)) != 0)
+        return rc;
     /* Judgment ids first: judgment_json reads with statements of its own. */
     rc = 0;
     if ((st = db_stmt(c, SQL_ITEM_JUDGMENTS)) == NULL)
@@ -829,6 +839,16 @@ int item_detail(struct db_conn *c, int64_t job_id, int overlap, const char *ext_
         if (o != NULL)
             json_object_set_new(json_object_get(o, "item"), "stuck",
                                 stuck ? json_string(why) : json_null());
+    }
+    /* Model judges' judgments, apart from the people's (judges.h). */
+    if (o != NULL) {
+        json_t *jj = judges_of_item(c, it.id);
+        if (jj == NULL) {
+            json_decref(o);
+            item_clear(&it);
+            return ERR_DB;
+        }
+        json_object_set_new(o, "judges", jj);
     }
     item_clear(&it);
     if (o == NULL)

@@ -76,6 +76,8 @@ int item_detail(struct db_conn *c, int64_t job_id, int overlap, const char *ext_
 
 /* Loads item id (0, ERR_NOT_FOUND, ERR_DB); free with item_clear. */
 int item_load(struct db_conn *c, int64_t id, struct item *out);
+/* The same by the item's imported id in job_id. */
+int item_by_ext(struct db_conn *c, int64_t job_id, const char *ext_id, struct item *out);
 void item_clear(struct item *it);
 
 /* The response ids of a normalised item, borrowed from data, into ids

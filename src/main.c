@@ -43,7 +43,7 @@ static const char usage[] =
     "  user disable NAME          disable a user and end their sessions\n"
     "  user enable NAME           enable a disabled user\n"
     "  token create NAME --scope SCOPE [--scope SCOPE] [--user USER] [--expires-days N]\n"
-    "                             create an API token (scopes: export, write) for USER\n"
+    "                             create an API token (scopes: export, write, judge) for USER\n"
     "                             (default: the first admin); prints the token alone\n"
     "  token list [--user USER]   list API tokens\n"
     "  token revoke ID            revoke an API token\n"
@@ -209,7 +209,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
         case OPT_USER: c->user = optarg; break;
         case OPT_SCOPE: {
             unsigned s;
-            if (auth_scopes_parse(optarg, &s) == 0) c->scopes |= s; else bad = "--scope (export or write)";
+            if (auth_scopes_parse(optarg, &s) == 0) c->scopes |= s; else bad = "--scope (export, write or judge)";
             break;
         }
         case OPT_EXPIRES:

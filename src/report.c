@@ -12,6 +12,7 @@
 
 #include "items.h"
 #include "export.h"
+#include "judges.h"
 #include "jspan.h"
 #include "stats.h"
 #include "tasks.h"
@@ -26,6 +27,8 @@
 #define MAX_RESP ITEM_RESPONSES_MAX
 #define ITEM_JUDGMENTS_MAX 64 /* overlap is at most 20; revisions do not add rows */
 #define PAGE_ROWS 2048
+#define REPORT_JUDGES_MAX 16 /* model judges compared in one report */
+#define UNITS_MAX 256        /* agreement units of one item and question */
 #define Z95 1.959963984540054
 
 void report_opts_default(struct report_opts *o)
@@ -188,6 +191,16 @@ struct qacc {
     int *uitem, *uoff, *ulen;
     unsigned char *uvals;
     int ustop; /* too many to keep: no intervals */
+    /* Model judges. The people's: the consensus of each unit of the item
+     * being read (its unique most common value; -1: none), in unit order.
+     * A judge's (ref: the people's): its value of each unit against that
+     * consensus, kconf[consensus * points + judge's], and per item the
+     * units it agreed on over those compared (items as clusters). */
+    int cons[UNITS_MAX], ncons;
+    struct qacc *ref;
+    int64_t *kconf;
+    struct stats_cluster kcl;
+    double k_same, k_units;
 };
 
 static int qacc_init(struct qacc *a, const struct question *q)
@@ -269,6 +282,7 @@ static void qacc_free(struct qacc *a)
     free(a->ds_off);
     free(a->ds_lab);
     free(a->ds_val);
+    free(a->kconf);
     if (a->points > 0)
         stats_agree_free(&a->agree);
 }
@@ -298,6 +312,9 @@ struct cur {
     char *data;               /* owned copy of the item's text */
     struct jrec j[ITEM_JUDGMENTS_MAX];
     int nj;
+    struct jrec jj[REPORT_JUDGES_MAX]; /* model judges' judgments ... */
+    int jjudge[REPORT_JUDGES_MAX];     /* ... and whose (build.judges) */
+    int njj;
 };
 
 static json_t *ans_of(struct jrec *r)
@@ -451,6 +468,29 @@ static void unit(struct qacc *a, struct cur *c, const int *val)
     for (k = 0; k < c->nj; k++)
         if (val[k] >= 0 && val[k] < 128)
             idx[m++] = val[k];
+    if (a->ref != NULL) {
+        /* A judge's unit: one value, against the people's consensus. */
+        int u = a->ncons++, h = u < a->ref->ncons ? a->ref->cons[u] : -1;
+        if (h >= 0 && m == 1 && idx[0] < a->points) {
+            a->kconf[h * a->points + idx[0]]++;
+            a->k_same += h == idx[0];
+            a->k_units++;
+        }
+        return;
+    }
+    if (a->ncons < UNITS_MAX) {
+        int most = -1, tied = 0, cnt[128];
+        for (k = 0; k < m; k++)
+            cnt[idx[k]] = 0;
+        for (k = 0; k < m; k++)
+            cnt[idx[k]]++;
+        for (k = 0; k < m; k++)
+            if (most < 0 || cnt[idx[k]] > cnt[most])
+                most = idx[k], tied = 0;
+            else if (idx[k] != most && cnt[idx[k]] == cnt[most])
+                tied = 1;
+        a->cons[a->ncons++] = tied ? -1 : most;
+    }
     stats_agree_unit(&a->agree, idx, m);
     if (m < 2)
         return;
@@ -567,6 +607,7 @@ static void add_item(struct qacc *a, struct cur *c)
     const struct question *q = a->q;
     int val[ITEM_JUDGMENTS_MAX], k, r, s, o;
     a->items_seen++; /* units of this item carry this number */
+    a->ncons = 0;
     for (k = 0; k < c->nj; k++)
         val[k] = -1;
     switch (q->type) {
@@ -1677,12 +1718,66 @@ static json_t *question_json(struct qacc *a, struct names *models, struct labele
         json_object_set_new(out, "unanswered", json_integer(a->unanswered));
         json_object_set_new(out, "mean_chars", a->edited ? num(a->chars / (double)a->edited) : json_null());
     }
-    if (a->points > 0)
+    if (a->points > 0 && a->ref == NULL)
         json_object_set_new(out, "agreement", agreement_json(a, o));
-    if (a->ds_k > 0)
+    if (a->ds_k > 0 && a->ref == NULL)
         json_object_set_new(out, "dawid_skene", dawid_skene_json(a, labs));
     return out;
 }
+
+/* A judge's agreement with the people's consensus on one question: over
+ * the units both gave a value, the share alike (Wilson on effective
+ * counts, items as clusters) and Cohen's kappa, with the counts (rows:
+ * the people's consensus, columns: the judge). */
+static json_t *judge_vs_people_json(struct qacc *a)
+{
+    const struct question *q = a->q;
+    int p = a->points, x, y;
+    double n = 0, diag = 0, pe = 0, lo, hi, deff;
+    json_t *classes = json_array(), *counts = json_array();
+    for (x = 0; x < p; x++) {
+        json_t *row = json_array();
+        for (y = 0; y < p; y++) {
+            n += (double)a->kconf[x * p + y];
+            json_array_append_new(row, json_integer(a->kconf[x * p + y]));
+        }
+        diag += (double)a->kconf[x * p + x];
+        json_array_append_new(counts, row);
+    }
+    for (x = 0; x < p; x++) {
+        double rs = 0, cs = 0;
+        for (y = 0; y < p; y++) {
+            rs += (double)a->kconf[x * p + y];
+            cs += (double)a->kconf[y * p + x];
+        }
+        if (n > 0)
+            pe += (rs / n) * (cs / n);
+        if (q->type == Q_PAIRWISE)
+            json_array_append_new(classes, json_string(x == 0 ? "first response" : x == 1 ? "second response"
+                                                       : x == 2 ? "tie" : "both bad"));
+        else if (q->type == Q_LABELS)
+            json_array_append_new(classes, json_string(q->multiple ? (x ? "chosen" : "not chosen") : q->options[x]));
+        else if (q->type == Q_RATING && q->thumbs)
+            json_array_append_new(classes, json_string(x ? "up" : "down"));
+        else if (q->type == Q_RATING)
+            json_array_append_new(classes, json_integer(q->min + x));
+        else
+            json_array_append_new(classes, json_integer(x + 1)); /* rank: the place */
+    }
+    if (n == 0) {
+        json_decref(classes);
+        json_decref(counts);
+        return json_pack("{sisnsnsnsnss}", "units", 0, "accuracy", "accuracy_ci", "kappa", "confusion", "why",
+                         "no unit has both a consensus of the people and the judge's answer");
+    }
+    stats_cluster_wilson(&a->kcl, Z95, &lo, &hi, &deff);
+    return json_pack("{sIsosososos{soso}}", "units", (json_int_t)n, "accuracy", num(diag / n), "accuracy_ci",
+                     interval(lo, hi), "design_effect", num(deff),
+                     /* All in one class on both sides: no chance to correct for. */
+                     "kappa", pe < 1 ? num((diag / n - pe) / (1 - pe)) : json_null(), "confusion", "classes",
+                     classes, "counts", counts);
+}
+
 
 static json_t *labelers_json(struct labelers *t)
 {
@@ -1854,6 +1949,14 @@ static json_t *decision_json(json_t *rule, json_t *questions)
 
 /* ---- the pass ---- */
 
+/* A model judge: its figures per question, apart from the people's. */
+struct judge {
+    char name[JUDGE_NAME_MAX + 1];
+    struct labeler who; /* its position bias over comparison questions */
+    struct qacc *q;
+    int64_t judgments, items_with_people;
+};
+
 struct build {
     const struct job *j;
     const struct report_opts *o;
@@ -1862,7 +1965,38 @@ struct build {
     struct qacc *q;
     struct cur cur;
     int64_t items, judgments;
+    int has_judges;
+    struct judge judges[REPORT_JUDGES_MAX];
+    int njudges;
+    int64_t judges_left_out; /* judgments of judges past REPORT_JUDGES_MAX */
 };
+
+static struct judge *judge_of(struct build *b, const char *name)
+{
+    int i, qi;
+    struct judge *g;
+    for (i = 0; i < b->njudges; i++)
+        if (strcmp(b->judges[i].name, name) == 0)
+            return &b->judges[i];
+    if (b->njudges == REPORT_JUDGES_MAX)
+        return NULL;
+    g = &b->judges[b->njudges];
+    memset(g, 0, sizeof *g);
+    snprintf(g->name, sizeof g->name, "%s", name);
+    snprintf(g->who.name, sizeof g->who.name, "%s", name);
+    g->who.idx = -1;
+    if ((g->q = calloc((size_t)b->j->cfg.n_questions + 1, sizeof *g->q)) == NULL)
+        return NULL;
+    for (qi = 0; qi < b->j->cfg.n_questions; qi++) {
+        struct qacc *a = &g->q[qi];
+        if (qacc_init(a, &b->j->cfg.questions[qi]) != 0 ||
+            (a->points > 0 && (a->kconf = calloc((size_t)a->points * (size_t)a->points, sizeof *a->kconf)) == NULL))
+            return NULL; /* freed with the build */
+        a->ref = &b->q[qi];
+    }
+    b->njudges++;
+    return g;
+}
 
 /* Drops the item's data (after it counted, or when it was cut). */
 static void drop_item(struct cur *c)
@@ -1873,6 +2007,12 @@ static void drop_item(struct cur *c)
         json_decref(c->j[k].answers);
         c->j[k].answers = NULL;
     }
+    for (k = 0; k < c->njj; k++) {
+        free(c->jj[k].raw);
+        json_decref(c->jj[k].answers);
+        c->jj[k].answers = NULL;
+    }
+    c->njj = 0;
     for (k = 0; k < c->n; k++) {
         json_decref(c->texts[k]);
         c->texts[k] = NULL;
@@ -1888,13 +2028,36 @@ static void drop_item(struct cur *c)
 
 static void flush_item(struct build *b)
 {
-    int qi;
+    int qi, k;
     struct cur *c = &b->cur;
+    for (qi = 0; qi < b->j->cfg.n_questions; qi++)
+        b->q[qi].ncons = 0; /* no people's judgment: no consensus */
     if (c->loaded && c->nj > 0) {
         b->items++;
         for (qi = 0; qi < b->j->cfg.n_questions; qi++)
             add_item(&b->q[qi], c);
         gold(b->j, c);
+    }
+    /* Each judge's judgment as the item's only one, in the judge's own
+     * accumulators (which compare it with the people's consensus). */
+    for (k = 0; c->loaded && k < c->njj; k++) {
+        struct judge *g = &b->judges[c->jjudge[k]];
+        struct jrec keep = c->j[0];
+        int nj = c->nj;
+        g->judgments++;
+        g->items_with_people += nj > 0;
+        c->j[0] = c->jj[k];
+        c->nj = 1;
+        for (qi = 0; qi < b->j->cfg.n_questions; qi++) {
+            struct qacc *a = &g->q[qi];
+            a->k_same = a->k_units = 0;
+            add_item(a, c);
+            if (a->k_units > 0)
+                stats_cluster_add(&a->kcl, a->k_same, a->k_units);
+        }
+        c->jj[k] = c->j[0];
+        c->j[0] = keep;
+        c->nj = nj;
     }
     drop_item(c);
 }
@@ -1922,7 +2085,7 @@ static int read_judgments(struct db *db, struct build *b)
     int rc = 0, keep = 1;
     for (;;) {
         struct db_conn *c = db_reader(db);
-        sqlite3_stmt *st = c != NULL ? db_stmt(c, SQL_REPORT_PAGE) : NULL;
+        sqlite3_stmt *st = c != NULL ? db_stmt(c, b->has_judges ? SQL_REPORT_PAGE_JUDGES : SQL_REPORT_PAGE) : NULL;
         int n = 0, step = SQLITE_DONE;
         int64_t last_whole = after;
         if (st == NULL)
@@ -1955,7 +2118,36 @@ static int read_judgments(struct db *db, struct build *b)
                 if (rc != 0)
                     break;
             }
-            if (!keep || b->cur.nj == ITEM_JUDGMENTS_MAX)
+            if (!keep)
+                continue;
+            if (b->has_judges && sqlite3_column_type(st, 7) != SQLITE_NULL) {
+                /* A model judge's: kept apart, counted when the item is. */
+                struct judge *g = judge_of(b, (const char *)sqlite3_column_text(st, 7));
+                if (g == NULL && b->njudges < REPORT_JUDGES_MAX) {
+                    rc = ERR_NOMEM;
+                    break;
+                }
+                if (g == NULL || b->cur.njj == REPORT_JUDGES_MAX) {
+                    b->judges_left_out++;
+                    continue;
+                }
+                r = &b->cur.jj[b->cur.njj];
+                memset(r, 0, sizeof *r);
+                r->who = &g->who;
+                r->raw_len = (size_t)sqlite3_column_bytes(st, 2);
+                if ((r->raw = malloc(r->raw_len + 1)) == NULL) {
+                    rc = ERR_NOMEM;
+                    break;
+                }
+                memcpy(r->raw, sqlite3_column_text(st, 2), r->raw_len);
+                r->raw[r->raw_len] = '\0';
+                r->nshown = task_shown_parse((const char *)sqlite3_column_text(st, 3), r->shown, MAX_RESP);
+                if (r->nshown < 0)
+                    r->nshown = 0;
+                b->cur.jjudge[b->cur.njj++] = (int)(g - b->judges);
+                continue;
+            }
+            if (b->cur.nj == ITEM_JUDGMENTS_MAX)
                 continue;
             r = &b->cur.j[b->cur.nj];
             r->who = labeler_of(&b->labs, sqlite3_column_int64(st, 1));
@@ -2038,6 +2230,36 @@ static int read_skips(struct db *db, struct build *b)
     return step == SQLITE_DONE ? 0 : ERR_DB;
 }
 
+static json_t *judges_json_of(struct build *b)
+{
+    json_t *list = json_array();
+    int i, qi;
+    for (i = 0; i < b->njudges; i++) {
+        struct judge *g = &b->judges[i];
+        json_t *qs = json_array(), *pb;
+        for (qi = 0; qi < b->j->cfg.n_questions; qi++) {
+            json_t *qj = question_json(&g->q[qi], &b->models, &b->labs, b->o);
+            if (qj != NULL && g->q[qi].points > 0)
+                json_object_set_new(qj, "agreement_with_people", judge_vs_people_json(&g->q[qi]));
+            json_array_append_new(qs, qj);
+        }
+        if (g->who.decided > 0) {
+            double lo, hi, p = stats_binom_test_half(g->who.first_wins, g->who.decided);
+            stats_wilson((double)g->who.first_wins, (double)g->who.decided, Z95, &lo, &hi);
+            pb = json_pack("{sIsIsososossso}", "first_shown_wins", (json_int_t)g->who.first_wins, "decided",
+                           (json_int_t)g->who.decided, "rate", num((double)g->who.first_wins / (double)g->who.decided),
+                           "ci", interval(lo, hi), "p", num(p), "test", "exact binomial, two-sided, against 1/2",
+                           "biased", json_boolean(g->who.decided >= 10 && p < 0.05));
+        } else {
+            pb = json_null();
+        }
+        json_array_append_new(list, json_pack("{sssIsIsoso}", "judge", g->name, "judgments", (json_int_t)g->judgments,
+                                              "items_with_people", (json_int_t)g->items_with_people,
+                                              "position_bias", pb, "questions", qs));
+    }
+    return list;
+}
+
 int report_build(struct db *db, const struct job *j, const struct report_opts *o, json_t **out,
                  const char **why)
 {
@@ -2063,6 +2285,8 @@ int report_build(struct db *db, const struct job *j, const struct report_opts *o
      * may or may not be in it, but the cursor says what surely is. */
     if (rc == 0)
         rc = export_cursor(c, j->id, &cursor);
+    if (rc == 0 && (b->has_judges = judges_any(c, j->id)) < 0)
+        rc = ERR_DB;
     if (rc == 0)
         rc = read_judgments(db, b);
     if (rc == ERR_INVALID)
@@ -2130,6 +2354,14 @@ int report_build(struct db *db, const struct job *j, const struct report_opts *o
                                       "ratings and the decision compare positions as much as models."));
             json_object_set_new(*out, "warnings", warn);
         }
+        if (*out != NULL) {
+            /* Model judges, apart from every figure above. */
+            json_object_set_new(*out, "judges", judges_json_of(b));
+            if (b->judges_left_out > 0)
+                json_array_append_new(json_object_get(*out, "warnings"),
+                                      json_string("More than 16 model judges judged this job: the report compares "
+                                                  "the first 16 it met."));
+        }
         if (*out == NULL)
             rc = ERR_NOMEM;
         else if (j->cfg.acceptance != NULL)
@@ -2140,6 +2372,20 @@ int report_build(struct db *db, const struct job *j, const struct report_opts *o
     }
     for (i = 0; i < j->cfg.n_questions && b->q != NULL; i++)
         qacc_free(&b->q[i]);
+    for (i = 0; i < b->njudges; i++) {
+        int qi;
+        for (qi = 0; qi < j->cfg.n_questions && b->judges[i].q != NULL; qi++)
+            qacc_free(&b->judges[i].q[qi]);
+        free(b->judges[i].q);
+        free(b->judges[i].who.secs);
+    }
+    /* A judge whose accumulators failed to start is past njudges. */
+    if (b->njudges < REPORT_JUDGES_MAX && b->judges[b->njudges].q != NULL) {
+        int qi;
+        for (qi = 0; qi < j->cfg.n_questions; qi++)
+            qacc_free(&b->judges[b->njudges].q[qi]);
+        free(b->judges[b->njudges].q);
+    }
     for (i = 0; i < b->models.n; i++)
         free(b->models.v[i]);
     for (i = 0; i < b->labs.n; i++) {
@@ -2244,6 +2490,41 @@ int report_jsonl(json_t *report, char **lines, size_t *len)
     json_array_foreach(json_object_get(report, "labelers"), k, v)
         if ((rc = put_line(lines, len, &cap, figure("labeler", NULL, v))) != 0)
             return rc;
+    /* Model judges: a line for each, then its figures named judge_*, each
+     * with the judge's name. */
+    json_array_foreach(json_object_get(report, "judges"), i, v) {
+        static const char *const jarrays[][2] = {{"win_rates", "judge_win_rate"},
+                                                 {"bradley_terry", "judge_bt_rating"},
+                                                 {"models", "judge_rating"},
+                                                 {"labels", "judge_label"}};
+        json_t *head = json_deep_copy(v), *jname = json_object_get(v, "judge"), *x;
+        size_t a, e;
+        json_object_del(head, "questions");
+        rc = put_line(lines, len, &cap, figure("judge", NULL, head));
+        json_decref(head);
+        if (rc != 0)
+            return rc;
+        json_array_foreach(json_object_get(v, "questions"), k, q) {
+            const char *name = json_string_value(json_object_get(q, "name"));
+            for (a = 0; a < sizeof jarrays / sizeof jarrays[0]; a++)
+                json_array_foreach(json_object_get(q, jarrays[a][0]), e, x) {
+                    json_t *row = json_deep_copy(x);
+                    json_object_set(row, "judge", jname);
+                    rc = put_line(lines, len, &cap, figure(jarrays[a][1], name, row));
+                    json_decref(row);
+                    if (rc != 0)
+                        return rc;
+                }
+            if ((x = json_object_get(q, "agreement_with_people")) != NULL) {
+                json_t *row = json_deep_copy(x);
+                json_object_set(row, "judge", jname);
+                rc = put_line(lines, len, &cap, figure("judge_agreement", name, row));
+                json_decref(row);
+                if (rc != 0)
+                    return rc;
+            }
+        }
+    }
     if ((v = json_object_get(report, "decision")) != NULL && json_is_object(v) &&
         (rc = put_line(lines, len, &cap, figure("decision", NULL, v))) != 0)
         return rc;

@@ -41,7 +41,7 @@ static void handle_healthz(struct req *r);
 static void handle_metrics(struct req *r);
 
 #define KB 1024
-#define ANY_SCOPE (SCOPE_EXPORT | SCOPE_WRITE)
+#define ANY_SCOPE SCOPES_ALL
 
 static const struct route routes[] = {
     {"POST", "/api/v1/session", api_session_create, ROLE_NONE, 0, 4 * KB, BODY_JSON, R_LOGIN},
@@ -69,6 +69,8 @@ static const struct route routes[] = {
     {"GET", "/api/v1/jobs/{id}/stats", api_jobs_stats, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
     {"GET", "/api/v1/jobs/{id}/export", api_jobs_export, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
     {"GET", "/api/v1/jobs/{id}/report", api_jobs_report, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
+    {"POST", "/api/v1/jobs/{id}/judge-judgments", api_judges_submit, ROLE_LEAD, SCOPE_JUDGE, 16384 * KB, BODY_JSON, R_WRITES},
+    {"GET", "/api/v1/jobs/{id}/judges", api_judges_list, ROLE_LEAD, SCOPE_JUDGE | SCOPE_EXPORT, 0, BODY_NONE, 0},
     {"POST", "/api/v1/markdown", api_markdown, ROLE_LEAD, 0, 512 * KB, BODY_JSON, 0},
     {"POST", "/api/v1/jobs/{id}/tasks/next", api_tasks_next, ROLE_LABELER, 0, 0, BODY_NONE, R_WRITES},
     {"GET", "/api/v1/tasks/{id}", api_tasks_get, ROLE_LABELER, 0, 0, BODY_NONE, 0},

@@ -295,6 +295,27 @@ static const char *const text[SQL__COUNT] = {
                                " WHERE item_id = ?1 AND state = 'skipped'",
     [SQL_ITEM_ID_BY_EXT] = "SELECT id FROM items WHERE job_id = ?1 AND ext_id = ?2",
     [SQL_MEMBER_COUNT] = "SELECT count(*) FROM job_members WHERE job_id = ?1",
+    /* Model judges (009_judges.sql). */
+    [SQL_JUDGE_FIND] = "SELECT id, shown, answers FROM judge_judgments"
+                       " WHERE job_id = ?1 AND item_id = ?2 AND judge = ?3",
+    [SQL_JUDGE_INSERT] = "INSERT INTO judge_judgments (job_id, item_id, judge, shown, answers, user_id,"
+                         " token_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+    [SQL_JUDGE_UPDATE] = "UPDATE judge_judgments SET shown = ?2, answers = ?3, revision = revision + 1,"
+                         " user_id = ?4, token_id = ?5, updated_at = ?6 WHERE id = ?1",
+    [SQL_JUDGE_LIST] = "SELECT judge, count(*), min(created_at), max(updated_at) FROM judge_judgments"
+                       " WHERE job_id = ?1 GROUP BY judge ORDER BY judge",
+    [SQL_JUDGE_ANY] = "SELECT EXISTS (SELECT 1 FROM judge_judgments WHERE job_id = ?1)",
+    [SQL_JUDGE_OF_ITEM] = "SELECT judge, shown, answers, revision, created_at, updated_at"
+                          " FROM judge_judgments WHERE item_id = ?1 ORDER BY judge",
+    /* Reports of jobs with judges: the people's judgments and the judges'
+     * (column 7: the judge; NULL for a person's), item by item. */
+    [SQL_REPORT_PAGE_JUDGES] = "SELECT g.item_id, g.labeler_id, g.answers, t.shown,"
+                               " coalesce(g.shown_at, t.leased_at), g.created_at, g.active_ms, NULL"
+                               " FROM judgments g JOIN tasks t ON t.id = g.task_id"
+                               " WHERE g.job_id = ?1 AND g.item_id > ?2 AND g.review IS NOT 'rejected'"
+                               " UNION ALL SELECT x.item_id, 0, x.answers, x.shown, x.updated_at,"
+                               " x.updated_at, NULL, x.judge FROM judge_judgments x"
+                               " WHERE x.job_id = ?1 AND x.item_id > ?2 ORDER BY 1 LIMIT ?3",
 };
 
 const char *sql_text(enum sql_id id)

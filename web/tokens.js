@@ -34,7 +34,7 @@ async function load() {
 $('token-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const body = { name: $('t-name').value.trim(),
-    scopes: ['t-export', 't-write'].filter((id) => $(id).checked).map((id) => $(id).value) };
+    scopes: ['t-export', 't-write', 't-judge'].filter((id) => $(id).checked).map((id) => $(id).value) };
   if ($('t-days').value !== '') body.expires_in_days = Number($('t-days').value);
   $('new-secret').hidden = true;
   try {
