@@ -113,6 +113,33 @@ function decision(d) {
       : `${c.candidate ?? ''} against ${c.baseline ?? ''} on ${c.question}: win rate ${f(c.win_rate)}, lower bound ${c.ci ? f(c.ci[0]) : '–'} against at least ${c.threshold} — ${c.pass ? 'pass' : 'fail'}${c.why ? ` (${c.why})` : ''}` }))));
 }
 
+// Model judges: each against the people's consensus, its position bias,
+// and its win rates beside the people's.
+function judges(r) {
+  $('judges').hidden = !r.judges.length;
+  if (!r.judges.length) return;
+  const rows = [];
+  for (const g of r.judges) {
+    for (const q of g.questions) {
+      const a = q.agreement_with_people;
+      if (a) rows.push([g.judge, q.name, a.units, pct(a.accuracy), ci(a.accuracy_ci), f(a.kappa)]);
+    }
+  }
+  const out = [table("Each judge against the people's consensus (the unique most common answer of an item's labelers)",
+    ['Judge', 'Question', 'Units', 'Accuracy', '95% interval', "Cohen's kappa"], rows),
+  table('Position bias of each judge', ['Judge', 'Judgments', 'Items the people judged', 'First shown chosen', 'p', 'Biased'],
+    r.judges.map((g) => [g.judge, g.judgments, g.items_with_people,
+      g.position_bias ? `${pct(g.position_bias.rate)} of ${g.position_bias.decided}` : '–',
+      g.position_bias ? f(g.position_bias.p, 4) : '–', g.position_bias ? (g.position_bias.biased ? 'yes' : 'no') : '–']))];
+  r.questions.forEach((q, qi) => {
+    if (!q.overall || !q.overall.length) return;
+    const rate = (list, m) => { const o = (list || []).find((x) => x.model === m); return o ? `${f(o.win_rate)} (${ci(o.ci)})` : '–'; };
+    out.push(table(`${q.name}: overall win rate, the people and each judge`, ['Model', 'People', ...r.judges.map((g) => g.judge)],
+      q.overall.map((o) => [o.model, rate(q.overall, o.model), ...r.judges.map((g) => rate(g.questions[qi].overall, o.model))])));
+  });
+  $('judges-body').replaceChildren(...out);
+}
+
 function query() {
   const v = $('filter').value.trim();
   const m = v.match(/^([^=\s]+)\s*=\s*(.*)$/);
@@ -144,6 +171,7 @@ async function load() {
     el('td', { class: 'num', text: l.position_bias ? `${pct(l.position_bias.rate)} of ${l.position_bias.decided}` : '–' }),
     el('td', { text: Object.entries(l.competence || {}).map(([q, v]) => `${q}: ${pct(v)}`).join('; ') || '–' }),
     el('td', { text: l.flag ? `⚑ ${l.flag_reason}` : '' }))));
+  judges(r);
 }
 
 $('filter-form').addEventListener('submit', (ev) => { ev.preventDefault(); load().catch((e) => showError($('status'), e)); });

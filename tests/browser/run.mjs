@@ -1089,6 +1089,42 @@ let passed = 0, failed = 0;
   }
 }
 
+tests['a lead reads model judges beside the people on the report: agreement with the consensus, position bias, win rates'] = async (browser) => {
+  const s = await startServer();
+  try {
+    const job = cliJob(s, 'judged', { name: 'Judged job', overlap: 2, questions: [{ name: 'better', type: 'pairwise', allow_tie: true }] },
+      [0, 1, 2, 3, 4, 5].map((n) => ({ id: `q${n}`, prompt: `P${n}`, responses: [{ id: 'a', model: 'm1', text: `A${n}` }, { id: 'b', model: 'm2', text: `B${n}` }] })));
+    cli(s.db, ['user', 'add', 'lab2', '--role', 'labeler'], `${PASSWORD}\n`);
+    cli(s.db, ['job', 'members', job, 'lab', 'lab2']);
+    for (const u of ['lab', 'lab2']) {
+      const who = await apiSession(s.base, u);
+      for (;;) {
+        const r = await apiCall(who, 'POST', `/api/v1/jobs/${job}/tasks/next`);
+        if (r.status === 204) break;
+        await apiCall(who, 'POST', `/api/v1/tasks/${r.body.task.id}/judgment`, { answers: { better: { winner: r.body.task.item.id === 'q0' ? 'b' : 'a' } } });
+      }
+    }
+    const lead = await apiSession(s.base, 'lead');
+    const sent = await apiCall(lead, 'POST', `/api/v1/jobs/${job}/judge-judgments`, { judge: 'judge-model-v2',
+      judgments: [0, 1, 2, 3, 4, 5].map((n) => ({ item: `q${n}`, shown: n % 2 ? ['b', 'a'] : ['a', 'b'], answers: { better: { winner: n < 4 ? 'a' : 'b' } } })) });
+    assert.equal(sent.status, 201, JSON.stringify(sent.body));
+    const { ctx, page, errors } = await newPage(browser);
+    await login(page, s.base, 'lead');
+    await page.goto(`${s.base}/jobs/${job}/report`);
+    await page.locator('#judges').waitFor();
+    const body = await page.locator('#judges-body').innerText();
+    assert.match(body, /judge-model-v2\s+better\s+6\s+50\.0%/); // 3 of 6: q0 (people b), q1–q3 (a) right; q4, q5 wrong
+    assert.match(body, /better: overall win rate, the people and each judge/);
+    assert.equal(await page.locator('#labelers tbody tr').count(), 2); // the judge is no labeler
+    await page.locator('#judges').scrollIntoViewIfNeeded();
+    await shots(page, 'report-judges', true);
+    assert.deepEqual(errors, []);
+    await ctx.close();
+  } finally {
+    s.stop();
+  }
+};
+
 for (const kind of which) {
   SHOT = kind === 'chromium' ? '' : `${kind}-`;
   const browser = await BROWSERS[kind]();
