@@ -478,7 +478,7 @@ static int cmd_token(struct app *app, struct cli *c)
         char secret[AUTH_TOKEN_LEN];
         int64_t expires = c->expires_days > 0 ? util_now() + c->expires_days * 86400 : 0;
         if (c->scopes == 0) {
-            fprintf(stderr, "arbiter: --scope export and/or --scope write is required\n");
+            fprintf(stderr, "arbiter: --scope export, write or judge is required\n");
             return 2;
         }
         if (token_owner(app, c->user, &u) != 0)
