@@ -1089,7 +1089,7 @@ static json_t *win_row(const char *model, const char *opponent, double ww, doubl
 {
     double n = ww + ll + tt, l, h, deff, more;
     json_t *row;
-    stats_cluster_wilson(c, Z95, &l, &h, &deff);
+    stats_cluster_wilson(c, stats_cluster_z95(c), &l, &h, &deff);
     more = more_for_power((ww + tt / 2) / n, n, deff, l, h, 0.5);
     row = json_pack("{sssIsIsIsIsosososo}", "model", model, "wins", (json_int_t)ww, "losses",
                     (json_int_t)ll, "ties", (json_int_t)tt, "n", (json_int_t)n, "win_rate",
@@ -1431,7 +1431,7 @@ static json_t *comparisons_json(struct qacc *a, struct names *models, const stru
                         "fits", fits, "comparable", ncomp <= 1 && json_array_size(separated) == 0, "notes", notes,
                         "samples", json_integer(o->samples), "methods",
                         json_pack("{ssssssss}", "win_rate",
-                                  "Wilson 95% on effective counts (comparisons over their cluster-robust design effect, items as clusters)",
+                                  "Wilson 95% on effective counts (comparisons over their cluster-robust design effect, items as clusters), t quantile for items - 1 degrees of freedom",
                                   "rating",
                                   o->davidson ? "Davidson's tie model (MLE by fixed point); 95% percentile interval of draws from Dirichlet(wins, losses, ties + 1/2) on effective counts"
                                               : "Bradley-Terry MLE (MM), a tie half a win each; 95% percentile interval of draws from Jeffreys-smoothed pair shares on effective counts",
@@ -1499,7 +1499,7 @@ static json_t *ratings_json(struct qacc *a, struct names *models)
         }
         if (q->thumbs) {
             double deff;
-            stats_cluster_wilson(&a->rcl[slot], Z95, &lo, &hi, &deff);
+            stats_cluster_wilson(&a->rcl[slot], stats_cluster_z95(&a->rcl[slot]), &lo, &hi, &deff);
             row = json_pack("{sssIsIsososo}", "model", mi == models->n ? "(overall)" : models->v[mi],
                             "n", (json_int_t)n, "up", (json_int_t)h[1], "thumbs_up_rate",
                             num((double)h[1] / (double)n), "ci", interval(lo, hi), "design_effect", num(deff));
@@ -1770,7 +1770,7 @@ static json_t *judge_vs_people_json(struct qacc *a)
         return json_pack("{sisnsnsnsnss}", "units", 0, "accuracy", "accuracy_ci", "kappa", "confusion", "why",
                          "no unit has both a consensus of the people and the judge's answer");
     }
-    stats_cluster_wilson(&a->kcl, Z95, &lo, &hi, &deff);
+    stats_cluster_wilson(&a->kcl, stats_cluster_z95(&a->kcl), &lo, &hi, &deff);
     return json_pack("{sIsosososos{soso}}", "units", (json_int_t)n, "accuracy", num(diag / n), "accuracy_ci",
                      interval(lo, hi), "design_effect", num(deff),
                      /* All in one class on both sides: no chance to correct for. */
@@ -2337,11 +2337,11 @@ int report_build(struct db *db, const struct job *j, const struct report_opts *o
                 *out, "intervals",
                 json_pack("{sfssssssssssssssssss}", "level", 0.95, "agreement",
                           "percentile of 200 resamples of the items (seeded), for alpha and Fleiss' kappa", "win_rate",
-                          "Wilson on effective counts (items as clusters: comparisons over the cluster-robust design effect)",
+                          "Wilson on effective counts (items as clusters: comparisons over the cluster-robust design effect), t quantile for items - 1 degrees of freedom",
                           "bt_rating", "percentile of draws from Jeffreys-smoothed pair shares on effective counts, refitted",
                           "bt_difference", "percentile of the same draws; p from their tail, Holm-adjusted over pairs",
                           "rating_mean", "Student's t, items - 1 degrees of freedom, cluster-robust standard error, clipped to the scale",
-                          "thumbs_up_rate", "Wilson on effective counts (items as clusters)",
+                          "thumbs_up_rate", "Wilson on effective counts (items as clusters), t quantile for items - 1 degrees of freedom",
                           "position_bias", "Wilson; exact binomial test against 1/2",
                           "top1_rate", "Wilson (judgments as independent)",
                           "rating_paired_test", "Wilcoxon signed-rank, normal approximation with tie and continuity corrections, Holm over pairs"));

@@ -502,6 +502,11 @@ void stats_cluster_wilson(const struct stats_cluster *c, double z, double *lo, d
     stats_wilson(c->s / d, c->n / d, z, lo, hi);
 }
 
+double stats_cluster_z95(const struct stats_cluster *c)
+{
+    return c->k >= 2 ? stats_t_quantile(0.975, c->k - 1) : 1.959963984540054;
+}
+
 int stats_bt_draws(int m, const double *s, const double *n, int samples, uint64_t seed,
                    double *draws)
 {

@@ -84,6 +84,10 @@ double stats_cluster_deff(const struct stats_cluster *c);
  * design effect in *deff (may be NULL). */
 void stats_cluster_wilson(const struct stats_cluster *c, double z, double *lo, double *hi,
                           double *deff);
+/* The quantile for a two-sided 95% interval from c's cluster-robust
+ * variance: Student's t with clusters - 1 degrees of freedom (the
+ * variance is estimated from that many), z with fewer than 2 clusters. */
+double stats_cluster_z95(const struct stats_cluster *c);
 
 /* Draws of Bradley-Terry ratings (Elo scale, mean 1000) for intervals and
  * tests. s[i * m + j]: i's effective share count against j (wins + ties / 2

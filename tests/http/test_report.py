@@ -10,12 +10,30 @@ from harness import Server, cli, expect_error
 Z = 1.959963984540054
 
 
-def wilson(s, n):
+def wilson(s, n, z=Z):
     p = s / n
-    den = 1 + Z * Z / n
-    mid = (p + Z * Z / (2 * n)) / den
-    half = Z * math.sqrt(p * (1 - p) / n + Z * Z / (4 * n * n)) / den
+    den = 1 + z * z / n
+    mid = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
     return max(0, mid - half), min(1, mid + half)
+
+
+def t975(df):
+    """Student's t 0.975 quantile: bisection on the CDF, integrated from
+    the density by Simpson's rule (no scipy in the test environment)."""
+    c = math.exp(math.lgamma((df + 1) / 2) - math.lgamma(df / 2)) / math.sqrt(df * math.pi)
+
+    def cdf(x, steps=4000):
+        h = x / steps
+        f = lambda t: c * (1 + t * t / df) ** (-(df + 1) / 2)
+        acc = f(0) + f(x) + sum((4 if i % 2 else 2) * f(i * h) for i in range(1, steps))
+        return 0.5 + acc * h / 3
+
+    lo, hi = 1.9, 13.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if cdf(mid) < 0.975 else (lo, mid)
+    return (lo + hi) / 2
 
 
 def cluster_wilson(clusters):
@@ -30,7 +48,9 @@ def cluster_wilson(clusters):
     vb = p * (1 - p) / n
     vc = k / (k - 1) * sum((sk - p * nk) ** 2 for sk, nk in clusters) / n ** 2
     deff = most if vb <= 0 else min(most, max(1.0, vc / vb))
-    lo, hi = wilson(s / deff, n / deff)
+    # The quantile: t with items - 1 degrees of freedom (the variance is
+    # estimated from that many clusters).
+    lo, hi = wilson(s / deff, n / deff, t975(k - 1) if k >= 2 else Z)
     return lo, hi, deff
 
 
