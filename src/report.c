@@ -2079,6 +2079,22 @@ static int add_secs(struct labeler *l, double s)
     return push(&l->secs, &l->nsecs, &l->cap, s);
 }
 
+/* A judgment's answers (column 2) and shown order (3) into r. */
+static int jrec_read(struct jrec *r, sqlite3_stmt *st)
+{
+    r->answers = NULL;
+    r->has_act = 0;
+    r->raw_len = (size_t)sqlite3_column_bytes(st, 2);
+    if ((r->raw = malloc(r->raw_len + 1)) == NULL)
+        return ERR_NOMEM;
+    memcpy(r->raw, sqlite3_column_text(st, 2), r->raw_len);
+    r->raw[r->raw_len] = '\0';
+    r->nshown = task_shown_parse((const char *)sqlite3_column_text(st, 3), r->shown, MAX_RESP);
+    if (r->nshown < 0)
+        r->nshown = 0; /* no position for the bias figure */
+    return 0;
+}
+
 static int read_judgments(struct db *db, struct build *b)
 {
     int64_t after = 0, item = 0;
@@ -2132,38 +2148,20 @@ static int read_judgments(struct db *db, struct build *b)
                     continue;
                 }
                 r = &b->cur.jj[b->cur.njj];
-                memset(r, 0, sizeof *r);
                 r->who = &g->who;
-                r->raw_len = (size_t)sqlite3_column_bytes(st, 2);
-                if ((r->raw = malloc(r->raw_len + 1)) == NULL) {
-                    rc = ERR_NOMEM;
+                if ((rc = jrec_read(r, st)) != 0)
                     break;
-                }
-                memcpy(r->raw, sqlite3_column_text(st, 2), r->raw_len);
-                r->raw[r->raw_len] = '\0';
-                r->nshown = task_shown_parse((const char *)sqlite3_column_text(st, 3), r->shown, MAX_RESP);
-                if (r->nshown < 0)
-                    r->nshown = 0;
                 b->cur.jjudge[b->cur.njj++] = (int)(g - b->judges);
                 continue;
             }
             if (b->cur.nj == ITEM_JUDGMENTS_MAX)
                 continue;
             r = &b->cur.j[b->cur.nj];
-            r->who = labeler_of(&b->labs, sqlite3_column_int64(st, 1));
-            r->raw_len = (size_t)sqlite3_column_bytes(st, 2);
-            r->raw = malloc(r->raw_len + 1);
-            r->answers = NULL;
-            if (r->who == NULL || r->raw == NULL) {
-                free(r->raw);
+            if ((r->who = labeler_of(&b->labs, sqlite3_column_int64(st, 1))) == NULL ||
+                (rc = jrec_read(r, st)) != 0) {
                 rc = ERR_NOMEM;
                 break;
             }
-            memcpy(r->raw, sqlite3_column_text(st, 2), r->raw_len);
-            r->raw[r->raw_len] = '\0';
-            r->nshown = task_shown_parse((const char *)sqlite3_column_text(st, 3), r->shown, MAX_RESP);
-            if (r->nshown < 0)
-                r->nshown = 0; /* no position for the bias figure */
             b->cur.nj++;
             b->judgments++;
             r->who->judgments++;

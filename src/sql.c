@@ -46,6 +46,13 @@
     " AND t.state != 'expired')) < ?5 - i.claims ELSE 0 END AS stuck FROM "
 #define TOKEN_COLS "t.id, t.user_id, u.name, t.name, t.scopes, t.created_at, t.expires_at, t.last_used_at, t.revoked_at"
 
+/* Reports: the people's judgments of a job after item ?2 (more: the
+ * columns after the active time). */
+#define REPORT_PEOPLE(more)                                                                       \
+    "SELECT g.item_id, g.labeler_id, g.answers, t.shown, coalesce(g.shown_at, t.leased_at),"      \
+    " g.created_at, g.active_ms" more "FROM judgments g JOIN tasks t ON t.id = g.task_id"          \
+    " WHERE g.job_id = ?1 AND g.item_id > ?2 AND g.review IS NOT 'rejected'"
+
 static const char *const text[SQL__COUNT] = {
     /* The writer's transaction control, prepared once like the rest. */
     [SQL_TX_BEGIN] = "BEGIN IMMEDIATE",
@@ -218,11 +225,7 @@ static const char *const text[SQL__COUNT] = {
                               " AND g.item_id > ?2 AND g.seq <= ?3" REVIEW_FILTER
                               " ORDER BY g.item_id LIMIT ?4",
     /* Reports: a job's judgments item by item, after item ?2. */
-    [SQL_REPORT_PAGE] = "SELECT g.item_id, g.labeler_id, g.answers, t.shown,"
-                        " coalesce(g.shown_at, t.leased_at), g.created_at, g.active_ms"
-                        " FROM judgments g JOIN tasks t ON t.id = g.task_id"
-                        " WHERE g.job_id = ?1 AND g.item_id > ?2 AND g.review IS NOT 'rejected'"
-                        " ORDER BY g.item_id LIMIT ?3",
+    [SQL_REPORT_PAGE] = REPORT_PEOPLE(" ") " ORDER BY g.item_id LIMIT ?3",
     /* The item's text, read once per item rather than once per judgment. */
     [SQL_REPORT_ITEM] = "SELECT data FROM items WHERE id = ?1",
     /* What a review checks and changes, in one read. */
@@ -309,11 +312,7 @@ static const char *const text[SQL__COUNT] = {
                           " FROM judge_judgments WHERE item_id = ?1 ORDER BY judge",
     /* Reports of jobs with judges: the people's judgments and the judges'
      * (column 7: the judge; NULL for a person's), item by item. */
-    [SQL_REPORT_PAGE_JUDGES] = "SELECT g.item_id, g.labeler_id, g.answers, t.shown,"
-                               " coalesce(g.shown_at, t.leased_at), g.created_at, g.active_ms, NULL"
-                               " FROM judgments g JOIN tasks t ON t.id = g.task_id"
-                               " WHERE g.job_id = ?1 AND g.item_id > ?2 AND g.review IS NOT 'rejected'"
-                               " UNION ALL SELECT x.item_id, 0, x.answers, x.shown, x.updated_at,"
+    [SQL_REPORT_PAGE_JUDGES] = REPORT_PEOPLE(", NULL ") " UNION ALL SELECT x.item_id, 0, x.answers, x.shown, x.updated_at,"
                                " x.updated_at, NULL, x.judge FROM judge_judgments x"
                                " WHERE x.job_id = ?1 AND x.item_id > ?2 ORDER BY 1 LIMIT ?3",
 };
