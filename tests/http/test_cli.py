@@ -4,6 +4,7 @@ import os
 import re
 import signal
 import sqlite3
+import subprocess
 import tempfile
 import time
 
@@ -161,3 +162,21 @@ def test_rehash_when_parameters_change():
     after = s.sql("SELECT password_hash FROM users WHERE name='lab'")[0][0]
     assert after.startswith("$argon2id$") and "m=16384,t=3" in after, after
     assert s.client().login("lab")[0] == 200  # the new hash verifies
+
+
+def test_the_binary_is_hardened():
+    """The real binary is built with FORTIFY_SOURCE, stack canaries, PIE and
+    full RELRO (the Makefile's HARDEN); the ASan build is checked by its
+    sanitizers instead."""
+    def readelf(*args):
+        return subprocess.run(["readelf", "-W", *args, harness.BINARY], capture_output=True, text=True, check=True).stdout
+    syms = readelf("--dyn-syms")
+    if "__asan_init" in syms:
+        assert "__ubsan_handle" in syms  # the sanitizer build: ASan and UBSan both in
+        return
+    assert "DYN (Position-Independent Executable file)" in readelf("-h")
+    dyn = readelf("-d")
+    assert "BIND_NOW" in dyn and "PIE" in dyn, dyn
+    assert "GNU_RELRO" in readelf("-l")
+    assert "__stack_chk_fail" in syms
+    assert "__snprintf_chk" in syms, syms  # FORTIFY_SOURCE's checked variants
