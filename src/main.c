@@ -4,6 +4,7 @@
  * subcommand takes --db PATH. */
 #include "app.h"
 #include "auth.h"
+#include "backup.h"
 #include "browse.h"
 #include "db.h"
 #include "export.h"
@@ -71,6 +72,10 @@ static const char usage[] =
     "         [--filter KEY=VALUE]...\n"
     "                             print a job's human-evaluation report (docs/reports.md);\n"
     "                             --filter keeps items whose metadata KEY is VALUE\n"
+    "  backup --out FILE          copy the database online, consistently (the server may\n"
+    "                             run); checked, whole or absent, never over a file\n"
+    "  restore --from FILE        replace the database with a backup (the server stopped);\n"
+    "                             the replaced one is kept beside it\n"
     "\n"
     "options for every command:\n"
     "  --db PATH                  the database (default " DEFAULT_DB ")\n"
@@ -94,7 +99,7 @@ static const char usage[] =
 
 struct cli {
     struct app_config cfg;
-    const char *role, *user, *scope_csv, *file, *owner, *out;
+    const char *role, *user, *scope_csv, *file, *owner, *out, *from;
     const char *xname[16], *xvalue[16]; /* export options, by their API names */
     int nx;
     unsigned scopes;
@@ -107,7 +112,7 @@ enum {
     OPT_DB = 256, OPT_LISTEN, OPT_THREADS, OPT_ASSETS, OPT_SECURE, OPT_ORIGIN, OPT_PROXY,
     OPT_IDLE, OPT_MAX, OPT_OPS, OPT_MEM, OPT_T_ACCOUNT, OPT_T_ADDR, OPT_T_WINDOW, OPT_ROLE,
     OPT_USER, OPT_SCOPE, OPT_EXPIRES, OPT_FILE, OPT_OWNER, OPT_HELP, OPT_OUT, OPT_EXPORT,
-    OPT_STAGING
+    OPT_STAGING, OPT_FROM
 };
 
 
@@ -150,6 +155,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
         {"owner", required_argument, 0, OPT_OWNER},
         {"help", no_argument, 0, OPT_HELP},
         {"out", required_argument, 0, OPT_OUT},
+        {"from", required_argument, 0, OPT_FROM},
         {"format", required_argument, 0, OPT_EXPORT},
         {"since", required_argument, 0, OPT_EXPORT},
         {"aggregate", required_argument, 0, OPT_EXPORT},
@@ -218,6 +224,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
         case OPT_FILE: c->file = optarg; break;
         case OPT_OWNER: c->owner = optarg; break;
         case OPT_OUT: c->out = optarg; break;
+        case OPT_FROM: c->from = optarg; break;
         case OPT_EXPORT:
             if (c->nx == 16) {
                 bad = "export options (too many)";
@@ -360,6 +367,7 @@ static int first_admin(struct app *app)
 static int cmd_serve(struct app *app)
 {
     sigset_t sigs;
+    char err[512];
     int rc;
     /* Block the stop signals in every thread; server_run waits for them. */
     sigemptyset(&sigs);
@@ -367,8 +375,15 @@ static int cmd_serve(struct app *app)
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if ((rc = open_all(app, 0)) != 0 || (rc = first_admin(app)) != 0 ||
-        (rc = db_writer_start(app->db)) != 0)
+    if ((rc = open_all(app, 0)) != 0)
+        goto out;
+    /* One server per database file; restore waits for none. */
+    if (backup_lock_for_serve(app->cfg.db_path, err, sizeof err) != 0) {
+        fprintf(stderr, "arbiter: %s\n", err);
+        rc = -1;
+        goto out;
+    }
+    if ((rc = first_admin(app)) != 0 || (rc = db_writer_start(app->db)) != 0)
         goto out;
     printf("  Arbiter is at http://%s/\n", app->cfg.listen);
     fflush(stdout);
@@ -888,6 +903,34 @@ static int cmd_report(struct app *app, struct cli *c)
     return rc == 0 ? 0 : 1;
 }
 
+static void print_counts(const char *what, const char *path, const struct backup_counts *k)
+{
+    printf("%s %s: %lld bytes, schema %d, integrity ok; %lld users, %lld jobs, %lld items, %lld judgments\n", what,
+           path, (long long)k->bytes, k->schema, (long long)k->users, (long long)k->jobs, (long long)k->items,
+           (long long)k->judgments);
+}
+
+/* backup --out FILE, restore --from FILE: no app, only the file. */
+static int cmd_backup(const struct cli *c, int restore)
+{
+    struct backup_counts k;
+    char err[8192], kept[4096];
+    const char *file = restore ? c->from : c->out;
+    if (c->npos != 0 || file == NULL || (restore ? c->out != NULL : c->from != NULL)) {
+        fprintf(stderr, "arbiter: usage: arbiter %s\n", restore ? "restore --from FILE [--db PATH]" : "backup --out FILE [--db PATH]");
+        return 2;
+    }
+    if (restore ? backup_restore(c->cfg.db_path, file, &k, kept, err, sizeof err)
+                : backup_make(c->cfg.db_path, file, &k, err, sizeof err)) {
+        fprintf(stderr, "arbiter: %s\n", err);
+        return 1;
+    }
+    print_counts(restore ? "restored from" : "backed up to", file, &k);
+    if (restore && kept[0] != '\0')
+        printf("the database it replaced is kept as %s\n", kept);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct cli c;
@@ -906,7 +949,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "user") != 0 &&
         strcmp(cmd, "token") != 0 && strcmp(cmd, "job") != 0 && strcmp(cmd, "export") != 0 &&
-        strcmp(cmd, "report") != 0) {
+        strcmp(cmd, "report") != 0 && strcmp(cmd, "backup") != 0 && strcmp(cmd, "restore") != 0) {
         fprintf(stderr, "%s%s", cmd[0] != '\0' ? "arbiter: unknown command\n" : "", usage);
         return 2;
     }
@@ -941,6 +984,8 @@ int main(int argc, char **argv)
         }
         return cmd_serve(&app);
     }
+    if (strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0)
+        return cmd_backup(&c, cmd[0] == 'r');
     if (open_all(&app, strcmp(cmd, "migrate") != 0) != 0) {
         close_all(&app);
         return 1;
