@@ -94,6 +94,16 @@ class Server:
         finally:
             con.close()
 
+    def kill(self):
+        """kill -9, as a crash: expected, so not a server error; a sanitizer
+        report before it still is."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        if self in _servers:
+            _servers.remove(self)
+        out = self.output()
+        assert "ERROR: AddressSanitizer" not in out and "runtime error:" not in out, out[-6000:]
+
     def stop(self, sig=signal.SIGTERM):
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
