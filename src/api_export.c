@@ -13,30 +13,20 @@
 
 int api_query_params(struct req *r, char names[16][64], char values[16][256])
 {
-    const char *q = r->ri->query_string;
-    int n = 0;
-    while (q != NULL && *q != '\0') {
-        const char *amp = strchr(q, '&'), *eq;
-        size_t len = amp != NULL ? (size_t)(amp - q) : strlen(q);
-        eq = memchr(q, '=', len);
-        if (len > 0) {
-            size_t nlen = eq != NULL ? (size_t)(eq - q) : len;
-            int kn = -1, vn = -1;
-            if (n == 16 || nlen >= 64 || (kn = mg_url_decode(q, (int)nlen, names[n], 64, 1)) < 0 ||
-                (vn = mg_url_decode(eq != NULL ? eq + 1 : q + len,
-                                    eq != NULL ? (int)(len - nlen - 1) : 0, values[n], 256, 1)) < 0) {
-                reply_error(r, 422, NULL, "too many or too long query parameters", NULL);
-                return -1;
-            }
-            /* An encoded NUL would cut the text short unseen. */
-            if (strlen(names[n]) != (size_t)kn || strlen(values[n]) != (size_t)vn) {
-                reply_error(r, 422, NULL, "a query parameter contains a NUL byte",
-                            strlen(names[n]) == (size_t)kn ? names[n] : NULL);
-                return -1;
-            }
-            n++;
+    const char *q = r->ri->query_string != NULL ? r->ri->query_string : "";
+    int n = 0, got;
+    char name[64], value[256];
+    while ((got = util_query_next(&q, name, sizeof name, value, sizeof value)) != 0) {
+        if (got < 0 || n == 16) {
+            reply_error(r, 422, NULL,
+                        n == 16 ? "too many query parameters (16 at most)"
+                                : "a query parameter is too long, badly %-encoded, holds a NUL or is not UTF-8",
+                        name[0] != '\0' ? name : NULL);
+            return -1;
         }
-        q = amp != NULL ? amp + 1 : NULL;
+        memcpy(names[n], name, sizeof name);
+        memcpy(values[n], value, sizeof value);
+        n++;
     }
     return n;
 }

@@ -66,42 +66,6 @@ void api_items_import(struct req *r)
     json_decref(res.errors);
 }
 
-static int utf8_ok(const char *s)
-{
-    json_t *v = json_string(s); /* NULL unless s is UTF-8 */
-    json_decref(v);
-    return v != NULL;
-}
-
-/* One name=value pair of a query string, decoded; 1, 0 at its end, -1 when
- * a name or value is too long or badly encoded. */
-static int next_param(const char **qs, char *name, size_t nn, char *value, size_t vn)
-{
-    const char *s = *qs, *amp, *eq, *p;
-    int a, b;
-    while (*s == '&')
-        s++;
-    if (*s == '\0')
-        return 0;
-    amp = strchr(s, '&');
-    if (amp == NULL)
-        amp = s + strlen(s);
-    eq = memchr(s, '=', (size_t)(amp - s));
-    *qs = amp;
-    for (p = s; p < amp; p++)
-        if (*p == '%' && (amp - p < 3 || !isxdigit((unsigned char)p[1]) ||
-                          !isxdigit((unsigned char)p[2])))
-            return -1;
-    a = mg_url_decode(s, (int)((eq != NULL ? eq : amp) - s), name, (int)nn, 1);
-    b = eq != NULL ? mg_url_decode(eq + 1, (int)(amp - eq - 1), value, (int)vn, 1) : 0;
-    if (eq == NULL)
-        value[0] = '\0';
-    if (a < 0 || b < 0 || strlen(name) != (size_t)a || strlen(value) != (size_t)b)
-        return -1;
-    /* Text filters are matched as text: UTF-8 or nothing. */
-    return utf8_ok(name) && utf8_ok(value) ? 1 : -1;
-}
-
 static int one_of(const char *v, const char *const *set)
 {
     for (; *set != NULL; set++)
@@ -137,7 +101,7 @@ void api_items_list(struct req *r)
     bq.limit = 100;
     bq.min_disagreement = -1;
     bq.has_skips = bq.has_flags = -1;
-    while (bad == NULL && (got = next_param(&qs, name, sizeof name, vals[nv], TEXT)) != 0) {
+    while (bad == NULL && (got = util_query_next(&qs, name, sizeof name, vals[nv], TEXT)) != 0) {
         char *v = vals[nv], *end;
         if (nv > 8 + 2 * BROWSE_META_MAX - 3) {
             bad = "query";

@@ -707,12 +707,12 @@ static int length_valid(const char *s)
  * CivetWeb's must_close, which nothing else public does), since whatever
  * follows on it cannot be trusted. The answer is CivetWeb's plain-text
  * error, like its own for requests it cannot parse. */
-static int framing_ok(struct req *r)
+const char *server_framing_why(const struct mg_header *h, int n)
 {
     const char *cl = NULL, *why = NULL;
     int i, te = 0;
-    for (i = 0; i < r->ri->num_headers && why == NULL; i++) {
-        const char *name = r->ri->http_headers[i].name, *value = r->ri->http_headers[i].value;
+    for (i = 0; i < n && why == NULL; i++) {
+        const char *name = h[i].name, *value = h[i].value;
         if (name == NULL || value == NULL)
             continue;
         if (strcasecmp(name, "Content-Length") == 0) {
@@ -727,6 +727,12 @@ static int framing_ok(struct req *r)
     }
     if (why == NULL && cl != NULL && te > 0)
         why = "Content-Length together with Transfer-Encoding";
+    return why;
+}
+
+static int framing_ok(struct req *r)
+{
+    const char *why = server_framing_why(r->ri->http_headers, r->ri->num_headers);
     if (why == NULL)
         return 0;
     r->status = 400;

@@ -73,6 +73,10 @@ int body_string(struct req *r, const char *key, int required, const char **out);
 int body_bool(struct req *r, const char *key, int *out, int *present);
 int body_int(struct req *r, const char *key, json_int_t *out, int *present);
 
+/* Why a request's headers h[0..n) frame its body ambiguously (request
+ * smuggling: see server.c), or NULL when they do not. Pure. */
+const char *server_framing_why(const struct mg_header *h, int n);
+
 /* Matches path against a route pattern ("{id}" takes a positive integer
  * segment), filling ids; 1 on a match. Pure; exposed for tests. */
 int server_match(const char *pattern, const char *path, int64_t *ids);

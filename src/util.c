@@ -2,6 +2,10 @@
  * and allocation is explicit: buffers grow on the heap, nothing is global. */
 #include "util.h"
 
+#include <civetweb.h>
+#include <ctype.h>
+#include <jansson.h>
+
 #include <sodium.h>
 #include <stdarg.h>
 #include <errno.h>
@@ -308,4 +312,48 @@ int util_text_same(const char *a, const char *b)
             return 0;
     }
     return ia >= ea && ib >= eb;
+}
+
+/* ---- query strings ---- */
+
+static int utf8_ok(const char *s)
+{
+    json_t *v = json_string(s); /* NULL unless s is UTF-8 */
+    json_decref(v);
+    return v != NULL;
+}
+
+int util_query_next(const char **qs, char *name, size_t nn, char *value, size_t vn)
+{
+    const char *s = *qs, *amp, *eq, *p;
+    int a, b, name_ok;
+    name[0] = value[0] = '\0';
+    while (*s == '&')
+        s++;
+    *qs = s;
+    if (*s == '\0')
+        return 0;
+    amp = strchr(s, '&');
+    if (amp == NULL)
+        amp = s + strlen(s);
+    eq = memchr(s, '=', (size_t)(amp - s));
+    *qs = amp;
+    a = mg_url_decode(s, (int)((eq != NULL ? eq : amp) - s), name, (int)nn, 1);
+    name_ok = a >= 0 && strlen(name) == (size_t)a && utf8_ok(name);
+    for (p = s; name_ok && p < (eq != NULL ? eq : amp); p++)
+        if (*p == '%' && (amp - p < 3 || !isxdigit((unsigned char)p[1]) || !isxdigit((unsigned char)p[2])))
+            name_ok = 0;
+    if (!name_ok) {
+        name[0] = '\0';
+        return -1;
+    }
+    for (p = eq != NULL ? eq + 1 : amp; p < amp; p++)
+        if (*p == '%' && (amp - p < 3 || !isxdigit((unsigned char)p[1]) || !isxdigit((unsigned char)p[2])))
+            return -1;
+    b = eq != NULL ? mg_url_decode(eq + 1, (int)(amp - eq - 1), value, (int)vn, 1) : 0;
+    if (b < 0 || strlen(value) != (size_t)b || !utf8_ok(value)) {
+        value[0] = '\0';
+        return -1;
+    }
+    return 1;
 }

@@ -75,6 +75,12 @@ int util_str_eq_ct(const char *a, const char *b);
  * guarantees valid UTF-8 for strings it parsed). */
 size_t util_utf8_len(const char *s);
 
+/* The next name=value pair of the query string *qs, decoded into name
+ * (room nn) and value (room vn), *qs moved past it: 1, 0 at its end, -1
+ * when a name or value is too long, badly %-encoded, holds a NUL or is not
+ * UTF-8 (name is then filled when it alone was good, else ""). Pure. */
+int util_query_next(const char **qs, char *name, size_t nn, char *value, size_t vn);
+
 /* 1 when texts a and b are the same once line ends are taken as "\n"
  * (a browser's text area turns "\r\n" into "\n") and white space at their
  * ends is ignored: an edit that changed nothing. */
