@@ -21,6 +21,7 @@ DEB_BUILD := gcc make libc6-dev libcivetweb-dev libsqlite3-dev libjansson-dev li
 DEB_TEST  := python3 sqlite3 curl
 DEB_BENCH := wrk python3 sqlite3 curl
 DEB_BROWSER := chromium firefox-esr
+DEB_FUZZ  := clang libclang-rt-14-dev
 
 SRC     := $(filter-out src/embed.c,$(wildcard src/*.c))
 OBJ     := $(patsubst src/%.c,build/%.o,$(SRC)) build/assets_data.o
@@ -30,7 +31,20 @@ ASAN_LIB:= $(filter-out build/asan/main.o,$(ASAN_OBJ))
 ASSETS  := $(sort $(shell find web templates static schema -type f ! -name '.*' 2>/dev/null))
 UNIT    := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all run check deps deps-test deps-browser deps-bench unit asan bench clean format reference
+# libFuzzer targets (fuzz/README.md): the library built again by clang with
+# ASan+UBSan and coverage; make fuzz runs each FUZZ_SECONDS, make check
+# FUZZ_SMOKE seconds.
+FUZZ_CC     := clang
+FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -Ibuild -Ifuzz -fsanitize=address,undefined \
+               -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_OBJ    := $(patsubst src/%.c,build/fuzz/%.o,$(filter-out src/main.c,$(SRC))) build/fuzz/assets_data.o
+FUZZ        := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE  ?= 3
+.SECONDARY: $(FUZZ_OBJ)
+
+.PHONY: all run check deps deps-test deps-browser deps-bench deps-fuzz unit asan bench clean format reference \
+        fuzz fuzz-smoke
 all: arbiter
 
 # Install missing Debian packages (we are root on a fresh Debian machine;
@@ -62,6 +76,9 @@ deps-browser: deps
 deps-bench: deps
 	$(call need_pkgs,$(DEB_BENCH))
 
+deps-fuzz: deps
+	$(call need_pkgs,$(DEB_FUZZ))
+
 build build/asan build/tests:
 	mkdir -p $@
 
@@ -86,6 +103,26 @@ build/asan/assets_data.o: build/assets_data.c src/assets.h | build/asan
 arbiter: $(OBJ)
 	$(CC) $(CFLAGS) $(HARDEN) $(HARDEN_LD) -o $@ $(OBJ) $(LDLIBS)
 
+build/fuzz:
+	mkdir -p $@
+
+build/fuzz/%.o: src/%.c src/*.h Makefile | build/fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build/fuzz/assets_data.o: build/assets_data.c src/assets.h | build/fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+
+fuzz: deps-fuzz
+	$(MAKE) --no-print-directory $(addprefix build/fuzz/,$(FUZZ))
+	sh fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ)
+
+fuzz-smoke: deps-fuzz
+	$(MAKE) --no-print-directory $(addprefix build/fuzz/,$(FUZZ))
+	sh fuzz/run.sh $(FUZZ_SMOKE) $(FUZZ)
+
 build/asan/arbiter: $(ASAN_OBJ)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $(ASAN_OBJ) $(LDLIBS)
 
@@ -103,8 +140,8 @@ asan: build/asan/arbiter $(addprefix build/tests/asan_,$(UNIT))
 
 # Unit tests and HTTP tests against the real binary, then all again under
 # ASan+UBSan; tests/run.py prints the summary line.
-check: deps-test deps-browser
-	$(MAKE) --no-print-directory unit asan
+check: deps-test deps-browser deps-fuzz
+	$(MAKE) --no-print-directory unit asan fuzz-smoke
 	python3 tests/run.py --unit build/tests --binary ./arbiter --asan-binary build/asan/arbiter --browser
 
 build/bare: bench/bare.c | build
