@@ -88,6 +88,11 @@ void api_session_create(struct req *r)
     case ERR_FORBIDDEN:
         reply_error(r, 403, "account_disabled", "this account is disabled", NULL);
         return;
+    case ERR_BUSY:
+        /* Every hash slot stayed taken (a login flood): answer at once. */
+        reply_error_h(r, 503, NULL, "the server is busy checking passwords; try again shortly", NULL,
+                      "Retry-After: 1\r\n");
+        return;
     default:
         reply_err(r, rc, NULL, NULL);
         return;
@@ -122,14 +127,21 @@ void api_me_password(struct req *r)
 {
     static const char *const allowed[] = {"current_password", "new_password", NULL};
     const char *current, *next, *why = NULL;
+    char hdr[64];
+    int64_t retry = 1;
     int rc;
     if (body_only(r, allowed) || body_string(r, "current_password", 1, &current) ||
         body_string(r, "new_password", 1, &next))
         return;
     rc = user_change_password(r->app->auth, r->who.user_id, current, next, r->who.session_id,
-                              r->addr, &why);
+                              r->addr, &why, &retry);
+    snprintf(hdr, sizeof hdr, "Retry-After: %lld\r\n", (long long)retry);
     if (rc == ERR_UNAUTHORIZED)
         reply_error(r, 403, "bad_credentials", why, "current_password");
+    else if (rc == ERR_THROTTLED)
+        reply_error_h(r, 429, NULL, why, "current_password", hdr);
+    else if (rc == ERR_BUSY)
+        reply_error_h(r, 503, NULL, "the server is busy hashing passwords; try again shortly", NULL, hdr);
     else if (rc != 0)
         reply_err(r, rc, why, rc == ERR_INVALID ? "new_password" : NULL);
     else

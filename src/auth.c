@@ -49,6 +49,8 @@ struct auth {
     struct auth_config cfg;
     unsigned char key[crypto_generichash_KEYBYTES];
     sem_t slots;
+    int waiting;     /* threads waiting for a slot (atomic) */
+    int max_waiting; /* more than this answer ERR_BUSY at once */
     char dummy_hash[crypto_pwhash_STRBYTES]; /* verified against for unknown users */
     pthread_mutex_t cache_mu[SESSION_STRIPES];
     struct session_entry cache[SESSION_SLOTS];
@@ -114,6 +116,7 @@ void auth_config_default(struct auth_config *cfg)
     cfg->pw_opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
     cfg->pw_memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
     cfg->hash_slots = 0;
+    cfg->hash_wait_ms = 1000;
     cfg->throttle_account = 5;
     cfg->throttle_addr = 20;
     cfg->throttle_window = 15 * 60;
@@ -194,6 +197,7 @@ int auth_new(struct db *db, const struct auth_config *cfg, struct auth **out)
     }
     slots = cfg->hash_slots > 0 ? cfg->hash_slots : (int)sysconf(_SC_NPROCESSORS_ONLN);
     sem_init(&a->slots, 0, (unsigned)(slots > 0 ? slots : 1));
+    a->max_waiting = 4 * (slots > 0 ? slots : 1);
     rc = auth_key_load(db, a->key);
     if (rc == 0) {
         unsigned char raw[16];
@@ -232,15 +236,32 @@ int auth_password_policy(const char *pw, const char **why)
     return 0;
 }
 
+/* A hash slot, waited for at most hash_wait_ms: past that the caller
+ * answers 503 with Retry-After at once rather than park a worker thread
+ * behind a queue of hashes (a login flood). */
 static int slot_take(struct auth *a)
 {
     struct timespec ts;
+    int rc = 0;
+    if (sem_trywait(&a->slots) == 0)
+        return 0;
+    /* A few may queue for a slot; the rest of a flood is told at once, so
+     * logins never hold more than slots + max_waiting worker threads. */
+    if (__atomic_fetch_add(&a->waiting, 1, __ATOMIC_RELAXED) >= a->max_waiting) {
+        __atomic_fetch_sub(&a->waiting, 1, __ATOMIC_RELAXED);
+        return ERR_BUSY;
+    }
     clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += 10;
+    ts.tv_nsec += (long)(a->cfg.hash_wait_ms % 1000) * 1000000L;
+    ts.tv_sec += a->cfg.hash_wait_ms / 1000 + ts.tv_nsec / 1000000000L;
+    ts.tv_nsec %= 1000000000L;
     while (sem_timedwait(&a->slots, &ts) != 0)
-        if (errno != EINTR)
-            return ERR_BUSY;
-    return 0;
+        if (errno != EINTR) {
+            rc = ERR_BUSY;
+            break;
+        }
+    __atomic_fetch_sub(&a->waiting, 1, __ATOMIC_RELAXED);
+    return rc;
 }
 
 int auth_password_hash(struct auth *a, const char *pw, char *out, size_t n)
@@ -339,6 +360,45 @@ limit:
     return ERR_THROTTLED;
 }
 
+/* The throttle key of a name: lower-cased, as names are unique regardless
+ * of case. */
+static void subject_of(const char *name, char subject[AUTH_NAME_MAX + 1])
+{
+    int i;
+    for (i = 0; name[i] != '\0' && i < AUTH_NAME_MAX; i++)
+        subject[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
+    subject[i] = '\0';
+}
+
+int auth_guess_allowed(struct auth *a, const char *name, const char *addr, int64_t *retry_after)
+{
+    char subject[AUTH_NAME_MAX + 1];
+    subject_of(name, subject);
+    return throttled(a, subject, addr, retry_after);
+}
+
+struct guess_op {
+    int64_t user_id;
+    const char *subject, *addr, *via;
+};
+
+static int guess_write(struct db_conn *c, void *arg)
+{
+    struct guess_op *op = arg;
+    json_t *detail = json_pack("{ss}", "via", op->via);
+    int rc = audit_add(c, op->user_id, "login_failed", op->subject, op->addr, detail);
+    json_decref(detail);
+    return rc;
+}
+
+int auth_guess_failed(struct auth *a, int64_t user_id, const char *name, const char *addr, const char *via)
+{
+    char subject[AUTH_NAME_MAX + 1];
+    struct guess_op op = {user_id, subject, addr, via};
+    subject_of(name, subject);
+    return db_write(a->db, guess_write, &op);
+}
+
 /* ---- sessions ---- */
 
 struct login_op {
@@ -397,14 +457,10 @@ int auth_login(struct auth *a, const char *name, const char *password, const cha
     struct user u;
     char subject[AUTH_NAME_MAX + 1], new_hash[crypto_pwhash_STRBYTES];
     struct login_op op;
-    int rc, found, rehash = 0, i;
+    int rc, found, rehash = 0;
     if (c == NULL)
         return ERR_DB;
-    /* The throttle key is the lower-cased name, as names are unique
-     * regardless of case. */
-    for (i = 0; name[i] != '\0' && i < AUTH_NAME_MAX; i++)
-        subject[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
-    subject[i] = '\0';
+    subject_of(name, subject);
     if ((rc = throttled(a, subject, addr, retry_after)) != 0)
         return rc;
     rc = user_get_by_name(c, name, &u);

@@ -46,6 +46,7 @@ struct auth_config {
     unsigned long long pw_opslimit;
     size_t pw_memlimit;
     int hash_slots;            /* concurrent password hashes; 0: number of cores */
+    int hash_wait_ms;          /* how long a hash waits for a slot, else ERR_BUSY */
     int throttle_account;      /* failed logins per account per window */
     int throttle_addr;         /* failed logins per client address per window */
     int64_t throttle_window;   /* seconds */
@@ -78,6 +79,13 @@ int auth_password_verify(struct auth *a, const char *hash, const char *pw, int *
  * (unknown user or wrong password), ERR_FORBIDDEN (disabled), ERR_BUSY. */
 int auth_login(struct auth *a, const char *name, const char *password, const char *addr,
                struct principal *p, char token[AUTH_TOKEN_LEN], int64_t *retry_after);
+
+/* Password guesses outside the login (a password change's current
+ * password) count like failed logins: ERR_THROTTLED (*retry_after set)
+ * when name or addr has too many failures in the window, else 0 ... */
+int auth_guess_allowed(struct auth *a, const char *name, const char *addr, int64_t *retry_after);
+/* ... and a wrong guess is audited as a failed login (detail: via). */
+int auth_guess_failed(struct auth *a, int64_t user_id, const char *name, const char *addr, const char *via);
 
 /* Resolves a session cookie value. 0 and *p, or ERR_UNAUTHORIZED when it is
  * unknown, idle too long, too old or its user is disabled. */

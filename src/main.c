@@ -93,6 +93,9 @@ static const char usage[] =
     "  --session-max SECONDS      absolute session lifetime (default 43200)\n"
     "  --pwhash-ops N             Argon2id passes (default 2)\n"
     "  --pwhash-mem MIB           Argon2id memory in MiB (default 64)\n"
+    "  --pwhash-slots N           password hashes at once (default: the number of cores)\n"
+    "  --pwhash-wait-ms MS        how long a login waits for a hash slot before a 503\n"
+    "                             with Retry-After (default 1000); at most 4 per slot wait\n"
     "  --throttle-account N       failed logins per account per window (default 5)\n"
     "  --throttle-addr N          failed logins per client address per window (default 20)\n"
     "  --throttle-window SECONDS  the throttling window (default 900)\n";
@@ -112,7 +115,7 @@ enum {
     OPT_DB = 256, OPT_LISTEN, OPT_THREADS, OPT_ASSETS, OPT_SECURE, OPT_ORIGIN, OPT_PROXY,
     OPT_IDLE, OPT_MAX, OPT_OPS, OPT_MEM, OPT_T_ACCOUNT, OPT_T_ADDR, OPT_T_WINDOW, OPT_ROLE,
     OPT_USER, OPT_SCOPE, OPT_EXPIRES, OPT_FILE, OPT_OWNER, OPT_HELP, OPT_OUT, OPT_EXPORT,
-    OPT_STAGING, OPT_FROM
+    OPT_STAGING, OPT_FROM, OPT_SLOTS, OPT_WAIT
 };
 
 
@@ -144,6 +147,8 @@ static int parse_args(int argc, char **argv, struct cli *c)
         {"session-max", required_argument, 0, OPT_MAX},
         {"pwhash-ops", required_argument, 0, OPT_OPS},
         {"pwhash-mem", required_argument, 0, OPT_MEM},
+        {"pwhash-slots", required_argument, 0, OPT_SLOTS},
+        {"pwhash-wait-ms", required_argument, 0, OPT_WAIT},
         {"throttle-account", required_argument, 0, OPT_T_ACCOUNT},
         {"throttle-addr", required_argument, 0, OPT_T_ADDR},
         {"throttle-window", required_argument, 0, OPT_T_WINDOW},
@@ -201,6 +206,12 @@ static int parse_args(int argc, char **argv, struct cli *c)
             break;
         case OPT_MEM:
             if (parse_long(optarg, 8, 4096, &v) == 0) c->cfg.auth.pw_memlimit = (size_t)v << 20; else bad = "--pwhash-mem";
+            break;
+        case OPT_SLOTS:
+            if (parse_long(optarg, 1, 256, &v) == 0) c->cfg.auth.hash_slots = (int)v; else bad = "--pwhash-slots";
+            break;
+        case OPT_WAIT:
+            if (parse_long(optarg, 0, 60000, &v) == 0) c->cfg.auth.hash_wait_ms = (int)v; else bad = "--pwhash-wait-ms";
             break;
         case OPT_T_ACCOUNT:
             if (parse_long(optarg, 1, 1000000, &v) == 0) c->cfg.auth.throttle_account = (int)v; else bad = "--throttle-account";

@@ -293,7 +293,7 @@ static int passwd_write(struct db_conn *c, void *arg)
 }
 
 int user_change_password(struct auth *a, int64_t id, const char *current, const char *next,
-                         int64_t keep_session_id, const char *addr, const char **why)
+                         int64_t keep_session_id, const char *addr, const char **why, int64_t *retry_after)
 {
     struct db_conn *c = db_reader(auth_db(a));
     struct user u;
@@ -304,8 +304,16 @@ int user_change_password(struct auth *a, int64_t id, const char *current, const 
         return ERR_DB;
     if ((rc = user_get(c, id, &u)) != 0)
         return rc;
+    /* The current password is a guess like a login's: throttled and
+     * audited alike, so a stolen session cannot try passwords freely. */
+    if ((rc = auth_guess_allowed(a, u.name, addr, retry_after)) != 0) {
+        *why = "too many wrong passwords; try again later";
+        return rc;
+    }
     if ((rc = auth_password_verify(a, u.password_hash, current, &rehash)) != 0) {
         *why = "the current password is wrong";
+        if (rc == ERR_UNAUTHORIZED && auth_guess_failed(a, id, u.name, addr, "password_change") != 0)
+            return ERR_DB;
         return rc;
     }
     if (auth_password_policy(next, why) != 0)

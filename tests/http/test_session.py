@@ -1,4 +1,5 @@
 """Login, logout, sessions, CSRF and throttling against the running server."""
+import threading
 import time
 
 from harness import Server, cli, expect_error
@@ -201,3 +202,47 @@ def test_must_change_blocks_other_routes():
     lead = s.client()
     assert lead.login("newlead", "initial password")[0] == 200
     expect_error(lead.get("/api/v1/tokens"), 403, "password_change_required")
+
+
+def test_a_password_change_is_throttled_and_audited_like_a_login():
+    s = Server(args=("--throttle-account", "3"), users=("lab",))
+    c = s.client("lab")
+    for _ in range(3):
+        expect_error(c.post("/api/v1/me/password", {"current_password": "not it at all",
+                                                    "new_password": "a new password 12"}), 403, "bad_credentials")
+    st, hd, body = c.post("/api/v1/me/password", {"current_password": "lab password 12",
+                                                  "new_password": "a new password 12"})
+    assert st == 429 and int(hd["retry-after"]) > 0, (st, body)
+    rows = s.sql("SELECT action, subject, detail FROM audit_log WHERE action = 'login_failed'")
+    assert rows == [("login_failed", "lab", '{"via":"password_change"}')] * 3, rows
+    # The same counter: a login is throttled now too.
+    st, hd, _ = s.client().login("lab")
+    assert st == 429 and "retry-after" in hd
+    s.stop()
+
+
+def test_a_login_flood_gets_503_with_retry_after_at_once_when_no_hash_slot_is_free():
+    s = Server(args=("--pwhash-slots", "1", "--pwhash-wait-ms", "0", "--pwhash-mem", "32", "--pwhash-ops", "3",
+                     "--throttle-account", "1000", "--throttle-addr", "1000"), users=("lab",))
+    go = threading.Barrier(16)
+    got = []
+
+    def attempt():
+        c = s.client()
+        go.wait()
+        st, hd, _ = c.post("/api/v1/session", {"name": "lab", "password": "a wrong password"})
+        got.append((st, hd.get("retry-after")))
+
+    threads = [threading.Thread(target=attempt) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert {st for st, _ in got} <= {401, 503}, got
+    assert all(ra == "1" for st, ra in got if st == 503), got
+    # 16 at once on one slot that never waits: some are told to come back.
+    assert sum(st == 503 for st, _ in got) > 0 and sum(st == 401 for st, _ in got) > 0, got
+    # Busy answers are not failed logins: only the checked ones count.
+    n = s.sql("SELECT count(*) FROM audit_log WHERE action = 'login_failed'")[0][0]
+    assert n == sum(st == 401 for st, _ in got), (n, got)
+    s.stop()
