@@ -157,7 +157,8 @@ bench: deps-bench
 	python3 bench/run.py --binary ./arbiter --bare build/bare; a=$$?; \
 	python3 bench/export.py --binary ./arbiter; b=$$?; \
 	python3 bench/items.py --binary ./arbiter; c=$$?; \
-	build/tests/test_stats --simulate 20000; d=$$?; exit $$((a || b || c || d))
+	build/tests/test_stats --simulate 20000; d=$$?; \
+	python3 bench/connected.py --binary ./arbiter; e=$$?; exit $$((a || b || c || d || e))
 
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h

@@ -60,6 +60,13 @@ struct db {
     int n_watched, watch_dirty;
     uint64_t epoch;
     pthread_key_t reader_key;
+    /* Read connections are pooled, not one per thread: a request takes
+     * one at its first read and gives it back when it ends, so thousands
+     * of worker threads share max_readers connections. */
+    pthread_mutex_t pool_mu;
+    pthread_cond_t pool_cv;
+    struct db_conn **pool; /* idle connections */
+    int pool_idle, readers, max_readers;
     pthread_mutex_t mu;
     pthread_cond_t work_cv;
     pthread_t thread;
@@ -112,7 +119,15 @@ static int conn_open(const char *path, int reader, struct db_conn **out, char *e
 
 static void reader_destroy(void *p)
 {
-    conn_close(p);
+    struct db_conn *c = p;
+    struct db *db = c != NULL ? c->db : NULL;
+    conn_close(c);
+    if (db != NULL) {
+        pthread_mutex_lock(&db->pool_mu);
+        db->readers--;
+        pthread_cond_signal(&db->pool_cv);
+        pthread_mutex_unlock(&db->pool_mu);
+    }
 }
 
 static int user_version(sqlite3 *h)
@@ -206,6 +221,13 @@ int db_open(const char *path, struct db **out, char *err, size_t errn)
         pthread_condattr_destroy(&ca);
     }
     pthread_key_create(&db->reader_key, reader_destroy);
+    pthread_mutex_init(&db->pool_mu, NULL);
+    pthread_cond_init(&db->pool_cv, NULL);
+    db->max_readers = DB_READERS_DEFAULT;
+    if ((db->pool = calloc(DB_READERS_MAX, sizeof *db->pool)) == NULL) {
+        db_close(db);
+        return ERR_NOMEM;
+    }
     rc = conn_open(path, 0, &db->writer, err, errn);
     if (rc != 0) {
         db_close(db);
@@ -351,12 +373,53 @@ void db_col_text(sqlite3_stmt *st, int col, char *out, size_t n)
 struct db_conn *db_reader(struct db *db)
 {
     struct db_conn *c = pthread_getspecific(db->reader_key);
-    if (c == NULL) {
-        if (conn_open(db->path, 1, &c, NULL, 0) != 0)
-            return NULL;
-        pthread_setspecific(db->reader_key, c);
+    int open_new = 0;
+    if (c != NULL)
+        return c;
+    pthread_mutex_lock(&db->pool_mu);
+    while (db->pool_idle == 0 && db->readers >= db->max_readers)
+        pthread_cond_wait(&db->pool_cv, &db->pool_mu);
+    if (db->pool_idle > 0) {
+        c = db->pool[--db->pool_idle];
+    } else {
+        db->readers++; /* counted now, opened outside the lock */
+        open_new = 1;
     }
+    pthread_mutex_unlock(&db->pool_mu);
+    if (open_new && conn_open(db->path, 1, &c, NULL, 0) != 0) {
+        pthread_mutex_lock(&db->pool_mu);
+        db->readers--;
+        pthread_cond_signal(&db->pool_cv);
+        pthread_mutex_unlock(&db->pool_mu);
+        return NULL;
+    }
+    c->db = db;
+    pthread_setspecific(db->reader_key, c);
     return c;
+}
+
+void db_reader_release(struct db *db)
+{
+    struct db_conn *c = pthread_getspecific(db->reader_key);
+    int i;
+    if (c == NULL)
+        return;
+    for (i = 0; i < SQL__COUNT; i++)
+        if (c->stmt[i] != NULL)
+            sqlite3_reset(c->stmt[i]);
+    pthread_setspecific(db->reader_key, NULL);
+    pthread_mutex_lock(&db->pool_mu);
+    db->pool[db->pool_idle++] = c;
+    pthread_cond_signal(&db->pool_cv);
+    pthread_mutex_unlock(&db->pool_mu);
+}
+
+void db_set_readers(struct db *db, int n)
+{
+    pthread_mutex_lock(&db->pool_mu);
+    db->max_readers = n < 1 ? 1 : n > DB_READERS_MAX ? DB_READERS_MAX : n;
+    pthread_cond_broadcast(&db->pool_cv);
+    pthread_mutex_unlock(&db->pool_mu);
 }
 
 void db_reader_idle(struct db *db)
@@ -603,6 +666,11 @@ void db_close(struct db *db)
     conn_close(pthread_getspecific(db->reader_key));
     pthread_setspecific(db->reader_key, NULL);
     pthread_key_delete(db->reader_key);
+    while (db->pool != NULL && db->pool_idle > 0)
+        conn_close(db->pool[--db->pool_idle]);
+    free(db->pool);
+    pthread_cond_destroy(&db->pool_cv);
+    pthread_mutex_destroy(&db->pool_mu);
     if (db->writer != NULL)
         sqlite3_exec(db->writer->h, "PRAGMA optimize", NULL, NULL, NULL);
     conn_close(db->writer);

@@ -15,9 +15,11 @@
 struct db;
 
 /* A connection and its prepared statements; used by one thread at a time. */
+struct db;
 struct db_conn {
     sqlite3 *h;
     sqlite3_stmt *stmt[SQL__COUNT];
+    struct db *db; /* a reader's pool */
 };
 
 /* Opens (creating if missing) the database at path, sets WAL, foreign keys,
@@ -52,9 +54,21 @@ int db_writer_start(struct db *db);
  * calling thread's reader, and frees db. db_close(NULL) does nothing. */
 void db_close(struct db *db);
 
-/* The calling thread's read connection, opened on first use and closed when
- * the thread exits. Read-only (query_only). NULL on failure. */
+/* The calling thread's read connection: taken from the pool on first use
+ * (waiting while all max readers are taken), kept by the thread until
+ * db_reader_release. Read-only (query_only). NULL on failure. */
 struct db_conn *db_reader(struct db *db);
+
+/* Resets the thread's reader's statements and gives it back to the pool
+ * (the dispatcher, after each request; an export, before it writes a page
+ * to a slow client). Nothing when the thread holds none. */
+void db_reader_release(struct db *db);
+
+/* Read connections: at most n at once (1..DB_READERS_MAX; default
+ * DB_READERS_DEFAULT); requests past that wait for one. */
+#define DB_READERS_DEFAULT 32
+#define DB_READERS_MAX 1024
+void db_set_readers(struct db *db, int n);
 
 /* Resets every statement of the calling thread's reader, releasing any read
  * snapshot a caller forgot; the dispatcher calls it after each request. */

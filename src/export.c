@@ -942,6 +942,8 @@ static int run_judgments(struct db *db, const struct job *j, const struct export
         db_done(st);
         if (rc != 0)
             return rc;
+        /* The page goes to a client that may be slow: without a reader. */
+        db_reader_release(db);
         if (flush(o) != 0)
             return -1;
         if (n == 0 || (n < PAGE_ROWS && step == SQLITE_DONE))
@@ -1034,6 +1036,7 @@ static int run_items(struct db *db, const struct job *j, const struct export_opt
         db_done(st);
         if (rc != 0)
             break;
+        db_reader_release(db);
         if (flush(o) != 0) {
             rc = -1;
             break;

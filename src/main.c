@@ -21,6 +21,7 @@
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,7 +85,13 @@ static const char usage[] =
     "\n"
     "options for serve:\n"
     "  --listen ADDR:PORT         where to listen (default 127.0.0.1:8080)\n"
-    "  --threads N                worker threads, one per open connection (default 64)\n"
+    "  --threads N                worker threads, each serving one connection at a time\n"
+    "                             (default 512, at most 4096)\n"
+    "  --keep-alive-ms MS         close a keep-alive connection idle this long (default 200):\n"
+    "                             a labeler thinking holds no thread\n"
+    "  --request-timeout-ms MS    a request must arrive within this (default 10000): a slow\n"
+    "                             client holds a thread no longer\n"
+    "  --db-readers N             pooled read connections to the database (default 32)\n"
     "  --assets DIR               serve web/, templates/, static/ from DIR (development)\n"
     "  --secure-cookies           mark the session cookie Secure (behind a TLS proxy)\n"
     "  --origin URL               the public origin, e.g. https://arbiter.example.com\n"
@@ -115,7 +122,7 @@ enum {
     OPT_DB = 256, OPT_LISTEN, OPT_THREADS, OPT_ASSETS, OPT_SECURE, OPT_ORIGIN, OPT_PROXY,
     OPT_IDLE, OPT_MAX, OPT_OPS, OPT_MEM, OPT_T_ACCOUNT, OPT_T_ADDR, OPT_T_WINDOW, OPT_ROLE,
     OPT_USER, OPT_SCOPE, OPT_EXPIRES, OPT_FILE, OPT_OWNER, OPT_HELP, OPT_OUT, OPT_EXPORT,
-    OPT_STAGING, OPT_FROM, OPT_SLOTS, OPT_WAIT
+    OPT_STAGING, OPT_FROM, OPT_SLOTS, OPT_WAIT, OPT_READERS, OPT_KEEPALIVE, OPT_REQTIMEOUT
 };
 
 
@@ -138,6 +145,9 @@ static int parse_args(int argc, char **argv, struct cli *c)
         {"db", required_argument, 0, OPT_DB},
         {"listen", required_argument, 0, OPT_LISTEN},
         {"threads", required_argument, 0, OPT_THREADS},
+        {"db-readers", required_argument, 0, OPT_READERS},
+        {"keep-alive-ms", required_argument, 0, OPT_KEEPALIVE},
+        {"request-timeout-ms", required_argument, 0, OPT_REQTIMEOUT},
         {"assets", required_argument, 0, OPT_ASSETS},
         {"staging-dir", required_argument, 0, OPT_STAGING},
         {"secure-cookies", no_argument, 0, OPT_SECURE},
@@ -188,7 +198,16 @@ static int parse_args(int argc, char **argv, struct cli *c)
         case OPT_DB: c->cfg.db_path = optarg; break;
         case OPT_LISTEN: c->cfg.listen = optarg; break;
         case OPT_THREADS:
-            if (parse_long(optarg, 1, 512, &v) == 0) c->cfg.threads = (int)v; else bad = "--threads";
+            if (parse_long(optarg, 1, 4096, &v) == 0) c->cfg.threads = (int)v; else bad = "--threads";
+            break;
+        case OPT_READERS:
+            if (parse_long(optarg, 1, 1024, &v) == 0) c->cfg.db_readers = (int)v; else bad = "--db-readers";
+            break;
+        case OPT_KEEPALIVE:
+            if (parse_long(optarg, 0, 600000, &v) == 0) c->cfg.keep_alive_ms = (int)v; else bad = "--keep-alive-ms";
+            break;
+        case OPT_REQTIMEOUT:
+            if (parse_long(optarg, 100, 600000, &v) == 0) c->cfg.request_timeout_ms = (int)v; else bad = "--request-timeout-ms";
             break;
         case OPT_ASSETS: c->cfg.assets_dir = optarg; break;
         case OPT_STAGING: c->cfg.staging_dir = optarg; break;
@@ -379,7 +398,14 @@ static int cmd_serve(struct app *app)
 {
     sigset_t sigs;
     char err[512];
+    struct rlimit fds;
     int rc;
+    /* A connection is a descriptor: thousands of labelers need more than
+     * the usual soft limit of 1024. */
+    if (getrlimit(RLIMIT_NOFILE, &fds) == 0 && fds.rlim_cur < fds.rlim_max) {
+        fds.rlim_cur = fds.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &fds);
+    }
     /* Block the stop signals in every thread; server_run waits for them. */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
@@ -952,7 +978,10 @@ int main(int argc, char **argv)
     memset(&app, 0, sizeof app);
     c.cfg.db_path = DEFAULT_DB;
     c.cfg.listen = "127.0.0.1:8080";
-    c.cfg.threads = 64;
+    c.cfg.threads = 512;
+    c.cfg.db_readers = DB_READERS_DEFAULT;
+    c.cfg.keep_alive_ms = 200;
+    c.cfg.request_timeout_ms = 10000;
     auth_config_default(&c.cfg.auth);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage, stdout);

@@ -805,7 +805,7 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
         reply_err(&r, ERR_NOMEM, NULL, NULL); /* a handler that did not answer */
     json_decref(r.body);
     db_write_expected_end(r.app->db);
-    db_reader_idle(r.app->db);
+    db_reader_release(r.app->db);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     metrics_observe(r.app->metrics, idx, r.status,
                     (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
@@ -822,13 +822,17 @@ static int log_message(const struct mg_connection *conn, const char *message)
 
 int server_run(struct app *app, const sigset_t *signals)
 {
-    char threads[16];
+    char threads[16], keep[16], reqt[16];
     const char *options[] = {
         "listening_ports", app->cfg.listen,
         "num_threads", threads,
         "enable_keep_alive", "yes",
-        "keep_alive_timeout_ms", "5000",
-        "request_timeout_ms", "30000",
+        "keep_alive_timeout_ms", keep,
+        "request_timeout_ms", reqt,
+        /* Accepted connections wait here for a free worker; a burst of
+         * thousands (labelers arriving at nine) queues, not refused. */
+        "connection_queue", "4096",
+        "listen_backlog", "4096",
         "tcp_nodelay", "1",
         "enable_directory_listing", "no",
         "access_control_allow_origin", "",
@@ -851,6 +855,9 @@ int server_run(struct app *app, const sigset_t *signals)
         name_ptr[i] = names[i];
     }
     snprintf(threads, sizeof threads, "%d", app->cfg.threads);
+    snprintf(keep, sizeof keep, "%d", app->cfg.keep_alive_ms);
+    snprintf(reqt, sizeof reqt, "%d", app->cfg.request_timeout_ms);
+    db_set_readers(app->db, app->cfg.db_readers);
     app->metrics = metrics_new(N_ROUTES, name_ptr);
     if (app->metrics == NULL)
         return ERR_NOMEM;

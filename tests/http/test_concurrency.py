@@ -59,3 +59,52 @@ def test_32_labelers_at_once():
         [(OVERLAP, OVERLAP, OVERLAP)]
     assert s.sql("SELECT count(*) FROM tasks WHERE state = 'leased'") == [(0,)]
     assert replayed
+
+
+def test_more_connected_clients_than_threads_are_all_served():
+    """300 clients on their own keep-alive connections, 16 worker threads:
+    an idle connection is closed after --keep-alive-ms, so a client that
+    thinks between requests holds no thread, and every one is served
+    (reconnecting as a browser does)."""
+    import socket
+    s = Server(args=("--keep-alive-ms", "100"), users=("lead",))
+    lead = s.client("lead")
+    st, _, body = lead.post("/api/v1/tokens", {"name": "t", "scopes": ["export"]})
+    token = body["secret"]
+    req = f"GET /api/v1/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+    socks = [socket.create_connection(("127.0.0.1", s.port), timeout=60) for _ in range(300)]
+    answers = [0] * len(socks)
+
+    def ask(k):
+        for attempt in range(2):
+            try:
+                socks[k].sendall(req)
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = socks[k].recv(65536)
+                    if not chunk:
+                        raise ConnectionError("closed")
+                    data += chunk
+                head, _, rest = data.partition(b"\r\n\r\n")
+                n = int([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0].split(b":")[1])
+                while len(rest) < n:
+                    rest += socks[k].recv(65536)
+                assert head.startswith(b"HTTP/1.1 200"), head
+                answers[k] += 1
+                return
+            except (ConnectionError, OSError):
+                # Closed while idle: reconnect, as a browser does.
+                socks[k].close()
+                socks[k] = socket.create_connection(("127.0.0.1", s.port), timeout=60)
+        raise AssertionError(f"client {k} not served")
+
+    for _ in range(3):  # three rounds: every client asks, then all think
+        threads = [threading.Thread(target=ask, args=(k,)) for k in range(len(socks))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert answers == [3] * len(socks), answers
+    for x in socks:
+        x.close()
+    s.stop()
