@@ -964,6 +964,7 @@ static int run_items(struct db *db, const struct job *j, const struct export_opt
     int rc = 0;
     if (v == NULL)
         return ERR_NOMEM;
+    v->n = 0;
     for (;;) {
         struct db_conn *c = db_reader(db);
         sqlite3_stmt *st = c != NULL ? db_stmt(c, SQL_EXPORT_ITEMS_PAGE) : NULL;

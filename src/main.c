@@ -727,7 +727,7 @@ static int cmd_job(struct app *app, struct cli *c)
     }
     if (job_id_arg(c, &id) != 0)
         goto usage;
-    if ((rc = job_load(conn, id, &j)) != 0) {
+    if (job_load(conn, id, &j) != 0) {
         fprintf(stderr, "arbiter: no job %lld\n", (long long)id);
         return 1;
     }

@@ -2157,8 +2157,7 @@ static int read_judgments(struct db *db, struct build *b)
             if (b->cur.nj == ITEM_JUDGMENTS_MAX)
                 continue;
             r = &b->cur.j[b->cur.nj];
-            if ((r->who = labeler_of(&b->labs, sqlite3_column_int64(st, 1))) == NULL ||
-                (rc = jrec_read(r, st)) != 0) {
+            if ((r->who = labeler_of(&b->labs, sqlite3_column_int64(st, 1))) == NULL || jrec_read(r, st) != 0) {
                 rc = ERR_NOMEM;
                 break;
             }

@@ -293,7 +293,8 @@ int stats_davidson_draws(int m, const double *w, const double *t, int samples, u
                          double *nus)
 {
     struct stats_rng r;
-    double *dw = malloc(sizeof *dw * (size_t)m * (size_t)m), *dt = malloc(sizeof *dt * (size_t)m * (size_t)m);
+    /* Zeroed: the draws fill pairs i != j; the fit reads the diagonal too. */
+    double *dw = calloc((size_t)m * (size_t)m, sizeof *dw), *dt = calloc((size_t)m * (size_t)m, sizeof *dt);
     double *rt = malloc(sizeof *rt * (size_t)m), nu;
     int k, i, j, prior, failed = 0;
     if (dw == NULL || dt == NULL || rt == NULL) {

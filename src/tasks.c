@@ -110,11 +110,16 @@ static int sweep_expired(struct db_conn *c, int64_t job_id, int64_t now)
     do {
         sqlite3_bind_int64(st, 1, job_id);
         sqlite3_bind_int64(st, 2, now);
+        rc = SQLITE_DONE;
         for (n = 0; n < 64 && (rc = sqlite3_step(st)) == SQLITE_ROW; n++) {
             ids[n][0] = sqlite3_column_int64(st, 0);
             ids[n][1] = sqlite3_column_int64(st, 1);
         }
         db_done(st);
+        /* A failed step is no end of the expired leases (the sweep would
+         * leave them counted as claims). */
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return ERR_DB;
         for (i = 0; i < n; i++)
             if ((rc = task_release(c, ids[i][0], ids[i][1], NULL)) != 0)
                 return rc;
