@@ -88,12 +88,18 @@ static int handler(struct mg_connection *conn, void *cbdata)
 
 int main(int argc, char **argv)
 {
-    const char *options[] = {"listening_ports", argc > 1 ? argv[1] : "127.0.0.1:8099",
-                             "num_threads", argc > 2 ? argv[2] : "32",
-                             "enable_keep_alive", "yes",
-                             "keep_alive_timeout_ms", "30000",
-                             "tcp_nodelay", "1",
-                             NULL, NULL};
+    const char *options[] = {"listening_ports",
+                             argc > 1 ? argv[1] : "127.0.0.1:8099",
+                             "num_threads",
+                             argc > 2 ? argv[2] : "32",
+                             "enable_keep_alive",
+                             "yes",
+                             "keep_alive_timeout_ms",
+                             "30000",
+                             "tcp_nodelay",
+                             "1",
+                             NULL,
+                             NULL};
     struct mg_callbacks cb;
     struct mg_context *ctx;
     sigset_t sigs;
@@ -101,8 +107,9 @@ int main(int argc, char **argv)
     if (argc > 3) {
         pthread_t t;
         if (sqlite3_open(argv[3], &db) != SQLITE_OK ||
-            sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                             " CREATE TABLE IF NOT EXISTS rows(id INTEGER PRIMARY KEY, v)",
+            sqlite3_exec(db,
+                         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                         " CREATE TABLE IF NOT EXISTS rows(id INTEGER PRIMARY KEY, v)",
                          NULL, NULL, NULL) != SQLITE_OK) {
             fprintf(stderr, "bare: cannot open %s\n", argv[3]);
             return 1;

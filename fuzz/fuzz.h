@@ -19,13 +19,18 @@ static inline struct job_config *fuzz_job(void)
         struct problems pr = {0};
         json_t *o = json_loads(
             "{\"name\": \"fuzz\", \"overlap\": 3, \"questions\": ["
-            "{\"name\": \"better\", \"type\": \"pairwise\", \"allow_tie\": true, \"allow_both_bad\": true, \"strength\": 3},"
+            "{\"name\": \"better\", \"type\": \"pairwise\", \"allow_tie\": true, "
+            "\"allow_both_bad\": true, \"strength\": 3},"
             "{\"name\": \"order\", \"type\": \"rank\", \"allow_ties\": true, \"required\": false},"
-            "{\"name\": \"helpful\", \"type\": \"rating\", \"scale\": {\"min\": -2, \"max\": 4}, \"required\": false},"
+            "{\"name\": \"helpful\", \"type\": \"rating\", \"scale\": {\"min\": -2, \"max\": 4}, "
+            "\"required\": false},"
             "{\"name\": \"ok\", \"type\": \"rating\", \"scale\": \"thumbs\", \"required\": false},"
-            "{\"name\": \"tags\", \"type\": \"labels\", \"options\": [\"rude\", \"wrong\", \"ok\"], \"multiple\": true, \"required\": false},"
-            "{\"name\": \"topic\", \"type\": \"labels\", \"options\": [\"x\", \"y\"], \"required\": false},"
-            "{\"name\": \"rewrite\", \"type\": \"text\", \"prefill\": \"response:a\", \"required\": false}]}",
+            "{\"name\": \"tags\", \"type\": \"labels\", \"options\": [\"rude\", \"wrong\", "
+            "\"ok\"], \"multiple\": true, \"required\": false},"
+            "{\"name\": \"topic\", \"type\": \"labels\", \"options\": [\"x\", \"y\"], "
+            "\"required\": false},"
+            "{\"name\": \"rewrite\", \"type\": \"text\", \"prefill\": \"response:a\", "
+            "\"required\": false}]}",
             0, NULL);
         memset(&cfg, 0, sizeof cfg);
         if (o == NULL || job_config_parse(o, &cfg, &pr) != 0)

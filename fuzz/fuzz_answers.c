@@ -11,7 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (a == NULL)
         return 0;
     if (json_is_object(a) && job_answers_check(fuzz_job(), a, ids, 3, 0, "answers", &pr) == 0) {
-        json_t *other = json_loads("{\"better\": {\"winner\": \"a\"}, \"order\": [\"a\", [\"b\", \"c\"]]}", 0, NULL);
+        json_t *other = json_loads(
+            "{\"better\": {\"winner\": \"a\"}, \"order\": [\"a\", [\"b\", \"c\"]]}", 0, NULL);
         json_t *both[2] = {a, other};
         job_answers_disagreement(fuzz_job(), both, 2, ids, 3);
         json_decref(other);

@@ -9,7 +9,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct mg_header h[64];
     char *s = fuzz_str(data, size), *line, *save = NULL;
     int n = 0;
-    for (line = strtok_r(s, "\n", &save); line != NULL && n < 64; line = strtok_r(NULL, "\n", &save)) {
+    for (line = strtok_r(s, "\n", &save); line != NULL && n < 64;
+         line = strtok_r(NULL, "\n", &save)) {
         char *colon = strchr(line, ':');
         if (colon == NULL)
             continue;

@@ -16,7 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         valid_str(o, "", "name", 1, 200, &pr);
         valid_int(o, "", "overlap", 1, 20, &n, &pr);
         valid_bool(o, "", "open", &b, &pr);
-        valid_path(path, sizeof path, "questions[3]", json_string_value(json_object_get(o, "name")));
+        valid_path(path, sizeof path, "questions[3]",
+                   json_string_value(json_object_get(o, "name")));
     }
     json_decref(pr.list);
     json_decref(o);

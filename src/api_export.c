@@ -18,10 +18,12 @@ int api_query_params(struct req *r, char names[16][64], char values[16][256])
     char name[64], value[256];
     while ((got = util_query_next(&q, name, sizeof name, value, sizeof value)) != 0) {
         if (got < 0 || n == 16) {
-            reply_error(r, 422, NULL,
-                        n == 16 ? "too many query parameters (16 at most)"
-                                : "a query parameter is too long, badly %-encoded, holds a NUL or is not UTF-8",
-                        name[0] != '\0' ? name : NULL);
+            reply_error(
+                r, 422, NULL,
+                n == 16
+                    ? "too many query parameters (16 at most)"
+                    : "a query parameter is too long, badly %-encoded, holds a NUL or is not UTF-8",
+                name[0] != '\0' ? name : NULL);
             return -1;
         }
         memcpy(names[n], name, sizeof name);
@@ -84,7 +86,10 @@ void api_jobs_export(struct req *r)
     snprintf(head, sizeof head,
              "Content-Disposition: attachment; filename=\"job-%lld-%s%s-%lld.jsonl\"\r\n"
              "X-Arbiter-Cursor: %lld\r\nX-Arbiter-Since: %lld\r\n",
-             (long long)j.id, export_format_name(o.format), o.aggregate == EXPORT_AGG_MAJORITY ? "-majority" : o.aggregate == EXPORT_AGG_DAWID_SKENE ? "-dawid-skene" : "",
+             (long long)j.id, export_format_name(o.format),
+             o.aggregate == EXPORT_AGG_MAJORITY      ? "-majority"
+             : o.aggregate == EXPORT_AGG_DAWID_SKENE ? "-dawid-skene"
+                                                     : "",
              (long long)cursor, (long long)cursor, (long long)o.since);
     reply_stream_start(r, 200, "application/x-ndjson", head);
     rc = export_run(r->app->db, &j, &o, cursor, key, export_sink_http, r, &rows);

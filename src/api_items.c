@@ -4,10 +4,10 @@
 
 #include "browse.h"
 #include "items.h"
-#include "users.h"
-#include "util.h"
 #include "jobs.h"
 #include "markdown.h"
+#include "users.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -50,12 +50,13 @@ void api_items_import(struct req *r)
     rc = items_import(r->app->db, r->id[0], read_body_chunk, &br, r->who.user_id, r->addr,
                       r->app->cfg.staging_dir, &res);
     if (rc == 0) {
-        reply_json(r, 201, json_pack("{sIsI}", "imported", (json_int_t)res.imported, "lines",
-                                     (json_int_t)res.lines));
+        reply_json(r, 201,
+                   json_pack("{sIsI}", "imported", (json_int_t)res.imported, "lines",
+                             (json_int_t)res.lines));
     } else if (rc == ERR_INVALID) {
         char msg[160];
-        snprintf(msg, sizeof msg, "%lld bad line%s; nothing was imported",
-                 (long long)res.bad_lines, res.bad_lines == 1 ? "" : "s");
+        snprintf(msg, sizeof msg, "%lld bad line%s; nothing was imported", (long long)res.bad_lines,
+                 res.bad_lines == 1 ? "" : "s");
         reply_error_with(r, 422, "invalid_lines", msg, NULL, "lines", res.errors);
         res.errors = NULL;
     } else if (br.too_large) {
@@ -84,7 +85,7 @@ void api_items_list(struct req *r)
     enum { TEXT = 1024 };
     struct db_conn *c = db_reader(r->app->db);
     const char *qs = r->ri->query_string != NULL ? r->ri->query_string : "";
-    char (*vals)[TEXT] = calloc(8 + 2 * BROWSE_META_MAX, TEXT), name[128];
+    char(*vals)[TEXT] = calloc(8 + 2 * BROWSE_META_MAX, TEXT), name[128];
     struct browse_query bq = {0};
     const char *bad = NULL, *why = NULL;
     int nv = 0, got;
@@ -117,8 +118,9 @@ void api_items_list(struct req *r)
             if (!one_of(v, sorts))
                 bad = name, why = "must be id, disagreement or activity";
             else
-                bq.sort = strcmp(v, "id") == 0 ? SORT_ID
-                          : strcmp(v, "disagreement") == 0 ? SORT_DISAGREEMENT : SORT_ACTIVITY;
+                bq.sort = strcmp(v, "id") == 0             ? SORT_ID
+                          : strcmp(v, "disagreement") == 0 ? SORT_DISAGREEMENT
+                                                           : SORT_ACTIVITY;
         } else if (strcmp(name, "cursor") == 0) {
             bq.cursor = v, nv++;
         } else if (strcmp(name, "limit") == 0) {
@@ -171,7 +173,8 @@ void api_items_list(struct req *r)
             if (bq.n_meta == BROWSE_META_MAX)
                 bad = name, why = "at most 4 metadata filters";
             else if (name[9] == '\0' || util_utf8_len(name + 9) > 64 || util_utf8_len(v) > 200)
-                bad = name, why = "metadata.KEY=VALUE: a key of 1 to 64 characters, a value of at most 200";
+                bad = name,
+                why = "metadata.KEY=VALUE: a key of 1 to 64 characters, a value of at most 200";
             else {
                 strcpy(vals[nv + 1], name + 9);
                 bq.meta_key[bq.n_meta] = vals[nv + 1];
@@ -194,7 +197,8 @@ void api_items_list(struct req *r)
     } else {
         int rc = items_browse(c, j.id, j.cfg.overlap, &bq, &page);
         if (rc == ERR_INVALID)
-            reply_error(r, 422, "invalid", "not a cursor of this list and sort: start again without it", "cursor");
+            reply_error(r, 422, "invalid",
+                        "not a cursor of this list and sort: start again without it", "cursor");
         else if (rc != 0)
             reply_err(r, rc, NULL, NULL);
         else
@@ -221,7 +225,8 @@ void api_items_release(struct req *r)
         reply_error(r, 422, "invalid", "must be a list of 1 to 1000 item ids", "items");
         return;
     }
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         if (!json_is_string(v)) {
             char f[32];
             snprintf(f, sizeof f, "items[%zu]", i);

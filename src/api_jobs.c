@@ -32,7 +32,11 @@ int api_job_load(struct req *r, struct db_conn *c, int manage, struct job *j)
             job_free_fields(j);
     }
     if (rc != 0) {
-        reply_err(r, rc, rc == ERR_NOT_FOUND ? "no such job" : rc == ERR_FORBIDDEN ? "only the job's lead or an admin may do this" : NULL, NULL);
+        reply_err(r, rc,
+                  rc == ERR_NOT_FOUND   ? "no such job"
+                  : rc == ERR_FORBIDDEN ? "only the job's lead or an admin may do this"
+                                        : NULL,
+                  NULL);
         return -1;
     }
     return 0;
@@ -137,7 +141,10 @@ void api_jobs_update(struct req *r)
     if (rc == ERR_INVALID && pr.count > 0)
         reply_problems(r, &pr, "change");
     else if (rc != 0)
-        reply_err(r, rc, why, rc == ERR_CONFLICT && why != NULL && strstr(why, "question") != NULL ? "questions" : rc == ERR_CONFLICT && why != NULL && strstr(why, "status") != NULL ? "status" : NULL);
+        reply_err(r, rc, why,
+                  rc == ERR_CONFLICT && why != NULL && strstr(why, "question") != NULL ? "questions"
+                  : rc == ERR_CONFLICT && why != NULL && strstr(why, "status") != NULL ? "status"
+                                                                                       : NULL);
     else
         reply_job(r, 200, r->id[0]);
     json_decref(pr.list);
@@ -168,8 +175,8 @@ void api_jobs_members_put(struct req *r)
         reply_error(r, 422, "missing_field", "is required", "members");
         return;
     }
-    rc = job_set_members(r->app->db, r->id[0], json_object_get(r->body, "members"),
-                         r->who.user_id, r->addr, &pr);
+    rc = job_set_members(r->app->db, r->id[0], json_object_get(r->body, "members"), r->who.user_id,
+                         r->addr, &pr);
     if (rc == ERR_INVALID && pr.count > 0)
         reply_problems(r, &pr, "members");
     else if (rc != 0)
@@ -235,8 +242,8 @@ void api_jobs_labeler_reject(struct req *r)
     {
         struct db_conn *c = db_reader(r->app->db);
         json_t *members = c != NULL ? job_members_json(c, r->id[0]) : NULL;
-        reply_json(r, 200, json_pack("{sisiso}", "rejected", rejected, "leases_released",
-                                     released, "members",
-                                     members != NULL ? members : json_array()));
+        reply_json(r, 200,
+                   json_pack("{sisiso}", "rejected", rejected, "leases_released", released,
+                             "members", members != NULL ? members : json_array()));
     }
 }

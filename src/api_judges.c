@@ -29,8 +29,9 @@ void api_judges_submit(struct req *r)
         reply_err(r, rc, NULL, NULL);
     } else {
         reply_json(r, counts[0] > 0 ? 201 : 200,
-                   json_pack("{sssisisi}", "judge", json_string_value(json_object_get(r->body, "judge")),
-                             "created", counts[0], "revised", counts[1], "unchanged", counts[2]));
+                   json_pack("{sssisisi}", "judge",
+                             json_string_value(json_object_get(r->body, "judge")), "created",
+                             counts[0], "revised", counts[1], "unchanged", counts[2]));
     }
     json_decref(pr.list);
     job_free_fields(&j);

@@ -24,17 +24,17 @@ static json_t *me_json(struct req *r, const struct principal *p)
     json_t *o;
     if (c == NULL || user_get(c, p->user_id, &u) != 0)
         return NULL;
-    o = json_pack("{soss}", "user",
-                  api_user_json(u.id, u.name, u.role, u.disabled, u.must_change_password,
-                                u.created_at),
-                  "auth", p->kind == AUTH_TOKEN ? "token" : "session");
+    o = json_pack(
+        "{soss}", "user",
+        api_user_json(u.id, u.name, u.role, u.disabled, u.must_change_password, u.created_at),
+        "auth", p->kind == AUTH_TOKEN ? "token" : "session");
     if (p->kind == AUTH_SESSION) {
         json_object_set_new(o, "csrf_token", json_string(p->csrf));
     } else {
         char scopes[32];
         auth_scopes_format(p->scopes, scopes, sizeof scopes);
-        json_object_set_new(o, "token", json_pack("{sIss}", "id", (json_int_t)p->token_id,
-                                                  "scopes", scopes));
+        json_object_set_new(o, "token",
+                            json_pack("{sIss}", "id", (json_int_t)p->token_id, "scopes", scopes));
     }
     return o;
 }
@@ -42,10 +42,11 @@ static json_t *me_json(struct req *r, const struct principal *p)
 /* Set-Cookie for the session; an empty token clears the cookie. */
 static void cookie_header(struct req *r, const char *token, char *out, size_t n)
 {
-    snprintf(out, n,
-             "Set-Cookie: arbiter_session=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%lld%s\r\n",
-             token, token[0] != '\0' ? (long long)r->app->cfg.auth.absolute_timeout : 0LL,
-             (r->app->cfg.secure_cookies || r->ri->is_ssl) ? "; Secure" : "");
+    snprintf(
+        out, n,
+        "Set-Cookie: arbiter_session=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%lld%s\r\n",
+        token, token[0] != '\0' ? (long long)r->app->cfg.auth.absolute_timeout : 0LL,
+        (r->app->cfg.secure_cookies || r->ri->is_ssl) ? "; Secure" : "");
 }
 
 void api_session_create(struct req *r)
@@ -76,8 +77,7 @@ void api_session_create(struct req *r)
         return;
     rc = auth_login(r->app->auth, name, password, r->addr, &p, token, &retry);
     switch (rc) {
-    case 0:
-        break;
+    case 0: break;
     case ERR_THROTTLED:
         snprintf(hdr, sizeof hdr, "Retry-After: %lld\r\n", (long long)retry);
         reply_error_h(r, 429, NULL, "too many failed logins; try again later", NULL, hdr);
@@ -90,12 +90,10 @@ void api_session_create(struct req *r)
         return;
     case ERR_BUSY:
         /* Every hash slot stayed taken (a login flood): answer at once. */
-        reply_error_h(r, 503, NULL, "the server is busy checking passwords; try again shortly", NULL,
-                      "Retry-After: 1\r\n");
+        reply_error_h(r, 503, NULL, "the server is busy checking passwords; try again shortly",
+                      NULL, "Retry-After: 1\r\n");
         return;
-    default:
-        reply_err(r, rc, NULL, NULL);
-        return;
+    default: reply_err(r, rc, NULL, NULL); return;
     }
     body = me_json(r, &p);
     cookie_header(r, token, hdr, sizeof hdr);
@@ -141,7 +139,8 @@ void api_me_password(struct req *r)
     else if (rc == ERR_THROTTLED)
         reply_error_h(r, 429, NULL, why, "current_password", hdr);
     else if (rc == ERR_BUSY)
-        reply_error_h(r, 503, NULL, "the server is busy hashing passwords; try again shortly", NULL, hdr);
+        reply_error_h(r, 503, NULL, "the server is busy hashing passwords; try again shortly", NULL,
+                      hdr);
     else if (rc != 0)
         reply_err(r, rc, why, rc == ERR_INVALID ? "new_password" : NULL);
     else

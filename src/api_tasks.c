@@ -51,7 +51,8 @@ static void reply_task(struct req *r, int status, int64_t id)
         return;
     }
     o = task_object(&t);
-    if (o != NULL && api_want_html(r) && md_add_html(json_object_get(json_object_get(o, "task"), "item")) != 0) {
+    if (o != NULL && api_want_html(r) &&
+        md_add_html(json_object_get(json_object_get(o, "task"), "item")) != 0) {
         json_decref(o);
         o = NULL;
     }
@@ -345,7 +346,8 @@ void api_judgments_mine(struct req *r)
     for (i = 0; i < n; i++) {
         if (strcmp(names[i], "before") == 0) {
             if (util_parse_int(values[i], 1, INT64_MAX, &before) != 0) {
-                reply_error(r, 422, NULL, "before must be the next cursor of a previous page", "before");
+                reply_error(r, 422, NULL, "before must be the next cursor of a previous page",
+                            "before");
                 return;
             }
         } else if (strcmp(names[i], "limit") == 0) {
@@ -366,6 +368,7 @@ void api_judgments_mine(struct req *r)
         reply_err(r, rc, NULL, NULL);
         return;
     }
-    reply_json(r, 200, json_pack("{soso}", "judgments", list, "next",
-                                 next > 0 ? json_integer(next) : json_null()));
+    reply_json(r, 200,
+               json_pack("{soso}", "judgments", list, "next",
+                         next > 0 ? json_integer(next) : json_null()));
 }

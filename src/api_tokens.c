@@ -19,9 +19,8 @@ static json_t *token_json(const struct auth_token_info *t)
     return json_pack("{sI ss sI ss so so so so so}", "id", (json_int_t)t->id, "name", t->name,
                      "user_id", (json_int_t)t->user_id, "user", t->user, "scopes", arr,
                      "created_at", util_json_time(t->created_at), "expires_at",
-                     util_json_time(t->expires_at), "last_used_at",
-                     util_json_time(t->last_used_at), "revoked_at",
-                     util_json_time(t->revoked_at));
+                     util_json_time(t->expires_at), "last_used_at", util_json_time(t->last_used_at),
+                     "revoked_at", util_json_time(t->revoked_at));
 }
 
 void api_tokens_list(struct req *r)
@@ -52,8 +51,8 @@ static int scopes_field(struct req *r, unsigned *out)
         return -1;
     }
     if (!json_is_array(v) || json_array_size(v) == 0) {
-        reply_error(r, 422, "wrong_type", "must be a non-empty array of \"export\", \"write\", \"judge\"",
-                    "scopes");
+        reply_error(r, 422, "wrong_type",
+                    "must be a non-empty array of \"export\", \"write\", \"judge\"", "scopes");
         return -1;
     }
     json_array_foreach(v, i, s)

@@ -67,7 +67,7 @@ void api_users_create(struct req *r)
     rc = user_create(r->app->auth, name, role, password, 1, r->who.user_id, r->addr, &id, &why);
     if (rc != 0) {
         reply_err(r, rc, why,
-                  rc == ERR_CONFLICT ? "name"
+                  rc == ERR_CONFLICT  ? "name"
                   : rc == ERR_INVALID ? (user_name_valid(name) ? "password" : "name")
                                       : NULL);
         return;
@@ -89,7 +89,8 @@ void api_users_update(struct req *r)
     patch.must_change = patch.password != NULL && r->id[0] != r->who.user_id;
     rc = user_update(r->app->auth, r->id[0], &patch, r->who.user_id, r->addr, &why);
     if (rc != 0) {
-        reply_err(r, rc, why, rc == ERR_INVALID ? (patch.password != NULL ? "password" : "role") : NULL);
+        reply_err(r, rc, why,
+                  rc == ERR_INVALID ? (patch.password != NULL ? "password" : "role") : NULL);
         return;
     }
     reply_user(r, 200, r->id[0]);

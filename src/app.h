@@ -8,11 +8,11 @@
 
 struct app_config {
     const char *db_path;
-    const char *listen;        /* "127.0.0.1:8080" */
+    const char *listen; /* "127.0.0.1:8080" */
     int threads;
-    int db_readers;         /* pooled read connections */
-    int keep_alive_ms;      /* an idle keep-alive connection is closed after this */
-    int request_timeout_ms; /* a request's head and body must arrive within this */
+    int db_readers;            /* pooled read connections */
+    int keep_alive_ms;         /* an idle keep-alive connection is closed after this */
+    int request_timeout_ms;    /* a request's head and body must arrive within this */
     const char *assets_dir;    /* NULL: the embedded assets */
     const char *staging_dir;   /* imports are staged here; NULL: the database's directory */
     int secure_cookies;        /* add Secure to the session cookie */

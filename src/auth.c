@@ -49,8 +49,8 @@ struct auth {
     struct auth_config cfg;
     unsigned char key[crypto_generichash_KEYBYTES];
     sem_t slots;
-    int waiting;     /* threads waiting for a slot (atomic) */
-    int max_waiting; /* more than this answer ERR_BUSY at once */
+    int waiting;                             /* threads waiting for a slot (atomic) */
+    int max_waiting;                         /* more than this answer ERR_BUSY at once */
     char dummy_hash[crypto_pwhash_STRBYTES]; /* verified against for unknown users */
     pthread_mutex_t cache_mu[SESSION_STRIPES];
     struct session_entry cache[SESSION_SLOTS];
@@ -391,7 +391,8 @@ static int guess_write(struct db_conn *c, void *arg)
     return rc;
 }
 
-int auth_guess_failed(struct auth *a, int64_t user_id, const char *name, const char *addr, const char *via)
+int auth_guess_failed(struct auth *a, int64_t user_id, const char *name, const char *addr,
+                      const char *via)
 {
     char subject[AUTH_NAME_MAX + 1];
     struct guess_op op = {user_id, subject, addr, via};
@@ -711,8 +712,8 @@ static int token_write(struct db_conn *c, void *arg)
         return rc == SQLITE_CONSTRAINT ? ERR_NOT_FOUND : ERR_DB;
     op->id = sqlite3_last_insert_rowid(c->h);
     snprintf(subject, sizeof subject, "token:%lld", (long long)op->id);
-    detail = json_pack("{sIssss}", "owner_id", (json_int_t)op->user_id, "name", op->name,
-                       "scopes", scopes);
+    detail = json_pack("{sIssss}", "owner_id", (json_int_t)op->user_id, "name", op->name, "scopes",
+                       scopes);
     rc = audit_add(c, op->actor, "token_create", subject, op->addr, detail);
     json_decref(detail);
     return rc;

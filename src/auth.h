@@ -34,22 +34,22 @@ struct principal {
     char name[AUTH_NAME_MAX + 1];
     enum role role;
     int must_change_password;
-    int64_t session_id;             /* AUTH_SESSION */
-    char csrf[AUTH_TOKEN_LEN];      /* AUTH_SESSION: the expected X-CSRF-Token */
-    int64_t token_id;               /* AUTH_TOKEN */
-    unsigned scopes;                /* AUTH_TOKEN */
+    int64_t session_id;        /* AUTH_SESSION */
+    char csrf[AUTH_TOKEN_LEN]; /* AUTH_SESSION: the expected X-CSRF-Token */
+    int64_t token_id;          /* AUTH_TOKEN */
+    unsigned scopes;           /* AUTH_TOKEN */
 };
 
 struct auth_config {
-    int64_t idle_timeout;      /* seconds without a request before a session ends */
-    int64_t absolute_timeout;  /* seconds after login a session ends regardless */
+    int64_t idle_timeout;     /* seconds without a request before a session ends */
+    int64_t absolute_timeout; /* seconds after login a session ends regardless */
     unsigned long long pw_opslimit;
     size_t pw_memlimit;
-    int hash_slots;            /* concurrent password hashes; 0: number of cores */
-    int hash_wait_ms;          /* how long a hash waits for a slot, else ERR_BUSY */
-    int throttle_account;      /* failed logins per account per window */
-    int throttle_addr;         /* failed logins per client address per window */
-    int64_t throttle_window;   /* seconds */
+    int hash_slots;          /* concurrent password hashes; 0: number of cores */
+    int hash_wait_ms;        /* how long a hash waits for a slot, else ERR_BUSY */
+    int throttle_account;    /* failed logins per account per window */
+    int throttle_addr;       /* failed logins per client address per window */
+    int64_t throttle_window; /* seconds */
 };
 
 /* Fills cfg with the defaults documented in docs/operations.md. */
@@ -85,7 +85,8 @@ int auth_login(struct auth *a, const char *name, const char *password, const cha
  * when name or addr has too many failures in the window, else 0 ... */
 int auth_guess_allowed(struct auth *a, const char *name, const char *addr, int64_t *retry_after);
 /* ... and a wrong guess is audited as a failed login (detail: via). */
-int auth_guess_failed(struct auth *a, int64_t user_id, const char *name, const char *addr, const char *via);
+int auth_guess_failed(struct auth *a, int64_t user_id, const char *name, const char *addr,
+                      const char *via);
 
 /* Resolves a session cookie value. 0 and *p, or ERR_UNAUTHORIZED when it is
  * unknown, idle too long, too old or its user is disabled. */

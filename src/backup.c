@@ -68,19 +68,22 @@ static int check_copy(sqlite3 *h, const char *path, struct backup_counts *c, cha
     struct stat sb;
     if (sqlite3_prepare_v2(h, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK)
         return fail(err, n, "%s: %s", path, sqlite3_errmsg(h));
-    ok = sqlite3_step(st) == SQLITE_ROW && (res = (const char *)sqlite3_column_text(st, 0)) != NULL &&
-         strcmp(res, "ok") == 0;
+    ok = sqlite3_step(st) == SQLITE_ROW &&
+         (res = (const char *)sqlite3_column_text(st, 0)) != NULL && strcmp(res, "ok") == 0;
     sqlite3_finalize(st);
     if (!ok)
         return fail(err, n, "%s: the integrity check failed", path);
-    if (sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+    if (sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_finalize(st);
         return fail(err, n, "%s: %s", path, sqlite3_errmsg(h));
     }
     c->schema = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     if (c->schema > db_schema_latest())
-        return fail(err, n, "%s: written by a newer Arbiter (its schema is newer than this binary's)", path);
+        return fail(err, n,
+                    "%s: written by a newer Arbiter (its schema is newer than this binary's)",
+                    path);
     c->users = count_of(h, "users");
     c->jobs = count_of(h, "jobs");
     c->items = count_of(h, "items");
@@ -136,7 +139,8 @@ static int copy_to(sqlite3 *src, const char *tmp, struct backup_counts *c, char 
     return 0;
 }
 
-int backup_make(const char *db_path, const char *out, struct backup_counts *counts, char *err, size_t errn)
+int backup_make(const char *db_path, const char *out, struct backup_counts *counts, char *err,
+                size_t errn)
 {
     char tmp[PATH_BYTES];
     sqlite3 *src = NULL;
@@ -224,8 +228,8 @@ int backup_restore(const char *db_path, const char *from, struct backup_counts *
         strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", gmtime(&now));
         if (sqlite3_open_v2(db_path, &old, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
             sqlite3_busy_timeout(old, 5000) != SQLITE_OK ||
-            sqlite3_exec(old, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE", NULL, NULL, NULL) !=
-                SQLITE_OK)
+            sqlite3_exec(old, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE", NULL,
+                         NULL, NULL) != SQLITE_OK)
             rc = fail(err, errn, "%s: %s", db_path, sqlite3_errmsg(old));
         sqlite3_close(old);
         snprintf(side, sizeof side, "%s.before-restore-%s", db_path, stamp);

@@ -21,7 +21,8 @@ struct backup_counts {
 
 /* Copies the database at db_path to out (which must not exist). 0, or -1
  * with a message in err. */
-int backup_make(const char *db_path, const char *out, struct backup_counts *counts, char *err, size_t errn);
+int backup_make(const char *db_path, const char *out, struct backup_counts *counts, char *err,
+                size_t errn);
 
 /* Replaces the database at db_path with the backup from (checked first;
  * a backup of a newer schema is refused). The replaced database, if any,

@@ -104,11 +104,13 @@ static int matches(json_t *item, const struct browse_query *q)
     size_t i;
     if (q->q != NULL) {
         int found = has_text(json_object_get(item, "prompt"), q->q);
-        json_array_foreach(json_object_get(item, "messages"), i, v) {
+        json_array_foreach(json_object_get(item, "messages"), i, v)
+        {
             if (!found)
                 found = has_text(json_object_get(v, "content"), q->q);
         }
-        json_array_foreach(json_object_get(item, "responses"), i, r) {
+        json_array_foreach(json_object_get(item, "responses"), i, r)
+        {
             if (!found)
                 found = has_text(json_object_get(r, "text"), q->q);
         }
@@ -117,7 +119,8 @@ static int matches(json_t *item, const struct browse_query *q)
     }
     if (q->model != NULL) {
         int found = 0;
-        json_array_foreach(json_object_get(item, "responses"), i, r) {
+        json_array_foreach(json_object_get(item, "responses"), i, r)
+        {
             v = json_object_get(r, "model");
             if (json_is_string(v) && strcmp(json_string_value(v), q->model) == 0)
                 found = 1;
@@ -153,8 +156,8 @@ json_t *item_excerpt(json_t *item)
     if (json_is_string(p))
         s = json_string_value(p);
     else if (json_array_size(msgs) > 0)
-        s = json_string_value(json_object_get(json_array_get(msgs, json_array_size(msgs) - 1),
-                                              "content"));
+        s = json_string_value(
+            json_object_get(json_array_get(msgs, json_array_size(msgs) - 1), "content"));
     if (s == NULL)
         return json_string("");
     while (s[n] != '\0' && chars < 200) {
@@ -170,7 +173,8 @@ static json_t *models_of(json_t *item)
 {
     json_t *out = json_array(), *r, *m;
     size_t i, j;
-    json_array_foreach(json_object_get(item, "responses"), i, r) {
+    json_array_foreach(json_object_get(item, "responses"), i, r)
+    {
         int seen = 0;
         m = json_object_get(r, "model");
         if (!json_is_string(m))
@@ -315,18 +319,21 @@ int items_browse(struct db_conn *c, int64_t job_id, int overlap, const struct br
         o = json_pack("{sssoso}", "key", it.ext_id, "excerpt", item_excerpt(it.data), "models",
                       models_of(it.data));
         item_clear(&it);
-        json_object_set_new(o, "status", json_string(item_status_name(judged, claims, skips,
-                                                                       rejected, stuck, overlap)));
+        json_object_set_new(
+            o, "status",
+            json_string(item_status_name(judged, claims, skips, rejected, stuck, overlap)));
         json_object_set_new(o, "counts",
                             json_pack("{sisisisi}", "judgments", judged, "leases", claims - judged,
                                       "skips", skips, "flags", sqlite3_column_int(st, 5)));
-        json_object_set_new(o, "disagreement", sqlite3_column_type(st, 8) == SQLITE_NULL || d < 0
-                                                   ? json_null() : json_real(d));
+        json_object_set_new(o, "disagreement",
+                            sqlite3_column_type(st, 8) == SQLITE_NULL || d < 0 ? json_null()
+                                                                               : json_real(d));
         json_object_set_new(o, "review",
                             json_pack("{sisisi}", "pending", judged - accepted, "accepted",
                                       accepted, "rejected", rejected));
-        json_object_set_new(o, "last_activity", sqlite3_column_type(st, 9) == SQLITE_NULL
-                                                    ? json_null() : util_json_time_ms(at));
+        json_object_set_new(o, "last_activity",
+                            sqlite3_column_type(st, 9) == SQLITE_NULL ? json_null()
+                                                                      : util_json_time_ms(at));
         json_array_append_new(items, o);
         if ((int)json_array_size(items) == q->limit)
             break; /* a full page: read on from this item */
@@ -501,8 +508,8 @@ static int release_write(struct db_conn *c, void *arg)
     return rc;
 }
 
-int items_release(struct db *db, int64_t job_id, const char *const *keys, int n,
-                  int64_t actor_id, const char *addr, int *released, int *missing)
+int items_release(struct db *db, int64_t job_id, const char *const *keys, int n, int64_t actor_id,
+                  const char *addr, int *released, int *missing)
 {
     struct release_op op = {job_id, actor_id, keys, n, 0, -1, addr};
     int rc = db_write(db, release_write, &op);

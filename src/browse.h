@@ -21,7 +21,7 @@
 #define BROWSE_SCAN 5000     /* items read per request, at most */
 #define BROWSE_LIMIT_MAX 500 /* items answered per request, at most */
 #define BROWSE_CURSOR_MAX 64
-#define BROWSE_META_MAX 4    /* metadata filters in one request */
+#define BROWSE_META_MAX 4 /* metadata filters in one request */
 
 enum browse_sort { SORT_ID, SORT_DISAGREEMENT, SORT_ACTIVITY };
 
@@ -30,17 +30,17 @@ enum browse_sort { SORT_ID, SORT_DISAGREEMENT, SORT_ACTIVITY };
  * filtered". */
 struct browse_query {
     enum browse_sort sort;
-    const char *cursor;    /* from a previous answer's "next" */
+    const char *cursor; /* from a previous answer's "next" */
     int limit;
-    const char *status;    /* untouched, in_progress, complete, stuck */
-    const char *q;         /* text in the prompt, the messages or a response */
-    const char *model;     /* a response's model, exactly */
+    const char *status; /* untouched, in_progress, complete, stuck */
+    const char *q;      /* text in the prompt, the messages or a response */
+    const char *model;  /* a response's model, exactly */
     const char *meta_key[BROWSE_META_MAX], *meta_value[BROWSE_META_MAX]; /* metadata.KEY=VALUE */
     int n_meta;
-    int64_t labeler_id;    /* who judged it (a counted judgment); 0: any */
-    double min_disagreement; /* < 0: any */
+    int64_t labeler_id;       /* who judged it (a counted judgment); 0: any */
+    double min_disagreement;  /* < 0: any */
     int has_skips, has_flags; /* -1 any, 0 none, 1 some */
-    const char *review;    /* pending, accepted, rejected */
+    const char *review;       /* pending, accepted, rejected */
 };
 
 /* Parses a cursor for sort; 0 or ERR_INVALID. */
@@ -81,8 +81,8 @@ int item_stuck(struct db_conn *c, int64_t job_id, int64_t item_id, int overlap, 
  * who skipped them may take them again; audited as item_release. The
  * number of skips released in *released. 0, ERR_NOT_FOUND (no such item:
  * *missing is its index), ERR_CONFLICT (the job is closed), ERR_DB. */
-int items_release(struct db *db, int64_t job_id, const char *const *keys, int n,
-                  int64_t actor_id, const char *addr, int *released, int *missing);
+int items_release(struct db *db, int64_t job_id, const char *const *keys, int n, int64_t actor_id,
+                  const char *addr, int *released, int *missing);
 
 /* The first 200 characters of an item's prompt (or its last message), as
  * a new JSON string; shown where an item is listed. */

@@ -3,11 +3,10 @@
  * Writes: request threads queue a db_write_fn and sleep on a semaphore of
  * their own (posted without the queue's mutex, so a woken thread does not
  * contend for it). The writer thread takes everything queued (after
- * waiting briefly for writes announced with db_write_expected), runs it in one BEGIN IMMEDIATE ... COMMIT with a
- * savepoint per write (so one failing write does not spoil its batch), and
- * wakes the writers only after COMMIT returned: with synchronous=FULL in WAL
- * mode that means the WAL was fsync'd. Many concurrent requests thus share
- * one fsync instead of paying one each.
+ * waiting briefly for writes announced with db_write_expected), runs it in one BEGIN IMMEDIATE ...
+ * COMMIT with a savepoint per write (so one failing write does not spoil its batch), and wakes the
+ * writers only after COMMIT returned: with synchronous=FULL in WAL mode that means the WAL was
+ * fsync'd. Many concurrent requests thus share one fsync instead of paying one each.
  *
  * Checkpoints: the writer checkpoints itself, once the WAL has grown past
  * DB_CHECKPOINT_FRAMES, right after it has woken a batch's requests (so no
@@ -27,12 +26,12 @@
 
 #include <pthread.h>
 #include <semaphore.h>
-#include <sys/resource.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 /* A queued write. Each waiter sleeps on its own condition variable, so a
  * finished batch wakes exactly its writers, not every thread waiting. */
@@ -177,7 +176,7 @@ static void update_hook(void *arg, int op, const char *dbname, const char *table
                         sqlite3_int64 rowid)
 {
     struct db *db = arg;
-    unsigned bit = op == SQLITE_INSERT ? DB_WATCH_INSERT
+    unsigned bit = op == SQLITE_INSERT   ? DB_WATCH_INSERT
                    : op == SQLITE_UPDATE ? DB_WATCH_UPDATE
                                          : DB_WATCH_DELETE;
     int i;
@@ -545,7 +544,7 @@ static void *writer_main(void *arg)
              * short statements) so that it can: the WAL stays under
              * DB_WAL_MAX_FRAMES plus one batch, whatever the load. */
             int mode = db->wal_frames >= DB_WAL_MAX_FRAMES ? SQLITE_CHECKPOINT_RESTART
-                                                            : SQLITE_CHECKPOINT_PASSIVE;
+                                                           : SQLITE_CHECKPOINT_PASSIVE;
             sqlite3_wal_checkpoint_v2(db->writer->h, NULL, mode, NULL, NULL);
             db->wal_frames = 0;
         }

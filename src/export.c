@@ -27,8 +27,8 @@
 #define PAGE_BYTES (1 << 20) /* a page ends early past this much output */
 #define MAX_RESP ITEM_RESPONSES_MAX
 
-static const char *const format_names[] = {"raw", "sft", "openai-chat", "preference",
-                                           "openai-preference", "kto"};
+static const char *const format_names[] = {
+    "raw", "sft", "openai-chat", "preference", "openai-preference", "kto"};
 
 const char *export_format_name(enum export_format f)
 {
@@ -128,8 +128,7 @@ int export_opt_set(struct export_opts *o, const char *name, const char *value, c
 static int feeds(const struct question *q, enum export_format f, const struct export_opts *o)
 {
     switch (f) {
-    case EXPORT_RAW:
-        return 1;
+    case EXPORT_RAW: return 1;
     case EXPORT_SFT:
     case EXPORT_OPENAI_CHAT:
         return q->type == Q_TEXT ||
@@ -138,8 +137,7 @@ static int feeds(const struct question *q, enum export_format f, const struct ex
     case EXPORT_OPENAI_PREFERENCE:
         return q->type == Q_PAIRWISE || q->type == Q_RANK ||
                (q->type == Q_RATING && q->per_response);
-    case EXPORT_KTO:
-        return q->type == Q_RATING;
+    case EXPORT_KTO: return q->type == Q_RATING;
     }
     return 0;
 }
@@ -273,8 +271,9 @@ static int put_ms(struct buf *b, const char *lit, int64_t ms)
     if (ms < 0)
         ms = 0;
     return put_num(b, lit, ms / 1000) != 0 || buf_append(b, ".", 1) != 0 ||
-                   buf_append(b, (char[]){(char)('0' + ms % 1000 / 100),
-                                          (char)('0' + ms % 100 / 10), (char)('0' + ms % 10)},
+                   buf_append(b,
+                              (char[]){(char)('0' + ms % 1000 / 100), (char)('0' + ms % 100 / 10),
+                                       (char)('0' + ms % 10)},
                               3) != 0
                ? -1
                : 0;
@@ -328,7 +327,8 @@ static int raw_row(struct out *o, sqlite3_stmt *st)
           put_num(b, ",\"seq\":", sqlite3_column_int64(st, 1)) != 0 ||
           buf_puts(b, ",\"item_id\":") != 0 || buf_append(b, m[0].p, m[0].len) != 0 ||
           buf_puts(b, m[2].p != NULL ? ",\"messages\":" : ",\"prompt\":") != 0 ||
-          buf_append(b, m[2].p != NULL ? m[2].p : m[3].p, m[2].p != NULL ? m[2].len : m[3].len) != 0 ||
+          buf_append(b, m[2].p != NULL ? m[2].p : m[3].p, m[2].p != NULL ? m[2].len : m[3].len) !=
+              0 ||
           buf_puts(b, ",\"responses\":[") != 0;
     for (i = 0; i < k && !bad; i++) {
         if (shown[i] < 0 || shown[i] >= n)
@@ -355,7 +355,9 @@ static int raw_row(struct out *o, sqlite3_stmt *st)
           (shown_at > 0 ? put_ms(b, ",\"active_seconds\":", active)
                         : buf_puts(b, ",\"active_seconds\":null")) != 0 ||
           buf_puts(b, ",\"review\":") != 0 ||
-          buf_puts(b, review == NULL ? "null" : review[0] == 'a' ? "\"accepted\"" : "\"rejected\"") != 0 ||
+          buf_puts(b, review == NULL     ? "null"
+                      : review[0] == 'a' ? "\"accepted\""
+                                         : "\"rejected\"") != 0 ||
           buf_puts(b, ",\"comment\":") != 0 || comment_field(b, st, 13) != 0 ||
           /* The labeler's flags on the item, as SQLite's json_group_array wrote them. */
           buf_puts(b, ",\"flags\":") != 0 || buf_puts(b, flags != NULL ? flags : "[]") != 0 ||
@@ -375,9 +377,9 @@ static int raw_row(struct out *o, sqlite3_stmt *st)
 
 /* An item as the derivations need it (parsed from items.data). */
 struct xitem {
-    json_t *root;             /* owned */
-    const char *prompt;       /* or NULL for a chat */
-    json_t *messages;         /* borrowed from root; NULL for a prompt */
+    json_t *root;       /* owned */
+    const char *prompt; /* or NULL for a chat */
+    json_t *messages;   /* borrowed from root; NULL for a prompt */
     int n;
     const char *ids[MAX_RESP], *texts[MAX_RESP];
 };
@@ -393,7 +395,8 @@ static int xitem_load(const char *data, size_t len, struct xitem *it)
     it->prompt = json_string_value(json_object_get(it->root, "prompt"));
     it->messages = json_object_get(it->root, "messages");
     resp = json_object_get(it->root, "responses");
-    json_array_foreach(resp, i, r) {
+    json_array_foreach(resp, i, r)
+    {
         if (i >= MAX_RESP)
             break;
         it->ids[i] = json_string_value(json_object_get(r, "id"));
@@ -470,8 +473,8 @@ static int kto_line(struct out *o, const struct xitem *it, int k, int label)
     if (it->messages == NULL)
         return line(o, json_pack("{sssssb}", "prompt", it->prompt, "completion", it->texts[k],
                                  "label", label));
-    return line(o, json_pack("{sos[o]sb}", "prompt", json_deep_copy(it->messages),
-                             "completion", assistant(it->texts[k]), "label", label));
+    return line(o, json_pack("{sos[o]sb}", "prompt", json_deep_copy(it->messages), "completion",
+                             assistant(it->texts[k]), "label", label));
 }
 
 /* The pairs one answer gives: chosen, rejected and margin (-1: none). */
@@ -505,9 +508,11 @@ static void pairs_of(const struct question *q, json_t *a, const struct xitem *it
         json_t *grp, *v;
         for (i = 0; i < MAX_RESP; i++)
             group[i] = -1;
-        json_array_foreach(a, g, grp) {
+        json_array_foreach(a, g, grp)
+        {
             if (json_is_array(grp)) {
-                json_array_foreach(grp, e, v) {
+                json_array_foreach(grp, e, v)
+                {
                     int k = resp_index(it, json_string_value(v));
                     if (k >= 0)
                         group[k] = (int)g;
@@ -621,8 +626,7 @@ static int derive(struct out *o, const struct job *j, const struct export_opts *
                     rc = kto_line(o, it, i, label[i]);
             break;
         }
-        case EXPORT_RAW:
-            break;
+        case EXPORT_RAW: break;
         }
     }
     return rc;
@@ -692,7 +696,9 @@ static int class_of(const struct export_opts *opt, const struct xitem *it, const
     for (*i = 0; u >= it->n - 1 - *i; (*i)++)
         u -= it->n - 1 - *i;
     *j = *i + 1 + u;
-    return v->over[k][*i][*j] && !v->over[k][*j][*i] ? 0 : v->over[k][*j][*i] && !v->over[k][*i][*j] ? 1 : -1;
+    return v->over[k][*i][*j] && !v->over[k][*j][*i]   ? 0
+           : v->over[k][*j][*i] && !v->over[k][*i][*j] ? 1
+                                                       : -1;
 }
 
 /* The rows of one item from its labelers' votes: a pair when more of them
@@ -714,7 +720,8 @@ static int decide(struct out *o, const struct export_opts *opt, const struct xit
             if (c[1] != c[0] && (c[1] > c[0] ? c[1] : c[0]) / n >= opt->min_agreement)
                 rc = kto_line(o, it, u, c[1] > c[0]);
         } else if (c[0] != c[1] && (c[0] > c[1] ? c[0] : c[1]) / n >= opt->min_agreement) {
-            rc = c[0] > c[1] ? pair(o, it, i, j, -1, opt->format) : pair(o, it, j, i, -1, opt->format);
+            rc = c[0] > c[1] ? pair(o, it, i, j, -1, opt->format)
+                             : pair(o, it, j, i, -1, opt->format);
         }
     }
     return rc;
@@ -730,9 +737,9 @@ struct ds {
     int slots, labs;
     int *off, *lab, units, ucap, n, cap;
     unsigned char *val;
-    int stop;        /* too many labels to keep */
+    int stop; /* too many labels to keep */
     double prior[2];
-    double *conf;    /* labs x 2 x 2; then one more: the pooled confusion */
+    double *conf; /* labs x 2 x 2; then one more: the pooled confusion */
     int iterations;
 };
 
@@ -754,8 +761,8 @@ static int ds_labeler(struct ds *d, int64_t id, int add)
             ni[k] = -1;
         for (k = 0; k < d->slots; k++)
             if (d->idx[k] >= 0) {
-                for (h = (int)((uint64_t)d->key[k] * 0x9e3779b97f4a7c15ULL >> 40) & (ns - 1); ni[h] >= 0;
-                     h = (h + 1) & (ns - 1))
+                for (h = (int)((uint64_t)d->key[k] * 0x9e3779b97f4a7c15ULL >> 40) & (ns - 1);
+                     ni[h] >= 0; h = (h + 1) & (ns - 1))
                     ;
                 nk[h] = d->key[k];
                 ni[h] = d->idx[k];
@@ -768,8 +775,8 @@ static int ds_labeler(struct ds *d, int64_t id, int add)
     }
     if (d->slots == 0)
         return -1;
-    for (h = (int)((uint64_t)id * 0x9e3779b97f4a7c15ULL >> 40) & (d->slots - 1), i = 0; i < d->slots;
-         h = (h + 1) & (d->slots - 1), i++) {
+    for (h = (int)((uint64_t)id * 0x9e3779b97f4a7c15ULL >> 40) & (d->slots - 1), i = 0;
+         i < d->slots; h = (h + 1) & (d->slots - 1), i++) {
         if (d->idx[h] < 0) {
             if (!add)
                 return -1;
@@ -845,7 +852,8 @@ static int ds_fit(struct ds *d)
     }
     d->prior[0] = d->prior[1] = 0.5;
     if (d->units > 0 && d->labs > 0)
-        d->iterations = stats_dawid_skene(d->off, d->lab, d->val, d->units, d->labs, 2, d->prior, d->conf, post);
+        d->iterations = stats_dawid_skene(d->off, d->lab, d->val, d->units, d->labs, 2, d->prior,
+                                          d->conf, post);
     free(post);
     for (x = 0; x < 4; x++) {
         double s = 0;
@@ -863,7 +871,8 @@ static int decide_ds(struct out *o, const struct export_opts *opt, const struct 
 {
     int u, k, rc = 0;
     for (u = 0; u < units_of(opt, it) && rc == 0; u++) {
-        double lp[2] = {log(d->prior[0] > 0 ? d->prior[0] : 1e-300), log(d->prior[1] > 0 ? d->prior[1] : 1e-300)};
+        double lp[2] = {log(d->prior[0] > 0 ? d->prior[0] : 1e-300),
+                        log(d->prior[1] > 0 ? d->prior[1] : 1e-300)};
         double p0;
         int i = 0, j = 0, any = 0, c;
         for (k = 0; k < v->n; k++) {
@@ -929,8 +938,8 @@ static int run_judgments(struct db *db, const struct job *j, const struct export
                 json_t *answers = json_loadb((const char *)sqlite3_column_text(st, 2),
                                              (size_t)sqlite3_column_bytes(st, 2), 0, NULL);
                 rc = answers == NULL ? ERR_DB
-                     : xitem_load((const char *)sqlite3_column_text(st, 9),
-                                 (size_t)sqlite3_column_bytes(st, 9), &it);
+                                     : xitem_load((const char *)sqlite3_column_text(st, 9),
+                                                  (size_t)sqlite3_column_bytes(st, 9), &it);
                 if (rc == 0)
                     rc = derive(o, j, opt, &it, answers);
                 json_decref(it.root);
@@ -1003,7 +1012,7 @@ static int run_items(struct db *db, const struct job *j, const struct export_opt
                 fresh = 0;
                 v->n = 0;
                 if ((rc = xitem_load((const char *)sqlite3_column_text(st, 3),
-                                    (size_t)sqlite3_column_bytes(st, 3), &it)) != 0)
+                                     (size_t)sqlite3_column_bytes(st, 3), &it)) != 0)
                     break;
             }
             /* An item is exported again when a judgment of it changed

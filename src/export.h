@@ -37,18 +37,18 @@ enum export_aggregate { EXPORT_AGG_NONE, EXPORT_AGG_MAJORITY, EXPORT_AGG_DAWID_S
 struct export_opts {
     enum export_format format;
     enum export_review review;
-    int64_t since;         /* seq; 0: from the start */
+    int64_t since;                   /* seq; 0: from the start */
     enum export_aggregate aggregate; /* a row per item (and pair) unless none */
-    double min_agreement;  /* majority: least share of the votes (0.5..1);
-                            * dawid-skene: least posterior probability */
-    const char *question;  /* only this question; NULL: every fitting one */
-    int rank_best;         /* rank_pairs=best: the top against each other */
-    int min_gap;           /* rating pairs: least score gap (1) */
-    int has_best_rated;    /* sft: also the best-rated response ... */
-    int best_rated;        /* ... when its score is at least this */
-    int has_kto_good, kto_good; /* kto: label true at >= kto_good ... */
-    int has_kto_bad, kto_bad;   /* ... false at <= kto_bad; default: the
-                                 * scale's upper and lower halves */
+    double min_agreement;            /* majority: least share of the votes (0.5..1);
+                                      * dawid-skene: least posterior probability */
+    const char *question;            /* only this question; NULL: every fitting one */
+    int rank_best;                   /* rank_pairs=best: the top against each other */
+    int min_gap;                     /* rating pairs: least score gap (1) */
+    int has_best_rated;              /* sft: also the best-rated response ... */
+    int best_rated;                  /* ... when its score is at least this */
+    int has_kto_good, kto_good;      /* kto: label true at >= kto_good ... */
+    int has_kto_bad, kto_bad;        /* ... false at <= kto_bad; default: the
+                                      * scale's upper and lower halves */
 };
 
 /* Defaults: raw, since 0, aggregate none, min_agreement 0.5, min_gap 1. */

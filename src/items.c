@@ -53,8 +53,8 @@ static int resp_id_valid(const char *s)
 }
 
 /* A non-empty string field copied into the item, or a problem. */
-static void copy_text(json_t *from, const char *key, int required, json_t *to,
-                      const char *to_key, const char *base, struct problems *pr)
+static void copy_text(json_t *from, const char *key, int required, json_t *to, const char *to_key,
+                      const char *base, struct problems *pr)
 {
     const char *s = valid_str(from, base, key, required, 1000000, pr);
     char f[256];
@@ -78,7 +78,8 @@ static void parse_messages(json_t *msgs, json_t *item, struct problems *pr)
         return;
     }
     out = json_array();
-    json_array_foreach(msgs, i, m) {
+    json_array_foreach(msgs, i, m)
+    {
         char base[32], f[64];
         const char *role, *content;
         snprintf(base, sizeof base, "messages[%zu]", i);
@@ -112,12 +113,13 @@ static void parse_responses(json_t *arr, int bedrock, const char *key, json_t *i
     json_t *out, *r;
     size_t i, j, n = json_is_array(arr) ? json_array_size(arr) : 0;
     if (n == 0 || n > ITEM_RESPONSES_MAX) {
-        problems_add(pr, key, n == 0 && arr == NULL ? "is required"
-                                                    : "must be a list of 1 to 20 responses");
+        problems_add(pr, key,
+                     n == 0 && arr == NULL ? "is required" : "must be a list of 1 to 20 responses");
         return;
     }
     out = json_array();
-    json_array_foreach(arr, i, r) {
+    json_array_foreach(arr, i, r)
+    {
         char base[48], f[64], idx[24];
         const char *id = NULL, *model, *text;
         json_t *idv;
@@ -135,7 +137,9 @@ static void parse_responses(json_t *arr, int bedrock, const char *key, json_t *i
         else if (json_is_string(idv) && resp_id_valid(json_string_value(idv)))
             id = json_string_value(idv);
         else
-            problems_add(pr, f, "must be 1-64 letters, digits, '_', '-' or '.' (not \"tie\" or \"both_bad\")");
+            problems_add(
+                pr, f,
+                "must be 1-64 letters, digits, '_', '-' or '.' (not \"tie\" or \"both_bad\")");
         for (j = 0; id != NULL && j < json_array_size(out); j++)
             if (strcmp(json_string_value(json_object_get(json_array_get(out, j), "id")), id) == 0) {
                 problems_add(pr, f, "repeats the response id \"%s\"", id);
@@ -162,17 +166,19 @@ static void check_fit(const struct job_config *cfg, json_t *item, struct problem
     for (i = 0; i < cfg->n_questions; i++) {
         const struct question *q = &cfg->questions[i];
         if (q->type == Q_PAIRWISE && n != 2)
-            problems_add(pr, "responses", "question \"%s\" is pairwise: exactly 2 responses needed, not %d",
-                         q->name, n);
+            problems_add(pr, "responses",
+                         "question \"%s\" is pairwise: exactly 2 responses needed, not %d", q->name,
+                         n);
         else if (q->type == Q_RANK && n < 2)
-            problems_add(pr, "responses", "question \"%s\" is a ranking: at least 2 responses needed",
-                         q->name);
+            problems_add(pr, "responses",
+                         "question \"%s\" is a ranking: at least 2 responses needed", q->name);
         if (q->type == Q_TEXT && q->prefill == PREFILL_RESPONSE) {
             for (k = 0; k < n && strcmp(ids[k], q->prefill_id) != 0; k++)
                 ;
             if (k == n)
-                problems_add(pr, "responses", "question \"%s\" prefills response \"%s\", which is missing",
-                             q->name, q->prefill_id);
+                problems_add(pr, "responses",
+                             "question \"%s\" prefills response \"%s\", which is missing", q->name,
+                             q->prefill_id);
         }
     }
 }
@@ -187,12 +193,12 @@ static void hash_id(const char *line, size_t len, char out[ITEM_ID_BYTES + 1])
     sodium_bin2hex(out + 2, ITEM_ID_MAX - 1, h, sizeof h);
 }
 
-int item_parse_line(const struct job_config *cfg, const char *line, size_t len,
-                    struct buf *out, struct buf *ids, char ext_id[ITEM_ID_BYTES + 1],
-                    int *n_responses, struct problems *pr)
+int item_parse_line(const struct job_config *cfg, const char *line, size_t len, struct buf *out,
+                    struct buf *ids, char ext_id[ITEM_ID_BYTES + 1], int *n_responses,
+                    struct problems *pr)
 {
-    static const char *const native_keys[] = {"id", "prompt", "messages", "responses",
-                                              "reference", "metadata", "gold", NULL};
+    static const char *const native_keys[] = {"id",        "prompt",   "messages", "responses",
+                                              "reference", "metadata", "gold",     NULL};
     static const char *const bedrock_keys[] = {"prompt", "referenceResponse", "category",
                                                "modelResponses", NULL};
     json_error_t jerr;
@@ -311,7 +317,8 @@ int item_ids_of(json_t *arr, const char **ids)
     json_t *v;
     size_t i;
     int n = 0;
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         if (n < ITEM_RESPONSES_MAX && json_is_string(v))
             ids[n++] = json_string_value(v);
     }
@@ -323,7 +330,8 @@ int item_response_ids(json_t *data, const char **ids)
     json_t *r;
     size_t i;
     int n = 0;
-    json_array_foreach(json_object_get(data, "responses"), i, r) {
+    json_array_foreach(json_object_get(data, "responses"), i, r)
+    {
         if (n == ITEM_RESPONSES_MAX)
             break;
         ids[n++] = json_string_value(json_object_get(r, "id"));
@@ -391,7 +399,7 @@ struct import {
     struct job job;
     struct import_result *res;
     struct idset seen;
-    FILE *staged;  /* "<n_responses>\t<ext_id>\t<ids>\t<json>\n" per good line */
+    FILE *staged; /* "<n_responses>\t<ext_id>\t<ids>\t<json>\n" per good line */
     int64_t staged_lines;
     int stage_errno; /* the first failed write's errno, 0 while all succeeded */
     struct buf norm, ids;
@@ -404,13 +412,13 @@ static void line_error(struct import *im, int64_t lineno, struct problems *pr)
     json_t *p;
     size_t i;
     im->res->bad_lines++;
-    json_array_foreach(pr->list, i, p) {
+    json_array_foreach(pr->list, i, p)
+    {
         if (json_array_size(im->res->errors) >= ITEM_ERRORS_MAX)
             break;
-        json_array_append_new(im->res->errors,
-                              json_pack("{sIsOsO}", "line", (json_int_t)lineno, "field",
-                                        json_object_get(p, "field"), "message",
-                                        json_object_get(p, "message")));
+        json_array_append_new(im->res->errors, json_pack("{sIsOsO}", "line", (json_int_t)lineno,
+                                                         "field", json_object_get(p, "field"),
+                                                         "message", json_object_get(p, "message")));
     }
 }
 
@@ -500,8 +508,8 @@ static int one_line(struct import *im, struct db_conn *c, char *line, size_t len
     if (pr.count > 0)
         line_error(im, lineno, &pr);
     else if (rc == 0 && im->res->bad_lines == 0 &&
-             fprintf(im->staged, "%d\t%s\t%.*s\t%.*s\n", n, ext_id, (int)im->ids.len,
-                     im->ids.data, (int)im->norm.len, im->norm.data) < 0)
+             fprintf(im->staged, "%d\t%s\t%.*s\t%.*s\n", n, ext_id, (int)im->ids.len, im->ids.data,
+                     (int)im->norm.len, im->norm.data) < 0)
         rc = stage_failed(im);
     else if (rc == 0 && im->res->bad_lines == 0)
         im->staged_lines++;
@@ -778,13 +786,13 @@ int item_detail(struct db_conn *c, int64_t job_id, int overlap, const char *ext_
         sqlite3_bind_int64(st, 1, it.id);
         while (sqlite3_step(st) == SQLITE_ROW) {
             const char *reason = (const char *)sqlite3_column_text(st, 2);
-            json_array_append_new(skips, json_pack("{sIsssososb}", "task_id",
-                                                   (json_int_t)sqlite3_column_int64(st, 0),
-                                                   "labeler", (const char *)sqlite3_column_text(st, 1),
-                                                   "reason", reason != NULL && reason[0] != '\0'
-                                                                 ? json_string(reason) : json_null(),
-                                                   "at", util_json_time_ms(sqlite3_column_int64(st, 3)),
-                                                   "released", sqlite3_column_int(st, 4)));
+            json_array_append_new(
+                skips,
+                json_pack("{sIsssososb}", "task_id", (json_int_t)sqlite3_column_int64(st, 0),
+                          "labeler", (const char *)sqlite3_column_text(st, 1), "reason",
+                          reason != NULL && reason[0] != '\0' ? json_string(reason) : json_null(),
+                          "at", util_json_time_ms(sqlite3_column_int64(st, 3)), "released",
+                          sqlite3_column_int(st, 4)));
         }
         db_done(st);
     }
@@ -793,11 +801,11 @@ int item_detail(struct db_conn *c, int64_t job_id, int overlap, const char *ext_
         sqlite3_bind_int64(st, 1, it.id);
         sqlite3_bind_int64(st, 2, util_now_ms());
         while (sqlite3_step(st) == SQLITE_ROW)
-            json_array_append_new(leases, json_pack("{sIsssoso}", "task_id",
-                                                    (json_int_t)sqlite3_column_int64(st, 0),
-                                                    "labeler", (const char *)sqlite3_column_text(st, 1),
-                                                    "leased_at", util_json_time_ms(sqlite3_column_int64(st, 2)),
-                                                    "expires_at", util_json_time_ms(sqlite3_column_int64(st, 3))));
+            json_array_append_new(
+                leases, json_pack("{sIsssoso}", "task_id", (json_int_t)sqlite3_column_int64(st, 0),
+                                  "labeler", (const char *)sqlite3_column_text(st, 1), "leased_at",
+                                  util_json_time_ms(sqlite3_column_int64(st, 2)), "expires_at",
+                                  util_json_time_ms(sqlite3_column_int64(st, 3))));
         db_done(st);
     }
     flags = rc == 0 ? flags_of_item(c, it.id) : NULL;
@@ -815,7 +823,8 @@ int item_detail(struct db_conn *c, int64_t job_id, int overlap, const char *ext_
         int pending_skips = 0, stuck;
         size_t i;
         json_t *v;
-        json_array_foreach(skips, i, v) {
+        json_array_foreach(skips, i, v)
+        {
             if (!json_is_true(json_object_get(v, "released")))
                 pending_skips++;
         }
@@ -830,9 +839,8 @@ int item_detail(struct db_conn *c, int64_t job_id, int overlap, const char *ext_
         }
         /* judged counts the judgments not rejected: the others were. */
         o = json_pack("{s{sssOsisisisisbss}sosososo}", "item", "key", it.ext_id, "item", it.data,
-                      "judgments", it.judged, "claims", it.claims, "skips", pending_skips,
-                      "flags", (int)json_array_size(flags), "complete", it.judged >= overlap,
-                      "status",
+                      "judgments", it.judged, "claims", it.claims, "skips", pending_skips, "flags",
+                      (int)json_array_size(flags), "complete", it.judged >= overlap, "status",
                       item_status_name(it.judged, it.claims, pending_skips,
                                        (int)json_array_size(judgments) - it.judged, stuck, overlap),
                       "judgments", judgments, "skips", skips, "leases", leases, "flags", flags);

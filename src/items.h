@@ -20,8 +20,8 @@
 #define ITEM_ID_MAX 200
 #define ITEM_ID_BYTES (ITEM_ID_MAX * 4)
 #define ITEM_RESPONSES_MAX 20
-#define ITEM_LINE_MAX (8 << 20)  /* bytes in one import line */
-#define ITEM_ERRORS_MAX 100      /* bad lines listed in an answer */
+#define ITEM_LINE_MAX (8 << 20) /* bytes in one import line */
+#define ITEM_ERRORS_MAX 100     /* bad lines listed in an answer */
 
 /* Parses and validates one import line against a job's questions. On
  * success returns 0, the normalised item JSON (compact, one line) in *out
@@ -29,20 +29,20 @@
  * in ext_id and its number of responses. Otherwise
  * ERR_INVALID with each problem in *pr (field paths inside the line).
  * Pure; thread-safe. */
-int item_parse_line(const struct job_config *cfg, const char *line, size_t len,
-                    struct buf *out, struct buf *ids, char ext_id[ITEM_ID_BYTES + 1],
-                    int *n_responses, struct problems *pr);
+int item_parse_line(const struct job_config *cfg, const char *line, size_t len, struct buf *out,
+                    struct buf *ids, char ext_id[ITEM_ID_BYTES + 1], int *n_responses,
+                    struct problems *pr);
 
 /* Reads up to n bytes of the import body: > 0 bytes read, 0 at the end,
  * < 0 on error. */
 typedef long (*item_read_fn)(void *ctx, char *buf, size_t n);
 
 struct import_result {
-    int64_t lines;      /* non-blank lines read */
-    int64_t imported;   /* items inserted (0 unless every line was good) */
+    int64_t lines;    /* non-blank lines read */
+    int64_t imported; /* items inserted (0 unless every line was good) */
     int64_t bad_lines;
-    json_t *errors;     /* owned: [{"line", "field", "message"}], first ITEM_ERRORS_MAX */
-    const char *why;    /* ERR_CONFLICT, ERR_TOO_LARGE, ERR_BAD_REQUEST: static text */
+    json_t *errors;  /* owned: [{"line", "field", "message"}], first ITEM_ERRORS_MAX */
+    const char *why; /* ERR_CONFLICT, ERR_TOO_LARGE, ERR_BAD_REQUEST: static text */
 };
 
 /* Imports items into job_id from rd, staging the normalised lines in an

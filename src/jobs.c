@@ -7,9 +7,9 @@
 
 #include "audit.h"
 #include "markdown.h"
-#include "valid.h"
 #include "users.h"
 #include "util.h"
+#include "valid.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,10 +56,12 @@ void job_free_fields(struct job *j)
  * problems. */
 static json_t *parse_acceptance(json_t *v, struct problems *pr)
 {
-    static const char *const keys[] = {"question", "candidate", "baseline", "min_win_rate_lower",
-                                       "min_alpha", "no_position_bias", NULL};
+    static const char *const keys[] = {
+        "question",  "candidate",        "baseline", "min_win_rate_lower",
+        "min_alpha", "no_position_bias", NULL};
     const char *q, *cand, *base;
-    json_t *out, *lower = json_object_get(v, "min_win_rate_lower"), *alpha = json_object_get(v, "min_alpha");
+    json_t *out, *lower = json_object_get(v, "min_win_rate_lower"),
+                 *alpha = json_object_get(v, "min_alpha");
     int before = pr->count;
     valid_keys(v, "acceptance", keys, pr);
     q = valid_str(v, "acceptance", "question", 1, QUESTION_NAME_MAX, pr);
@@ -74,15 +76,16 @@ static json_t *parse_acceptance(json_t *v, struct problems *pr)
                      "candidate and baseline go together");
     else if (cand != NULL && strcmp(cand, base) == 0)
         problems_add(pr, "acceptance.baseline", "must differ from the candidate");
-    if (lower != NULL && (!json_is_number(lower) || json_number_value(lower) < 0 ||
-                          json_number_value(lower) > 1))
+    if (lower != NULL &&
+        (!json_is_number(lower) || json_number_value(lower) < 0 || json_number_value(lower) > 1))
         problems_add(pr, "acceptance.min_win_rate_lower", "must be a number from 0 to 1");
     else if (lower != NULL && cand == NULL)
         problems_add(pr, "acceptance.min_win_rate_lower", "needs a candidate and a baseline");
-    if (alpha != NULL && (!json_is_number(alpha) || json_number_value(alpha) < -1 ||
-                          json_number_value(alpha) > 1))
+    if (alpha != NULL &&
+        (!json_is_number(alpha) || json_number_value(alpha) < -1 || json_number_value(alpha) > 1))
         problems_add(pr, "acceptance.min_alpha", "must be a number from -1 to 1");
-    if (json_object_get(v, "no_position_bias") != NULL && !json_is_boolean(json_object_get(v, "no_position_bias")))
+    if (json_object_get(v, "no_position_bias") != NULL &&
+        !json_is_boolean(json_object_get(v, "no_position_bias")))
         problems_add(pr, "acceptance.no_position_bias", "must be true or false");
     if (cand == NULL && alpha == NULL)
         problems_add(pr, "acceptance", "give a candidate and a baseline, or min_alpha");
@@ -145,17 +148,19 @@ static void check_acceptance(const struct job_config *cfg, struct problems *pr)
         problems_add(pr, "acceptance.question", "is not a question of the job");
     else if (json_object_get(cfg->acceptance, "candidate") != NULL && q->type != Q_PAIRWISE &&
              q->type != Q_RANK)
-        problems_add(pr, "acceptance.question", "must be a pairwise or rank question to compare models");
-    else if (json_object_get(cfg->acceptance, "no_position_bias") != NULL && q->type != Q_PAIRWISE &&
-             q->type != Q_RANK)
-        problems_add(pr, "acceptance.question", "must be a pairwise or rank question to test position bias");
+        problems_add(pr, "acceptance.question",
+                     "must be a pairwise or rank question to compare models");
+    else if (json_object_get(cfg->acceptance, "no_position_bias") != NULL &&
+             q->type != Q_PAIRWISE && q->type != Q_RANK)
+        problems_add(pr, "acceptance.question",
+                     "must be a pairwise or rank question to test position bias");
     else if (json_object_get(cfg->acceptance, "min_alpha") != NULL && q->type == Q_TEXT)
         problems_add(pr, "acceptance.question", "has no agreement (a text question)");
 }
 
 int job_config_parse(json_t *obj, struct job_config *cfg, struct problems *pr)
 {
-    static const char *const keys[] = {"name", "instructions", "questions", "overlap",
+    static const char *const keys[] = {"name",          "instructions",    "questions",  "overlap",
                                        "lease_seconds", "randomize_order", "acceptance", NULL};
     memset(cfg, 0, sizeof *cfg);
     cfg->overlap = 1;
@@ -412,7 +417,8 @@ static json_t *without_wording(json_t *qs)
 {
     json_t *x = json_deep_copy(qs), *q;
     size_t i;
-    json_array_foreach(x, i, q) {
+    json_array_foreach(x, i, q)
+    {
         json_object_del(q, "title");
         json_object_del(q, "help");
     }
@@ -431,9 +437,9 @@ static int questions_same_but_wording(json_t *a, json_t *b)
 
 static int update_write(struct db_conn *c, void *arg)
 {
-    static const char *const keys[] = {"name", "instructions", "questions", "overlap",
-                                       "lease_seconds", "randomize_order", "status",
-                                       "acceptance", NULL};
+    static const char *const keys[] = {"name",    "instructions",  "questions",
+                                       "overlap", "lease_seconds", "randomize_order",
+                                       "status",  "acceptance",    NULL};
     struct update_op *op = arg;
     struct job j;
     enum job_status to;
@@ -592,7 +598,8 @@ static int members_write(struct db_conn *c, void *arg)
     sqlite3_bind_int64(st, 1, op->id);
     if ((rc = db_step_done(st)) != 0)
         return rc;
-    json_array_foreach(op->members, i, v) {
+    json_array_foreach(op->members, i, v)
+    {
         struct user u;
         char f[32];
         snprintf(f, sizeof f, "members[%zu]", i);
@@ -631,8 +638,8 @@ static int members_write(struct db_conn *c, void *arg)
     return rc;
 }
 
-int job_set_members(struct db *db, int64_t id, json_t *members, int64_t actor_id,
-                    const char *addr, struct problems *pr)
+int job_set_members(struct db *db, int64_t id, json_t *members, int64_t actor_id, const char *addr,
+                    struct problems *pr)
 {
     struct members_op op = {id, actor_id, members, addr, pr};
     return db_write(db, members_write, &op);
@@ -647,9 +654,10 @@ json_t *job_members_json(struct db_conn *c, int64_t job_id)
     arr = json_array();
     sqlite3_bind_int64(st, 1, job_id);
     while (sqlite3_step(st) == SQLITE_ROW)
-        json_array_append_new(arr, json_pack("{sIssss}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-                                             "name", (const char *)sqlite3_column_text(st, 1),
-                                             "role", (const char *)sqlite3_column_text(st, 2)));
+        json_array_append_new(arr,
+                              json_pack("{sIssss}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+                                        "name", (const char *)sqlite3_column_text(st, 1), "role",
+                                        (const char *)sqlite3_column_text(st, 2)));
     db_done(st);
     return arr;
 }
@@ -722,8 +730,8 @@ json_t *job_json(struct db_conn *c, const struct job *j, const struct principal 
         left = items * j->cfg.overlap - filled;
     if (left < 0)
         left = 0;
-    o = json_pack("{sIsssssssosisisbsss{sIss}sosososos{sIsIsI}sI}", "id", (json_int_t)j->id,
-                  "name", j->cfg.name, "instructions", j->cfg.instructions, "instructions_html",
+    o = json_pack("{sIsssssssosisisbsss{sIss}sosososos{sIsIsI}sI}", "id", (json_int_t)j->id, "name",
+                  j->cfg.name, "instructions", j->cfg.instructions, "instructions_html",
                   html != NULL ? html : "", "questions", job_questions_json(&j->cfg), "overlap",
                   j->cfg.overlap, "lease_seconds", j->cfg.lease_seconds, "randomize_order",
                   j->cfg.randomize_order, "status", job_status_name(j->status), "owner", "id",
@@ -738,8 +746,9 @@ json_t *job_json(struct db_conn *c, const struct job *j, const struct principal 
     free(html);
     /* The acceptance rule names models: labelers stay blind to it. */
     if (o != NULL && job_can_manage(j, p)) {
-        json_object_set_new(o, "acceptance", j->cfg.acceptance != NULL
-                                                 ? json_deep_copy(j->cfg.acceptance) : json_null());
+        json_object_set_new(o, "acceptance",
+                            j->cfg.acceptance != NULL ? json_deep_copy(j->cfg.acceptance)
+                                                      : json_null());
         json_object_set_new(o, "members", job_members_json(c, j->id));
     }
     return o;

@@ -37,36 +37,36 @@ struct question {
     char name[QUESTION_NAME_MAX + 1];
     enum qtype type;
     int required;
-    char *title;           /* owned; NULL when none (labelers see the name) */
-    char *help;            /* owned; NULL when none */
+    char *title; /* owned; NULL when none (labelers see the name) */
+    char *help;  /* owned; NULL when none */
     /* pairwise */
     int allow_tie, allow_both_bad;
-    int strength;          /* 0: off, else the strongest level (1..3) */
+    int strength; /* 0: off, else the strongest level (1..3) */
     /* rank */
     int allow_ties;
     /* rating */
-    int thumbs;            /* the scale is thumbs up/down */
-    int min, max;          /* numeric scale */
-    json_t *scale_labels;  /* owned; {"1": "useless", ...} or NULL */
+    int thumbs;           /* the scale is thumbs up/down */
+    int min, max;         /* numeric scale */
+    json_t *scale_labels; /* owned; {"1": "useless", ...} or NULL */
     int per_response;
     /* text */
     enum prefill prefill;
-    char prefill_id[65];   /* PREFILL_RESPONSE */
+    char prefill_id[65]; /* PREFILL_RESPONSE */
     int min_chars, max_chars;
     /* labels */
-    char **options;        /* owned */
+    char **options; /* owned */
     int n_options;
     int multiple;
 };
 
 /* A job's configuration, as created or patched. */
 struct job_config {
-    char *name;            /* owned */
-    char *instructions;    /* owned, Markdown */
+    char *name;                 /* owned */
+    char *instructions;         /* owned, Markdown */
     struct question *questions; /* owned */
     int n_questions;
     int overlap, lease_seconds, randomize_order;
-    json_t *acceptance;    /* owned; the normalised rule, or NULL */
+    json_t *acceptance; /* owned; the normalised rule, or NULL */
 };
 
 /* A stored job. */
@@ -151,8 +151,8 @@ int job_update(struct db *db, int64_t id, json_t *body, int64_t actor_id, const 
 
 /* Replaces the members with the users named in names (strings) or given by
  * id (integers). Unknown or disabled users are problems (ERR_INVALID). */
-int job_set_members(struct db *db, int64_t id, json_t *members, int64_t actor_id,
-                    const char *addr, struct problems *pr);
+int job_set_members(struct db *db, int64_t id, json_t *members, int64_t actor_id, const char *addr,
+                    struct problems *pr);
 
 /* Members as [{"id", "name", "role"}] (new reference), or NULL on error. */
 json_t *job_members_json(struct db_conn *c, int64_t job_id);

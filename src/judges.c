@@ -90,7 +90,8 @@ static int submit_write(struct db_conn *c, void *arg)
     if (rc != 0 || op->counts[0] + op->counts[1] == 0)
         return rc;
     snprintf(subject, sizeof subject, "job:%lld", (long long)op->job_id);
-    detail = json_pack("{sssisi}", "judge", op->judge, "created", op->counts[0], "revised", op->counts[1]);
+    detail = json_pack("{sssisi}", "judge", op->judge, "created", op->counts[0], "revised",
+                       op->counts[1]);
     rc = audit_add(c, op->user_id, "judge_judgments", subject, op->addr, detail);
     json_decref(detail);
     return rc;
@@ -149,7 +150,8 @@ static int check_entry(struct db_conn *c, const struct job *j, json_t *v, int k,
     }
     len = (size_t)snprintf(e->shown, sizeof e->shown, "[");
     for (i = 0; i < n; i++)
-        len += (size_t)snprintf(e->shown + len, sizeof e->shown - len, "%s%d", i ? "," : "", order[i]);
+        len +=
+            (size_t)snprintf(e->shown + len, sizeof e->shown - len, "%s%d", i ? "," : "", order[i]);
     snprintf(e->shown + len, sizeof e->shown - len, "]");
     answers = json_object_get(v, "answers");
     valid_path(field, sizeof field, base, "answers");
@@ -179,15 +181,19 @@ int judge_submit(struct db *db, const struct job *j, json_t *body, const struct 
     valid_keys(body, "", allowed, pr);
     judge = valid_str(body, "", "judge", 1, JUDGE_NAME_MAX, pr);
     if (judge != NULL && !judge_name_valid(judge))
-        problems_add(pr, "judge", "must be 1 to %d letters, digits or . _ : / @ + -", JUDGE_NAME_MAX);
-    if (!json_is_array(list) || json_array_size(list) == 0 || json_array_size(list) > JUDGE_BATCH_MAX) {
-        problems_add(pr, "judgments", list == NULL ? "is required"
-                                                   : "must be an array of 1 to %d judgments", JUDGE_BATCH_MAX);
+        problems_add(pr, "judge", "must be 1 to %d letters, digits or . _ : / @ + -",
+                     JUDGE_NAME_MAX);
+    if (!json_is_array(list) || json_array_size(list) == 0 ||
+        json_array_size(list) > JUDGE_BATCH_MAX) {
+        problems_add(pr, "judgments",
+                     list == NULL ? "is required" : "must be an array of 1 to %d judgments",
+                     JUDGE_BATCH_MAX);
         return ERR_INVALID;
     }
     if ((op.v = calloc(json_array_size(list), sizeof *op.v)) == NULL)
         return ERR_NOMEM;
-    json_array_foreach(list, k, v) {
+    json_array_foreach(list, k, v)
+    {
         size_t x;
         int r = check_entry(c, j, v, (int)k, &op.v[op.n], pr);
         if (r != 0 && r != ERR_INVALID) {
@@ -234,10 +240,11 @@ json_t *judges_json(struct db_conn *c, int64_t job_id)
     arr = json_array();
     sqlite3_bind_int64(st, 1, job_id);
     while ((step = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(arr, json_pack("{sssIsoso}", "judge", (const char *)sqlite3_column_text(st, 0),
-                                             "judgments", (json_int_t)sqlite3_column_int64(st, 1), "first_at",
-                                             util_json_time_ms(sqlite3_column_int64(st, 2)), "last_at",
-                                             util_json_time_ms(sqlite3_column_int64(st, 3))));
+        json_array_append_new(
+            arr, json_pack("{sssIsoso}", "judge", (const char *)sqlite3_column_text(st, 0),
+                           "judgments", (json_int_t)sqlite3_column_int64(st, 1), "first_at",
+                           util_json_time_ms(sqlite3_column_int64(st, 2)), "last_at",
+                           util_json_time_ms(sqlite3_column_int64(st, 3))));
     db_done(st);
     if (step != SQLITE_DONE) {
         json_decref(arr);
@@ -258,12 +265,13 @@ json_t *judges_of_item(struct db_conn *c, int64_t item_id)
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *shown = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
         json_t *answers = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
-        json_array_append_new(arr, json_pack("{sssoso sIsoso}", "judge", (const char *)sqlite3_column_text(st, 0),
-                                             "shown", shown != NULL ? shown : json_null(), "answers",
-                                             answers != NULL ? answers : json_null(), "revision",
-                                             (json_int_t)sqlite3_column_int64(st, 3), "created_at",
-                                             util_json_time_ms(sqlite3_column_int64(st, 4)), "updated_at",
-                                             util_json_time_ms(sqlite3_column_int64(st, 5))));
+        json_array_append_new(
+            arr, json_pack("{sssoso sIsoso}", "judge", (const char *)sqlite3_column_text(st, 0),
+                           "shown", shown != NULL ? shown : json_null(), "answers",
+                           answers != NULL ? answers : json_null(), "revision",
+                           (json_int_t)sqlite3_column_int64(st, 3), "created_at",
+                           util_json_time_ms(sqlite3_column_int64(st, 4)), "updated_at",
+                           util_json_time_ms(sqlite3_column_int64(st, 5))));
     }
     db_done(st);
     if (step != SQLITE_DONE) {

@@ -15,7 +15,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#define JUDGE_NAME_MAX 64   /* bytes: letters, digits and . _ : / @ + - */
+#define JUDGE_NAME_MAX 64 /* bytes: letters, digits and . _ : / @ + - */
 #define JUDGE_BATCH_MAX 1000
 
 /* Whether s is a judge name. */

@@ -10,8 +10,8 @@
 
 #include "browse.h"
 #include "items.h"
-#include "reviews.h"
 #include "jobs.h"
+#include "reviews.h"
 #include "tasks.h"
 #include "util.h"
 
@@ -57,7 +57,8 @@ static json_t *view(int64_t id, int64_t task_id, int64_t job_id, const char *ext
     json_t *order = json_array(), *idx = json_loads(shown, 0, NULL), *v;
     size_t i;
     int n = item_ids_of(resp_ids, ids);
-    json_array_foreach(idx, i, v) {
+    json_array_foreach(idx, i, v)
+    {
         json_int_t k = json_integer_value(v);
         if (k >= 0 && k < n)
             json_array_append_new(order, json_string(ids[k]));
@@ -71,8 +72,10 @@ static json_t *view(int64_t id, int64_t task_id, int64_t job_id, const char *ext
                   util_json_time_ms(tm->updated_at), "duration_seconds",
                   (double)(tm->submitted_at - from) / 1000.0, "shown_order", order);
     if (o != NULL) {
-        json_object_set_new(o, "review", tm->review != NULL ? json_string(tm->review) : json_null());
-        json_object_set_new(o, "comment", tm->comment != NULL ? json_string(tm->comment) : json_null());
+        json_object_set_new(o, "review",
+                            tm->review != NULL ? json_string(tm->review) : json_null());
+        json_object_set_new(o, "comment",
+                            tm->comment != NULL ? json_string(tm->comment) : json_null());
         json_object_set_new(o, "shown_at", util_json_time_ms(tm->shown_at));
         json_object_set_new(o, "active_seconds",
                             tm->shown_at > 0 ? json_real((double)tm->active_ms / 1000.0)
@@ -97,7 +100,8 @@ static json_t *without_copies(struct db_conn *c, int64_t item_id, const struct j
             continue;
         if (!loaded && (loaded = 1, item_load(c, item_id, &it) != 0))
             break;
-        json_array_foreach(json_object_get(it.data, "responses"), k, r) {
+        json_array_foreach(json_object_get(it.data, "responses"), k, r)
+        {
             const char *rt = json_string_value(json_object_get(r, "text"));
             if (rt != NULL && util_text_same(rt, t)) {
                 if (out == NULL)
@@ -209,7 +213,8 @@ static int submit_write(struct db_conn *c, void *arg)
          * bounded by what the server saw (never before the lease). */
         int64_t shown = now - (int64_t)(op->timing->shown_seconds * 1000.0);
         int64_t active = op->timing->active_seconds >= 0
-                             ? (int64_t)(op->timing->active_seconds * 1000.0) : now - shown;
+                             ? (int64_t)(op->timing->active_seconds * 1000.0)
+                             : now - shown;
         if (shown < op->leased_at)
             shown = op->leased_at;
         if (active > now - shown)
@@ -315,10 +320,15 @@ int judgment_submit(struct db *db, int64_t task_id, const struct principal *p, j
     if (rc == 0) {
         /* A new judgment is not reviewed yet; a retry's answer is read
          * again by the caller (api_tasks.c), comment and all. */
-        struct times tm = {leased_at, op.shown_at, op.submitted_at, op.updated_at, op.active_ms,
-                           NULL, comment != NULL && comment[0] != '\0' ? comment : NULL};
-        *out = view(op.id, task_id, job, ext_id, p->user_id, kept, op.revision, &tm, shown,
-                    resp_ids);
+        struct times tm = {leased_at,
+                           op.shown_at,
+                           op.submitted_at,
+                           op.updated_at,
+                           op.active_ms,
+                           NULL,
+                           comment != NULL && comment[0] != '\0' ? comment : NULL};
+        *out =
+            view(op.id, task_id, job, ext_id, p->user_id, kept, op.revision, &tm, shown, resp_ids);
     }
 out:
     json_decref(kept);
@@ -393,9 +403,9 @@ static int revise_write(struct db_conn *c, void *arg)
     same = strcmp((const char *)sqlite3_column_text(st, 5), op->answers) == 0;
     {
         const char *now_comment = (const char *)sqlite3_column_text(st, 17);
-        op->comment_same = op->comment == NULL ||
-                           (now_comment == NULL ? op->comment[0] == '\0'
-                                                : strcmp(now_comment, op->comment) == 0);
+        op->comment_same =
+            op->comment == NULL ||
+            (now_comment == NULL ? op->comment[0] == '\0' : strcmp(now_comment, op->comment) == 0);
     }
     if (!same)
         was = strdup((const char *)sqlite3_column_text(st, 5));
@@ -426,7 +436,8 @@ static int revise_apply(struct db_conn *c, struct revise_op *op, int64_t job, in
         return 0; /* nothing changes; a retried revision */
     if (same) {
         /* Only the comment: no new version, but a change exports see. */
-        if ((rc = next_seq(c, job, &seq)) != 0 || (st = db_stmt(c, SQL_JUDGMENT_SET_COMMENT)) == NULL)
+        if ((rc = next_seq(c, job, &seq)) != 0 ||
+            (st = db_stmt(c, SQL_JUDGMENT_SET_COMMENT)) == NULL)
             return rc != 0 ? rc : ERR_DB;
         sqlite3_bind_int64(st, 1, op->id);
         sqlite3_bind_int64(st, 3, now);
@@ -514,8 +525,10 @@ int judgment_json(struct db_conn *c, int64_t id, int by_task, const struct princ
     answers = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
     resp_ids = json_loads((const char *)sqlite3_column_text(st, 12), 0, NULL);
     {
-        struct times tm = {sqlite3_column_int64(st, 10), sqlite3_column_int64(st, 14),
-                           sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 8),
+        struct times tm = {sqlite3_column_int64(st, 10),
+                           sqlite3_column_int64(st, 14),
+                           sqlite3_column_int64(st, 7),
+                           sqlite3_column_int64(st, 8),
                            sqlite3_column_int64(st, 15),
                            (const char *)sqlite3_column_text(st, 16),
                            (const char *)sqlite3_column_text(st, 17)};
@@ -530,7 +543,8 @@ int judgment_json(struct db_conn *c, int64_t id, int by_task, const struct princ
         manager = job_can_manage(&j, p);
         job_free_fields(&j);
         if (manager)
-            json_object_set_new(o, "labeler", json_string((const char *)sqlite3_column_text(st, 13)));
+            json_object_set_new(o, "labeler",
+                                json_string((const char *)sqlite3_column_text(st, 13)));
     }
     db_done(st);
     if (o == NULL || (labeler != p->user_id && !manager)) {
@@ -542,17 +556,20 @@ int judgment_json(struct db_conn *c, int64_t id, int by_task, const struct princ
         sqlite3_bind_int64(st, 1, jid);
         while (sqlite3_step(st) == SQLITE_ROW)
             json_array_append_new(
-                hist, json_pack("{sIsoso}", "revision", (json_int_t)sqlite3_column_int64(st, 0),
-                                "answers", json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL),
-                                "submitted_at", util_json_time_ms(sqlite3_column_int64(st, 2))));
+                hist,
+                json_pack("{sIsoso}", "revision", (json_int_t)sqlite3_column_int64(st, 0),
+                          "answers", json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL),
+                          "submitted_at", util_json_time_ms(sqlite3_column_int64(st, 2))));
         db_done(st);
         /* Earlier versions are stored; the current one is the judgment. */
-        json_array_append_new(hist, json_pack("{sOsOsO}", "revision", json_object_get(o, "revision"),
-                                              "answers", json_object_get(o, "answers"),
-                                              "submitted_at", json_object_get(o, "updated_at")));
+        json_array_append_new(hist,
+                              json_pack("{sOsOsO}", "revision", json_object_get(o, "revision"),
+                                        "answers", json_object_get(o, "answers"), "submitted_at",
+                                        json_object_get(o, "updated_at")));
         json_object_set_new(o, "versions", hist);
         /* Every review decision, with its reason, for the labeler too. */
-        json_object_set_new(o, "reviews", (hist = review_list(c, jid)) != NULL ? hist : json_array());
+        json_object_set_new(o, "reviews",
+                            (hist = review_list(c, jid)) != NULL ? hist : json_array());
     }
     *out = o;
     return 0;
@@ -583,17 +600,18 @@ int judgments_of_labeler(struct db_conn *c, int64_t job_id, int64_t labeler_id, 
             *next = last;
             break;
         }
-        data = json_loadb((const char *)sqlite3_column_text(st, 8), (size_t)sqlite3_column_bytes(st, 8),
-                          0, NULL);
+        data = json_loadb((const char *)sqlite3_column_text(st, 8),
+                          (size_t)sqlite3_column_bytes(st, 8), 0, NULL);
         last = sqlite3_column_int64(st, 1);
         o = json_pack("{sIsIsssiso*so*sososo*}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-                      "task_id", (json_int_t)last, "item_id", (const char *)sqlite3_column_text(st, 2),
-                      "revision", sqlite3_column_int(st, 3),
-                      "submitted_at", util_json_time_ms(sqlite3_column_int64(st, 4)),
-                      "updated_at", util_json_time_ms(sqlite3_column_int64(st, 5)),
-                      "review", review != NULL ? json_string(review) : json_null(),
-                      "excerpt", data != NULL ? item_excerpt(data) : json_string(""),
-                      "comment", comment != NULL ? json_string(comment) : json_null());
+                      "task_id", (json_int_t)last, "item_id",
+                      (const char *)sqlite3_column_text(st, 2), "revision",
+                      sqlite3_column_int(st, 3), "submitted_at",
+                      util_json_time_ms(sqlite3_column_int64(st, 4)), "updated_at",
+                      util_json_time_ms(sqlite3_column_int64(st, 5)), "review",
+                      review != NULL ? json_string(review) : json_null(), "excerpt",
+                      data != NULL ? item_excerpt(data) : json_string(""), "comment",
+                      comment != NULL ? json_string(comment) : json_null());
         json_decref(data);
         if (o == NULL || json_array_append_new(arr, o) != 0) {
             rc = ERR_NOMEM;

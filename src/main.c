@@ -8,10 +8,10 @@
 #include "browse.h"
 #include "db.h"
 #include "export.h"
-#include "report.h"
 #include "items.h"
 #include "jobs.h"
 #include "progress.h"
+#include "report.h"
 #include "server.h"
 #include "users.h"
 #include "util.h"
@@ -21,11 +21,11 @@
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -69,7 +69,8 @@ static const char usage[] =
     "                             sft, openai-chat, preference, openai-preference, kto;\n"
     "                             docs/formats.md); the cursor for the next pull goes to\n"
     "                             standard error\n"
-    "  report ID [--format json|jsonl] [--samples N] [--seed N] [--alpha ordinal|interval] [--ties half|davidson]\n"
+    "  report ID [--format json|jsonl] [--samples N] [--seed N] [--alpha ordinal|interval] [--ties "
+    "half|davidson]\n"
     "         [--filter KEY=VALUE]...\n"
     "                             print a job's human-evaluation report (docs/reports.md);\n"
     "                             --filter keeps items whose metadata KEY is VALUE\n"
@@ -119,12 +120,37 @@ struct cli {
 };
 
 enum {
-    OPT_DB = 256, OPT_LISTEN, OPT_THREADS, OPT_ASSETS, OPT_SECURE, OPT_ORIGIN, OPT_PROXY,
-    OPT_IDLE, OPT_MAX, OPT_OPS, OPT_MEM, OPT_T_ACCOUNT, OPT_T_ADDR, OPT_T_WINDOW, OPT_ROLE,
-    OPT_USER, OPT_SCOPE, OPT_EXPIRES, OPT_FILE, OPT_OWNER, OPT_HELP, OPT_OUT, OPT_EXPORT,
-    OPT_STAGING, OPT_FROM, OPT_SLOTS, OPT_WAIT, OPT_READERS, OPT_KEEPALIVE, OPT_REQTIMEOUT
+    OPT_DB = 256,
+    OPT_LISTEN,
+    OPT_THREADS,
+    OPT_ASSETS,
+    OPT_SECURE,
+    OPT_ORIGIN,
+    OPT_PROXY,
+    OPT_IDLE,
+    OPT_MAX,
+    OPT_OPS,
+    OPT_MEM,
+    OPT_T_ACCOUNT,
+    OPT_T_ADDR,
+    OPT_T_WINDOW,
+    OPT_ROLE,
+    OPT_USER,
+    OPT_SCOPE,
+    OPT_EXPIRES,
+    OPT_FILE,
+    OPT_OWNER,
+    OPT_HELP,
+    OPT_OUT,
+    OPT_EXPORT,
+    OPT_STAGING,
+    OPT_FROM,
+    OPT_SLOTS,
+    OPT_WAIT,
+    OPT_READERS,
+    OPT_KEEPALIVE,
+    OPT_REQTIMEOUT
 };
-
 
 static int parse_long(const char *s, long lo, long hi, long *out)
 {
@@ -198,16 +224,28 @@ static int parse_args(int argc, char **argv, struct cli *c)
         case OPT_DB: c->cfg.db_path = optarg; break;
         case OPT_LISTEN: c->cfg.listen = optarg; break;
         case OPT_THREADS:
-            if (parse_long(optarg, 1, 4096, &v) == 0) c->cfg.threads = (int)v; else bad = "--threads";
+            if (parse_long(optarg, 1, 4096, &v) == 0)
+                c->cfg.threads = (int)v;
+            else
+                bad = "--threads";
             break;
         case OPT_READERS:
-            if (parse_long(optarg, 1, 1024, &v) == 0) c->cfg.db_readers = (int)v; else bad = "--db-readers";
+            if (parse_long(optarg, 1, 1024, &v) == 0)
+                c->cfg.db_readers = (int)v;
+            else
+                bad = "--db-readers";
             break;
         case OPT_KEEPALIVE:
-            if (parse_long(optarg, 0, 600000, &v) == 0) c->cfg.keep_alive_ms = (int)v; else bad = "--keep-alive-ms";
+            if (parse_long(optarg, 0, 600000, &v) == 0)
+                c->cfg.keep_alive_ms = (int)v;
+            else
+                bad = "--keep-alive-ms";
             break;
         case OPT_REQTIMEOUT:
-            if (parse_long(optarg, 100, 600000, &v) == 0) c->cfg.request_timeout_ms = (int)v; else bad = "--request-timeout-ms";
+            if (parse_long(optarg, 100, 600000, &v) == 0)
+                c->cfg.request_timeout_ms = (int)v;
+            else
+                bad = "--request-timeout-ms";
             break;
         case OPT_ASSETS: c->cfg.assets_dir = optarg; break;
         case OPT_STAGING: c->cfg.staging_dir = optarg; break;
@@ -215,41 +253,74 @@ static int parse_args(int argc, char **argv, struct cli *c)
         case OPT_ORIGIN: c->cfg.origin = optarg; break;
         case OPT_PROXY: c->cfg.trusted_proxy = optarg; break;
         case OPT_IDLE:
-            if (parse_long(optarg, 1, 365L * 86400, &v) == 0) c->cfg.auth.idle_timeout = v; else bad = "--session-idle";
+            if (parse_long(optarg, 1, 365L * 86400, &v) == 0)
+                c->cfg.auth.idle_timeout = v;
+            else
+                bad = "--session-idle";
             break;
         case OPT_MAX:
-            if (parse_long(optarg, 1, 365L * 86400, &v) == 0) c->cfg.auth.absolute_timeout = v; else bad = "--session-max";
+            if (parse_long(optarg, 1, 365L * 86400, &v) == 0)
+                c->cfg.auth.absolute_timeout = v;
+            else
+                bad = "--session-max";
             break;
         case OPT_OPS:
-            if (parse_long(optarg, 1, 100, &v) == 0) c->cfg.auth.pw_opslimit = (unsigned long long)v; else bad = "--pwhash-ops";
+            if (parse_long(optarg, 1, 100, &v) == 0)
+                c->cfg.auth.pw_opslimit = (unsigned long long)v;
+            else
+                bad = "--pwhash-ops";
             break;
         case OPT_MEM:
-            if (parse_long(optarg, 8, 4096, &v) == 0) c->cfg.auth.pw_memlimit = (size_t)v << 20; else bad = "--pwhash-mem";
+            if (parse_long(optarg, 8, 4096, &v) == 0)
+                c->cfg.auth.pw_memlimit = (size_t)v << 20;
+            else
+                bad = "--pwhash-mem";
             break;
         case OPT_SLOTS:
-            if (parse_long(optarg, 1, 256, &v) == 0) c->cfg.auth.hash_slots = (int)v; else bad = "--pwhash-slots";
+            if (parse_long(optarg, 1, 256, &v) == 0)
+                c->cfg.auth.hash_slots = (int)v;
+            else
+                bad = "--pwhash-slots";
             break;
         case OPT_WAIT:
-            if (parse_long(optarg, 0, 60000, &v) == 0) c->cfg.auth.hash_wait_ms = (int)v; else bad = "--pwhash-wait-ms";
+            if (parse_long(optarg, 0, 60000, &v) == 0)
+                c->cfg.auth.hash_wait_ms = (int)v;
+            else
+                bad = "--pwhash-wait-ms";
             break;
         case OPT_T_ACCOUNT:
-            if (parse_long(optarg, 1, 1000000, &v) == 0) c->cfg.auth.throttle_account = (int)v; else bad = "--throttle-account";
+            if (parse_long(optarg, 1, 1000000, &v) == 0)
+                c->cfg.auth.throttle_account = (int)v;
+            else
+                bad = "--throttle-account";
             break;
         case OPT_T_ADDR:
-            if (parse_long(optarg, 1, 1000000, &v) == 0) c->cfg.auth.throttle_addr = (int)v; else bad = "--throttle-addr";
+            if (parse_long(optarg, 1, 1000000, &v) == 0)
+                c->cfg.auth.throttle_addr = (int)v;
+            else
+                bad = "--throttle-addr";
             break;
         case OPT_T_WINDOW:
-            if (parse_long(optarg, 1, 86400L * 30, &v) == 0) c->cfg.auth.throttle_window = v; else bad = "--throttle-window";
+            if (parse_long(optarg, 1, 86400L * 30, &v) == 0)
+                c->cfg.auth.throttle_window = v;
+            else
+                bad = "--throttle-window";
             break;
         case OPT_ROLE: c->role = optarg; break;
         case OPT_USER: c->user = optarg; break;
         case OPT_SCOPE: {
             unsigned s;
-            if (auth_scopes_parse(optarg, &s) == 0) c->scopes |= s; else bad = "--scope (export, write or judge)";
+            if (auth_scopes_parse(optarg, &s) == 0)
+                c->scopes |= s;
+            else
+                bad = "--scope (export, write or judge)";
             break;
         }
         case OPT_EXPIRES:
-            if (parse_long(optarg, 1, 3650, &v) == 0) c->expires_days = v; else bad = "--expires-days (1-3650)";
+            if (parse_long(optarg, 1, 3650, &v) == 0)
+                c->expires_days = v;
+            else
+                bad = "--expires-days (1-3650)";
             break;
         case OPT_FILE: c->file = optarg; break;
         case OPT_OWNER: c->owner = optarg; break;
@@ -566,8 +637,8 @@ static int cmd_token(struct app *app, struct cli *c)
             auth_scopes_format(v[i].scopes, scopes, sizeof scopes);
             if (v[i].expires_at > 0)
                 util_time_iso(v[i].expires_at, exp, sizeof exp);
-            printf("%-6lld %-24s %-16s %-13s %-20s %s\n", (long long)v[i].id, v[i].name,
-                   v[i].user, scopes, exp, v[i].revoked_at > 0 ? "revoked" : "active");
+            printf("%-6lld %-24s %-16s %-13s %-20s %s\n", (long long)v[i].id, v[i].name, v[i].user,
+                   scopes, exp, v[i].revoked_at > 0 ? "revoked" : "active");
         }
         free(v);
         return 0;
@@ -581,9 +652,10 @@ static int cmd_token(struct app *app, struct cli *c)
         }
         rc = auth_token_revoke(app->auth, id, -1, 0, "cli");
         if (rc != 0) {
-            fprintf(stderr, "arbiter: %s\n", rc == ERR_NOT_FOUND   ? "no such token"
-                                             : rc == ERR_CONFLICT ? "already revoked"
-                                                                  : "failed");
+            fprintf(stderr, "arbiter: %s\n",
+                    rc == ERR_NOT_FOUND  ? "no such token"
+                    : rc == ERR_CONFLICT ? "already revoked"
+                                         : "failed");
             return 1;
         }
         return 0;
@@ -673,7 +745,11 @@ static int cmd_job_change(struct app *app, int64_t id, json_t *body)
     const char *why = NULL;
     int rc = job_update(app->db, id, body, 0, "cli", &pr, &why);
     if (rc != 0) {
-        fprintf(stderr, "arbiter: %s\n", rc == ERR_NOT_FOUND ? "no such job" : why != NULL ? why : rc == ERR_INVALID ? "invalid change:" : "failed");
+        fprintf(stderr, "arbiter: %s\n",
+                rc == ERR_NOT_FOUND ? "no such job"
+                : why != NULL       ? why
+                : rc == ERR_INVALID ? "invalid change:"
+                                    : "failed");
         print_problems(&pr);
     }
     json_decref(pr.list);
@@ -745,7 +821,8 @@ static int cmd_job(struct app *app, struct cli *c)
         rc = body != NULL ? cmd_job_change(app, id, body) : 1;
         json_decref(body);
     } else if ((strcmp(sub, "open") == 0 || strcmp(sub, "pause") == 0 ||
-                strcmp(sub, "close") == 0) && c->npos == 2) {
+                strcmp(sub, "close") == 0) &&
+               c->npos == 2) {
         const char *to = sub[0] == 'o' ? "open" : sub[0] == 'p' ? "paused" : "closed";
         json_t *body = json_pack("{ss}", "status", to);
         rc = cmd_job_change(app, id, body);
@@ -800,8 +877,9 @@ static int cmd_job(struct app *app, struct cli *c)
     job_free_fields(&j);
     return rc;
 usage:
-    fprintf(stderr, "arbiter: usage: arbiter job create --file F | list | show ID | update ID --file F |"
-                    " import ID FILE | members ID USER... | open|pause|close ID | stats ID\n");
+    fprintf(stderr,
+            "arbiter: usage: arbiter job create --file F | list | show ID | update ID --file F |"
+            " import ID FILE | members ID USER... | open|pause|close ID | stats ID\n");
     return 2;
 }
 
@@ -824,7 +902,8 @@ static int cmd_export(struct app *app, struct cli *c)
     if (conn == NULL)
         return 1;
     if (c->npos != 1 || parse_long(c->pos[0], 1, 0x7fffffffL, &v) != 0) {
-        fprintf(stderr, "arbiter: usage: arbiter export JOB_ID --format F [--since CURSOR] [--out FILE]\n");
+        fprintf(stderr,
+                "arbiter: usage: arbiter export JOB_ID --format F [--since CURSOR] [--out FILE]\n");
         return 2;
     }
     id = v;
@@ -852,7 +931,8 @@ static int cmd_export(struct app *app, struct cli *c)
     else if (export_cursor(conn, id, &cursor) != 0 || auth_key_load(app->db, key) != 0)
         rc = ERR_DB;
     else if (o.since > cursor) {
-        fprintf(stderr, "arbiter: --since: is past the job's last change (%lld)\n", (long long)cursor);
+        fprintf(stderr, "arbiter: --since: is past the job's last change (%lld)\n",
+                (long long)cursor);
         rc = ERR_INVALID;
     } else if (c->out != NULL && (out = fopen(c->out, "w")) == NULL) {
         fprintf(stderr, "arbiter: cannot write %s\n", c->out);
@@ -885,7 +965,8 @@ static int cmd_report(struct app *app, struct cli *c)
     if (conn == NULL)
         return 1;
     if (c->npos != 1 || parse_long(c->pos[0], 1, 0x7fffffffL, &v) != 0) {
-        fprintf(stderr, "arbiter: usage: arbiter report JOB_ID [--format json|jsonl] [--filter K=V]\n");
+        fprintf(stderr,
+                "arbiter: usage: arbiter report JOB_ID [--format json|jsonl] [--filter K=V]\n");
         return 2;
     }
     report_opts_default(&o);
@@ -942,9 +1023,10 @@ static int cmd_report(struct app *app, struct cli *c)
 
 static void print_counts(const char *what, const char *path, const struct backup_counts *k)
 {
-    printf("%s %s: %lld bytes, schema %d, integrity ok; %lld users, %lld jobs, %lld items, %lld judgments\n", what,
-           path, (long long)k->bytes, k->schema, (long long)k->users, (long long)k->jobs, (long long)k->items,
-           (long long)k->judgments);
+    printf("%s %s: %lld bytes, schema %d, integrity ok; %lld users, %lld jobs, %lld items, %lld "
+           "judgments\n",
+           what, path, (long long)k->bytes, k->schema, (long long)k->users, (long long)k->jobs,
+           (long long)k->items, (long long)k->judgments);
 }
 
 /* backup --out FILE, restore --from FILE: no app, only the file. */
@@ -954,7 +1036,8 @@ static int cmd_backup(const struct cli *c, int restore)
     char err[8192], kept[4096];
     const char *file = restore ? c->from : c->out;
     if (c->npos != 0 || file == NULL || (restore ? c->out != NULL : c->from != NULL)) {
-        fprintf(stderr, "arbiter: usage: arbiter %s\n", restore ? "restore --from FILE [--db PATH]" : "backup --out FILE [--db PATH]");
+        fprintf(stderr, "arbiter: usage: arbiter %s\n",
+                restore ? "restore --from FILE [--db PATH]" : "backup --out FILE [--db PATH]");
         return 2;
     }
     if (restore ? backup_restore(c->cfg.db_path, file, &k, kept, err, sizeof err)

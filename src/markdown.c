@@ -19,8 +19,8 @@ static void register_extensions(void)
 /* Block tags that take dir="auto": each paragraph, item, heading, quote
  * and table cell finds its own direction from its first strong letter.
  * Code is not among them: it reads left to right whatever its comments. */
-static const char *const blocks[] = {"p", "li", "h1", "h2", "h3", "h4", "h5", "h6",
-                                     "blockquote", "td", "th", "ul", "ol", NULL};
+static const char *const blocks[] = {"p",  "li",         "h1", "h2", "h3", "h4", "h5",
+                                     "h6", "blockquote", "td", "th", "ul", "ol", NULL};
 
 /* The length of the tag name at s if it is one of blocks (followed by '>',
  * ' ' or '/'), else 0. */
@@ -104,7 +104,8 @@ static int html_as_text(cmark_node *doc)
         cmark_node *text = cmark_node_new(CMARK_NODE_TEXT), *repl = text;
         size_t n_lit = lit != NULL ? strlen(lit) : 0;
         char *trimmed = NULL;
-        if (block && n_lit > 0 && lit[n_lit - 1] == '\n' && (trimmed = strndup(lit, n_lit - 1)) != NULL)
+        if (block && n_lit > 0 && lit[n_lit - 1] == '\n' &&
+            (trimmed = strndup(lit, n_lit - 1)) != NULL)
             lit = trimmed;
         if (text == NULL || !cmark_node_set_literal(text, lit != NULL ? lit : "")) {
             rc = -1;
@@ -130,8 +131,8 @@ static int html_as_text(cmark_node *doc)
 
 char *md_render(const char *md, size_t len)
 {
-    static const char *const exts[] = {"table", "strikethrough", "autolink", "tasklist",
-                                       "tagfilter", NULL};
+    static const char *const exts[] = {"table",    "strikethrough", "autolink",
+                                       "tasklist", "tagfilter",     NULL};
     int opts = CMARK_OPT_DEFAULT | CMARK_OPT_GITHUB_PRE_LANG | CMARK_OPT_STRIKETHROUGH_DOUBLE_TILDE;
     cmark_parser *p;
     cmark_node *doc;
@@ -180,10 +181,12 @@ int md_add_html(json_t *item)
     json_t *v;
     size_t i;
     int bad = set_html(item, "prompt_html", json_object_get(item, "prompt"));
-    json_array_foreach(json_object_get(item, "messages"), i, v) {
+    json_array_foreach(json_object_get(item, "messages"), i, v)
+    {
         bad |= set_html(v, "content_html", json_object_get(v, "content"));
     }
-    json_array_foreach(json_object_get(item, "responses"), i, v) {
+    json_array_foreach(json_object_get(item, "responses"), i, v)
+    {
         bad |= set_html(v, "html", json_object_get(v, "text"));
     }
     return bad;

@@ -6,12 +6,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-static const int statuses[] = {200, 201, 204, 206, 302, 304, 400, 401, 403, 404, 405,
-                               409, 413, 415, 422, 429, 500, 503};
+static const int statuses[] = {200, 201, 204, 206, 302, 304, 400, 401, 403,
+                               404, 405, 409, 413, 415, 422, 429, 500, 503};
 #define N_STATUS (sizeof statuses / sizeof statuses[0])
 #define N_OTHER_CLASS 6 /* 0xx..5xx */
 static const double bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                 0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+                                0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 #define N_BUCKET (sizeof bounds / sizeof bounds[0])
 
 struct route_metrics {
@@ -77,12 +77,14 @@ int metrics_render(struct metrics *m, const struct db_stats *st, struct buf *out
         const char *name = i < m->n ? m->names[i] : "other";
         for (j = 0; j < N_STATUS; j++)
             if (ld(&m->r[i].by_status[j]) > 0)
-                rc |= buf_printf(out, "arbiter_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+                rc |= buf_printf(out,
+                                 "arbiter_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
                                  name, statuses[j], (unsigned long long)ld(&m->r[i].by_status[j]));
         for (j = 0; j < N_OTHER_CLASS; j++)
             if (ld(&m->r[i].by_class[j]) > 0)
-                rc |= buf_printf(out, "arbiter_http_requests_total{route=\"%s\",status=\"%zuxx\"} %llu\n",
-                                 name, j, (unsigned long long)ld(&m->r[i].by_class[j]));
+                rc |= buf_printf(
+                    out, "arbiter_http_requests_total{route=\"%s\",status=\"%zuxx\"} %llu\n", name,
+                    j, (unsigned long long)ld(&m->r[i].by_class[j]));
     }
     rc |= buf_puts(out, "# HELP arbiter_http_request_duration_seconds Time to answer a request.\n"
                         "# TYPE arbiter_http_request_duration_seconds histogram\n");
@@ -93,21 +95,23 @@ int metrics_render(struct metrics *m, const struct db_stats *st, struct buf *out
             continue;
         for (j = 0; j < N_BUCKET; j++) {
             cum += ld(&m->r[i].bucket[j]);
-            rc |= buf_printf(out,
-                             "arbiter_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-                             name, bounds[j], (unsigned long long)cum);
+            rc |= buf_printf(
+                out, "arbiter_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+                name, bounds[j], (unsigned long long)cum);
         }
-        rc |= buf_printf(out,
-                         "arbiter_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
-                         "arbiter_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
-                         "arbiter_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
-                         name, (unsigned long long)count, name, ld(&m->r[i].sum_us) / 1e6, name,
-                         (unsigned long long)count);
+        rc |= buf_printf(
+            out,
+            "arbiter_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
+            "arbiter_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
+            "arbiter_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+            name, (unsigned long long)count, name, ld(&m->r[i].sum_us) / 1e6, name,
+            (unsigned long long)count);
     }
     if (st != NULL) {
         uint64_t cum = 0;
         rc |= buf_printf(out,
-                         "# HELP arbiter_db_write_batches_total Write transactions committed by the writer (group commits).\n"
+                         "# HELP arbiter_db_write_batches_total Write transactions committed by "
+                         "the writer (group commits).\n"
                          "# TYPE arbiter_db_write_batches_total counter\n"
                          "arbiter_db_write_batches_total %llu\n"
                          "# HELP arbiter_db_writes_total Writes carried by those batches.\n"
@@ -122,11 +126,12 @@ int metrics_render(struct metrics *m, const struct db_stats *st, struct buf *out
                          (unsigned long long)st->failed_commits);
         for (j = 0; j < 6; j++) {
             cum += st->batch_hist[j];
-            rc |= buf_printf(out, "arbiter_db_write_batch_size_bucket{le=\"%s\"} %llu\n", hist_le[j],
-                             (unsigned long long)cum);
+            rc |= buf_printf(out, "arbiter_db_write_batch_size_bucket{le=\"%s\"} %llu\n",
+                             hist_le[j], (unsigned long long)cum);
         }
-        rc |= buf_printf(out, "arbiter_db_write_batch_size_sum %llu\narbiter_db_write_batch_size_count %llu\n",
-                         (unsigned long long)st->writes, (unsigned long long)st->batches);
+        rc |= buf_printf(
+            out, "arbiter_db_write_batch_size_sum %llu\narbiter_db_write_batch_size_count %llu\n",
+            (unsigned long long)st->writes, (unsigned long long)st->batches);
     }
     return rc != 0 ? ERR_NOMEM : 0;
 }

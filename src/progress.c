@@ -15,15 +15,15 @@ double progress_median(const double *v, size_t n)
 }
 
 /* Closes the labeler row being built: median and counts. */
-static void flush_labeler(json_t *labelers, int64_t id, const char *name, const double *d,
-                          size_t n, int64_t skips)
+static void flush_labeler(json_t *labelers, int64_t id, const char *name, const double *d, size_t n,
+                          int64_t skips)
 {
     if (id == 0)
         return;
     json_array_append_new(labelers,
-                          json_pack("{sIsssIsIsf}", "id", (json_int_t)id, "name", name,
-                                    "judgments", (json_int_t)n, "skips", (json_int_t)skips,
-                                    "median_seconds", progress_median(d, n)));
+                          json_pack("{sIsssIsIsf}", "id", (json_int_t)id, "name", name, "judgments",
+                                    (json_int_t)n, "skips", (json_int_t)skips, "median_seconds",
+                                    progress_median(d, n)));
 }
 
 static int labelers_json(struct db_conn *c, int64_t job_id, json_t **out)

@@ -58,8 +58,9 @@ static void parse_scale(json_t *o, const char *base, struct question *q, struct 
         return;
     }
     if (!json_is_object(scale)) {
-        problems_add(pr, f, scale == NULL ? "is required: \"thumbs\" or {\"min\", \"max\"}"
-                                          : "must be \"thumbs\" or {\"min\", \"max\", \"labels\"}");
+        problems_add(pr, f,
+                     scale == NULL ? "is required: \"thumbs\" or {\"min\", \"max\"}"
+                                   : "must be \"thumbs\" or {\"min\", \"max\", \"labels\"}");
         return;
     }
     valid_keys(scale, f, keys, pr);
@@ -88,7 +89,8 @@ static void parse_scale(json_t *o, const char *base, struct question *q, struct 
             problems_add(pr, g, "must be an object such as {\"1\": \"poor\", \"5\": \"great\"}");
             return;
         }
-        json_object_foreach(labels, key, v) {
+        json_object_foreach(labels, key, v)
+        {
             char h[400], *end;
             long k = strtol(key, &end, 10);
             valid_path(h, sizeof h, g, key);
@@ -104,15 +106,17 @@ static void parse_scale(json_t *o, const char *base, struct question *q, struct 
 static void parse_question(json_t *o, int idx, struct question *q, struct problems *pr)
 {
     static const char *const common[] = {"name", "title", "type", "required", "help", NULL};
-    static const char *const k_pair[] = {"name", "title", "type", "required", "help", "allow_tie",
+    static const char *const k_pair[] = {"name",           "title",    "type",
+                                         "required",       "help",     "allow_tie",
                                          "allow_both_bad", "strength", NULL};
-    static const char *const k_rank[] = {"name", "title", "type", "required", "help", "allow_ties", NULL};
-    static const char *const k_rating[] = {"name", "title", "type", "required", "help", "scale",
-                                           "per_response", NULL};
-    static const char *const k_text[] = {"name", "title", "type", "required", "help", "prefill",
-                                         "min_chars", "max_chars", NULL};
-    static const char *const k_labels[] = {"name", "title", "type", "required", "help", "options",
-                                           "multiple", NULL};
+    static const char *const k_rank[] = {"name", "title",      "type", "required",
+                                         "help", "allow_ties", NULL};
+    static const char *const k_rating[] = {"name", "title", "type",         "required",
+                                           "help", "scale", "per_response", NULL};
+    static const char *const k_text[] = {"name",    "title",     "type",      "required", "help",
+                                         "prefill", "min_chars", "max_chars", NULL};
+    static const char *const k_labels[] = {"name", "title",   "type",     "required",
+                                           "help", "options", "multiple", NULL};
     char base[64], f[256];
     const char *name, *type, *help, *title;
     int t;
@@ -209,7 +213,8 @@ static void parse_question(json_t *o, int idx, struct question *q, struct proble
             break;
         }
         q->options = calloc(json_array_size(opts), sizeof *q->options);
-        json_array_foreach(opts, i, v) {
+        json_array_foreach(opts, i, v)
+        {
             char g[300];
             snprintf(g, sizeof g, "%s[%zu]", f, i);
             if (!json_is_string(v) || json_string_length(v) == 0 ||
@@ -244,7 +249,8 @@ int job_questions_parse(json_t *arr, struct job_config *cfg, struct problems *pr
     cfg->questions = calloc(json_array_size(arr), sizeof *cfg->questions);
     if (cfg->questions == NULL)
         return ERR_NOMEM;
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         struct question *q = &cfg->questions[cfg->n_questions++];
         parse_question(v, (int)i, q, pr);
         for (j = 0; j < i && q->name[0] != '\0'; j++)
@@ -263,8 +269,8 @@ json_t *job_questions_json(const struct job_config *cfg)
     int i, k;
     for (i = 0; i < cfg->n_questions; i++) {
         const struct question *q = &cfg->questions[i];
-        json_t *o = json_pack("{sssssb}", "name", q->name, "type", qtype_names[q->type],
-                              "required", q->required);
+        json_t *o = json_pack("{sssssb}", "name", q->name, "type", qtype_names[q->type], "required",
+                              q->required);
         if (q->title != NULL)
             json_object_set_new(o, "title", json_string(q->title));
         if (q->help != NULL)
@@ -273,12 +279,10 @@ json_t *job_questions_json(const struct job_config *cfg)
         case Q_PAIRWISE:
             json_object_set_new(o, "allow_tie", json_boolean(q->allow_tie));
             json_object_set_new(o, "allow_both_bad", json_boolean(q->allow_both_bad));
-            json_object_set_new(o, "strength", q->strength > 0 ? json_integer(q->strength)
-                                                               : json_false());
+            json_object_set_new(o, "strength",
+                                q->strength > 0 ? json_integer(q->strength) : json_false());
             break;
-        case Q_RANK:
-            json_object_set_new(o, "allow_ties", json_boolean(q->allow_ties));
-            break;
+        case Q_RANK: json_object_set_new(o, "allow_ties", json_boolean(q->allow_ties)); break;
         case Q_RATING:
             if (q->thumbs) {
                 json_object_set_new(o, "scale", json_string("thumbs"));
@@ -328,8 +332,8 @@ static int resp_index(const char *const *ids, int n, const char *id)
 }
 
 /* Rank: a permutation of the response ids, flat or (allow_ties) grouped. */
-static void check_rank(const struct question *q, json_t *v, const char *f,
-                       const char *const *ids, int n, struct problems *pr)
+static void check_rank(const struct question *q, json_t *v, const char *f, const char *const *ids,
+                       int n, struct problems *pr)
 {
     int seen[64] = {0}, count = 0, grouped = 0;
     size_t i, j;
@@ -338,7 +342,8 @@ static void check_rank(const struct question *q, json_t *v, const char *f,
         problems_add(pr, f, "must be a list of response ids, best first");
         return;
     }
-    json_array_foreach(v, i, e) {
+    json_array_foreach(v, i, e)
+    {
         size_t m = json_is_array(e) ? json_array_size(e) : 1;
         if (json_is_array(e))
             grouped = 1;
@@ -374,8 +379,7 @@ static void check_rank(const struct question *q, json_t *v, const char *f,
         problems_add(pr, f, "ranks %d of the %d responses: not a permutation", count, n);
 }
 
-static void check_score(const struct question *q, json_t *v, const char *f,
-                        struct problems *pr)
+static void check_score(const struct question *q, json_t *v, const char *f, struct problems *pr)
 {
     if (q->thumbs) {
         if (!json_is_boolean(v))
@@ -386,8 +390,8 @@ static void check_score(const struct question *q, json_t *v, const char *f,
         problems_add(pr, f, "must be an integer from %d to %d", q->min, q->max);
 }
 
-static void check_answer(const struct question *q, json_t *v, const char *f,
-                         const char *const *ids, int n, struct problems *pr)
+static void check_answer(const struct question *q, json_t *v, const char *f, const char *const *ids,
+                         int n, struct problems *pr)
 {
     char g[300];
     switch (q->type) {
@@ -417,8 +421,9 @@ static void check_answer(const struct question *q, json_t *v, const char *f,
         valid_path(g, sizeof g, f, "strength");
         if (q->strength == 0 || !is_resp) {
             if (s != NULL && !json_is_null(s))
-                problems_add(pr, g, q->strength == 0 ? "this question asks no strength"
-                                                     : "only a winner has a strength");
+                problems_add(pr, g,
+                             q->strength == 0 ? "this question asks no strength"
+                                              : "only a winner has a strength");
         } else if (s == NULL || json_is_null(s)) {
             problems_add(pr, g, "is required (1 to %d)", q->strength);
         } else if (!json_is_integer(s) || json_integer_value(s) < 1 ||
@@ -427,9 +432,7 @@ static void check_answer(const struct question *q, json_t *v, const char *f,
         }
         return;
     }
-    case Q_RANK:
-        check_rank(q, v, f, ids, n, pr);
-        return;
+    case Q_RANK: check_rank(q, v, f, ids, n, pr); return;
     case Q_RATING:
         if (q->per_response) {
             const char *key;
@@ -439,7 +442,8 @@ static void check_answer(const struct question *q, json_t *v, const char *f,
                 problems_add(pr, f, "must be an object with a score per response id");
                 return;
             }
-            json_object_foreach(v, key, e) {
+            json_object_foreach(v, key, e)
+            {
                 valid_path(g, sizeof g, f, key);
                 if (resp_index(ids, n, key) < 0)
                     problems_add(pr, g, "is not a response of this item");
@@ -465,7 +469,8 @@ static void check_answer(const struct question *q, json_t *v, const char *f,
         if (len < (size_t)q->min_chars || len > (size_t)q->max_chars)
             problems_add(pr, f, "must have %d to %d characters (has %zu)", q->min_chars,
                          q->max_chars, len);
-        else if (q->required && json_string_value(v)[strspn(json_string_value(v), " \t\r\n")] == '\0')
+        else if (q->required &&
+                 json_string_value(v)[strspn(json_string_value(v), " \t\r\n")] == '\0')
             problems_add(pr, f, "must not be blank");
         return;
     }
@@ -480,7 +485,8 @@ static void check_answer(const struct question *q, json_t *v, const char *f,
             problems_add(pr, f, "takes exactly one label");
             return;
         }
-        json_array_foreach(v, i, e) {
+        json_array_foreach(v, i, e)
+        {
             int k;
             for (k = 0; json_is_string(e) && k < q->n_options; k++)
                 if (strcmp(q->options[k], json_string_value(e)) == 0)
@@ -511,7 +517,8 @@ int job_answers_check(const struct job_config *cfg, json_t *answers, const char 
         problems_add(pr, prefix, "must be an object of answers by question name");
         return ERR_INVALID;
     }
-    json_object_foreach(answers, key, v) {
+    json_object_foreach(answers, key, v)
+    {
         for (i = 0; i < cfg->n_questions && strcmp(cfg->questions[i].name, key) != 0; i++)
             ;
         if (i == cfg->n_questions) {
@@ -542,7 +549,8 @@ static void rank_positions(json_t *v, const char *const *ids, int n, int *pos)
     int k;
     for (k = 0; k < n; k++)
         pos[k] = -1;
-    json_array_foreach(v, i, e) {
+    json_array_foreach(v, i, e)
+    {
         size_t m = json_is_array(e) ? json_array_size(e) : 1;
         for (j = 0; j < m; j++) {
             json_t *g = json_is_array(e) ? json_array_get(e, j) : e;
@@ -597,7 +605,8 @@ static double answer_distance(const struct question *q, json_t *a, json_t *b,
         int m = 0;
         if (!q->per_response)
             return score_distance(q, a, b);
-        json_object_foreach(a, key, e) {
+        json_object_foreach(a, key, e)
+        {
             json_t *f = json_object_get(b, key);
             if (f != NULL) {
                 d += score_distance(q, e, f);
@@ -614,8 +623,7 @@ static double answer_distance(const struct question *q, json_t *a, json_t *b,
                     both++;
         return na + nb - both > 0 ? 1.0 - (double)both / (double)(na + nb - both) : 0.0;
     }
-    case Q_TEXT:
-        break;
+    case Q_TEXT: break;
     }
     return 0.0;
 }

@@ -10,10 +10,10 @@
  * from the accumulators at the end; nothing holds all judgments. */
 #include "report.h"
 
-#include "items.h"
 #include "export.h"
-#include "judges.h"
+#include "items.h"
 #include "jspan.h"
+#include "judges.h"
 #include "stats.h"
 #include "tasks.h"
 #include "users.h"
@@ -103,9 +103,9 @@ struct labeler {
     int idx; /* in the table */
     char name[AUTH_NAME_MAX + 1];
     int64_t judgments, skips;
-    double *secs;          /* seconds from shown (else leased) to submitted */
+    double *secs; /* seconds from shown (else leased) to submitted */
     int64_t nsecs, cap;
-    double *act;           /* active seconds, where the page measured them */
+    double *act; /* active seconds, where the page measured them */
     int64_t nact, act_cap;
     int64_t agree_units;
     double agree;
@@ -128,7 +128,8 @@ static struct labeler *labeler_of(struct labelers *t, int64_t id)
         if (t->v[i]->id == id)
             return t->v[i];
     if (t->n == t->cap) {
-        struct labeler **nv = realloc(t->v, sizeof *nv * (size_t)(t->cap = t->cap ? t->cap * 2 : 8));
+        struct labeler **nv =
+            realloc(t->v, sizeof *nv * (size_t)(t->cap = t->cap ? t->cap * 2 : 8));
         if (nv == NULL)
             return NULL;
         t->v = nv;
@@ -168,23 +169,23 @@ struct qacc {
     struct dvec {
         double *v;
         int n, cap;
-    } *pd;
-    int points;             /* values of the agreement domain */
+    } * pd;
+    int points; /* values of the agreement domain */
     int64_t answers, ties, both_bad, decided, first_wins;
-    double *wins, *tie;     /* REPORT_MODELS_MAX^2: comparisons */
-    double *sw;             /* pairwise with strength: i's strength-weighted score against j */
-    int64_t *hist;          /* ratings: per model x point (thumbs: down, up) */
+    double *wins, *tie; /* REPORT_MODELS_MAX^2: comparisons */
+    double *sw;         /* pairwise with strength: i's strength-weighted score against j */
+    int64_t *hist;      /* ratings: per model x point (thumbs: down, up) */
     double *rank_sum, *top1;
     int64_t *rank_n;
-    int64_t *label_count;   /* labels */
+    int64_t *label_count; /* labels */
     int64_t texts, edited, unchanged, unanswered;
     double chars;
     struct stats_agree agree;
     /* Categorical questions (pairwise, one label): every label of a unit
      * with two or more, for Dawid-Skene. */
     int ds_k, ds_n, ds_cap, ds_units, ds_ucap;
-    int *ds_off, *ds_lab;   /* per unit its first label; per label its labeler */
-    unsigned char *ds_val;  /* per label its class */
+    int *ds_off, *ds_lab;  /* per unit its first label; per label its labeler */
+    unsigned char *ds_val; /* per label its class */
     /* Every agreement unit (its item and values), for intervals on alpha
      * and kappa by resampling items; nu_ units, values from uoff. */
     int items_seen, nu, ucap, nvals, vcap;
@@ -211,8 +212,8 @@ static int qacc_init(struct qacc *a, const struct question *q)
     memset(a, 0, sizeof *a);
     a->q = q;
     switch (q->type) {
-    case Q_PAIRWISE: n = 4; break;         /* response 1, response 2, tie, both bad */
-    case Q_RANK: n = MAX_RESP; break;      /* place 1..20 */
+    case Q_PAIRWISE: n = 4; break;    /* response 1, response 2, tie, both bad */
+    case Q_RANK: n = MAX_RESP; break; /* place 1..20 */
     case Q_RATING: n = q->thumbs ? 2 : q->max - q->min + 1; break;
     case Q_LABELS: n = q->multiple ? 2 : q->n_options; break;
     case Q_TEXT: n = 0; break;
@@ -243,12 +244,14 @@ static int qacc_init(struct qacc *a, const struct question *q)
     }
     /* A slot per model, and one more for overall ratings of items with
      * several responses (they belong to no model). */
-    if (q->type == Q_RATING && (a->hist = calloc(((size_t)REPORT_MODELS_MAX + 1) * (size_t)n,
-                                                 sizeof *a->hist)) == NULL)
+    if (q->type == Q_RATING &&
+        (a->hist = calloc(((size_t)REPORT_MODELS_MAX + 1) * (size_t)n, sizeof *a->hist)) == NULL)
         return -1;
-    if (q->type == Q_RATING && (a->rcl = calloc((size_t)REPORT_MODELS_MAX + 1, sizeof *a->rcl)) == NULL)
+    if (q->type == Q_RATING &&
+        (a->rcl = calloc((size_t)REPORT_MODELS_MAX + 1, sizeof *a->rcl)) == NULL)
         return -1;
-    if (q->type == Q_RATING && q->per_response && !q->thumbs && (a->pd = calloc(mm, sizeof *a->pd)) == NULL)
+    if (q->type == Q_RATING && q->per_response && !q->thumbs &&
+        (a->pd = calloc(mm, sizeof *a->pd)) == NULL)
         return -1;
     if (q->type == Q_LABELS &&
         (a->label_count = calloc((size_t)q->n_options + 1, sizeof *a->label_count)) == NULL)
@@ -296,20 +299,20 @@ struct jrec {
     size_t raw_len;
     json_t *answers; /* parsed on first use (ans_of) */
     int shown[MAX_RESP], nshown;
-    int has_act;     /* added an active time to who->act */
+    int has_act; /* added an active time to who->act */
 };
 
 /* The item being read, from its stored text. */
 struct cur {
     int loaded;
-    int n;                    /* responses */
+    int n; /* responses */
     char idbuf[MAX_RESP][68];
     const char *ids[MAX_RESP];
     struct jspan text_span[MAX_RESP];
-    json_t *texts[MAX_RESP];  /* decoded on first use (text_of) */
-    int model[MAX_RESP];      /* index into the model table */
-    json_t *gold;             /* owned */
-    char *data;               /* owned copy of the item's text */
+    json_t *texts[MAX_RESP]; /* decoded on first use (text_of) */
+    int model[MAX_RESP];     /* index into the model table */
+    json_t *gold;            /* owned */
+    char *data;              /* owned copy of the item's text */
     struct jrec j[ITEM_JUDGMENTS_MAX];
     int nj;
     struct jrec jj[REPORT_JUDGES_MAX]; /* model judges' judgments ... */
@@ -366,7 +369,6 @@ static int span_int(struct jspan s, long *out)
     *out = strtol(b, &end, 10);
     return *end == '\0' ? 0 : -1;
 }
-
 
 /* Places of the responses in a rank answer (its span): 1 + how many are
  * strictly better (ties share a place); 0 for a response not ranked. */
@@ -594,7 +596,7 @@ static void unit(struct qacc *a, struct cur *c, const int *val)
         int v = val[k], mine, top;
         if (v < 0 || v >= 128)
             continue;
-        mine = count[v] - 1;                 /* the others with my value */
+        mine = count[v] - 1; /* the others with my value */
         top = v == top1 ? (c1 - 1 > c2 ? c1 - 1 : c2) : c1;
         /* Agrees when its value is a (possibly shared) mode of the others. */
         c->j[k].who->agree_units++;
@@ -622,15 +624,19 @@ static void add_item(struct qacc *a, struct cur *c)
             if (r >= 0) {
                 val[k] = r;
                 compare(a, c->model[r], c->model[1 - r], 1);
-                if (a->sw != NULL && c->model[r] >= 0 && c->model[1 - r] >= 0 && c->model[r] != c->model[1 - r]) {
+                if (a->sw != NULL && c->model[r] >= 0 && c->model[1 - r] >= 0 &&
+                    c->model[r] != c->model[1 - r]) {
                     /* A win of strength s of S scores 1/2 + s / 2S (no
                      * strength given: a full win). */
                     struct jspan sp;
                     long st = q->strength;
-                    if (jspan_member(ans, "strength", &sp) == 0 && span_int(sp, &st) == 0 && (st < 1 || st > q->strength))
+                    if (jspan_member(ans, "strength", &sp) == 0 && span_int(sp, &st) == 0 &&
+                        (st < 1 || st > q->strength))
                         st = q->strength;
-                    a->sw[c->model[r] * REPORT_MODELS_MAX + c->model[1 - r]] += 0.5 + (double)st / (2.0 * q->strength);
-                    a->sw[c->model[1 - r] * REPORT_MODELS_MAX + c->model[r]] += 0.5 - (double)st / (2.0 * q->strength);
+                    a->sw[c->model[r] * REPORT_MODELS_MAX + c->model[1 - r]] +=
+                        0.5 + (double)st / (2.0 * q->strength);
+                    a->sw[c->model[1 - r] * REPORT_MODELS_MAX + c->model[r]] +=
+                        0.5 - (double)st / (2.0 * q->strength);
                 }
                 a->decided++;
                 a->first_wins += c->j[k].nshown > 0 && c->j[k].shown[0] == r;
@@ -640,7 +646,8 @@ static void add_item(struct qacc *a, struct cur *c)
                 val[k] = 2;
                 a->ties++;
                 compare(a, c->model[0], c->model[1], 0);
-                if (a->sw != NULL && c->model[0] >= 0 && c->model[1] >= 0 && c->model[0] != c->model[1]) {
+                if (a->sw != NULL && c->model[0] >= 0 && c->model[1] >= 0 &&
+                    c->model[0] != c->model[1]) {
                     a->sw[c->model[0] * REPORT_MODELS_MAX + c->model[1]] += 0.5;
                     a->sw[c->model[1] * REPORT_MODELS_MAX + c->model[0]] += 0.5;
                 }
@@ -673,8 +680,10 @@ static void add_item(struct qacc *a, struct cur *c)
                     a->top1[mr] += 1.0 / ties; /* a shared first place is shared */
                 for (s = r + 1; s < c->n; s++)
                     if (place[k][s] > 0)
-                        compare(a, mr, c->model[s], place[k][r] < place[k][s] ? 1
-                                                    : place[k][r] > place[k][s] ? -1 : 0);
+                        compare(a, mr, c->model[s],
+                                place[k][r] < place[k][s]   ? 1
+                                : place[k][r] > place[k][s] ? -1
+                                                            : 0);
             }
             /* Position bias: the first shown against the second shown. */
             if (c->j[k].nshown >= 2) {
@@ -743,7 +752,8 @@ static void add_item(struct qacc *a, struct cur *c)
                     continue;
                 dv = &a->pd[(mr < ms ? mr : ms) * REPORT_MODELS_MAX + (mr < ms ? ms : mr)];
                 if (dv->n == dv->cap) {
-                    double *nv = realloc(dv->v, sizeof *nv * (size_t)(dv->cap = dv->cap ? dv->cap * 2 : 16));
+                    double *nv =
+                        realloc(dv->v, sizeof *nv * (size_t)(dv->cap = dv->cap ? dv->cap * 2 : 16));
                     if (nv == NULL)
                         continue;
                     dv->v = nv;
@@ -759,7 +769,8 @@ static void add_item(struct qacc *a, struct cur *c)
             if (!json_is_array(ans))
                 continue;
             a->answers++;
-            json_array_foreach(ans, i, v) {
+            json_array_foreach(ans, i, v)
+            {
                 for (o = 0; o < q->n_options; o++)
                     if (json_is_string(v) && strcmp(json_string_value(v), q->options[o]) == 0) {
                         a->label_count[o]++;
@@ -776,9 +787,9 @@ static void add_item(struct qacc *a, struct cur *c)
                     json_t *ans = json_object_get(ans_of(&c->j[k]), q->name), *v;
                     size_t i;
                     val[k] = json_is_array(ans) ? 0 : -1;
-                    json_array_foreach(ans, i, v)
-                        if (json_is_string(v) && strcmp(json_string_value(v), q->options[o]) == 0)
-                            val[k] = 1;
+                    json_array_foreach(ans, i, v) if (json_is_string(v) &&
+                                                      strcmp(json_string_value(v), q->options[o]) ==
+                                                          0) val[k] = 1;
                 }
                 unit(a, c, val);
             }
@@ -948,13 +959,15 @@ static int same_units(const struct qacc *a, const struct ispan *x, const struct 
         return 0;
     for (u = 0; u < x->n; u++) {
         int p = x->first + u, q = y->first + u;
-        if (a->ulen[p] != a->ulen[q] || memcmp(a->uvals + a->uoff[p], a->uvals + a->uoff[q], (size_t)a->ulen[p]) != 0)
+        if (a->ulen[p] != a->ulen[q] ||
+            memcmp(a->uvals + a->uoff[p], a->uvals + a->uoff[q], (size_t)a->ulen[p]) != 0)
             return 0;
     }
     return 1;
 }
 
-static void agreement_intervals(struct qacc *a, enum alpha_level level, const struct report_opts *o, json_t *out)
+static void agreement_intervals(struct qacc *a, enum alpha_level level, const struct report_opts *o,
+                                json_t *out)
 {
     int items = a->items_seen, b, u, g, ns = 0, ng = 0, nal = 0, nka = 0;
     struct ispan *sp = NULL;
@@ -965,7 +978,10 @@ static void agreement_intervals(struct qacc *a, enum alpha_level level, const st
         json_object_set_new(out, "alpha_ci", json_null());
         json_object_set_new(out, "fleiss_kappa_ci", json_null());
         if (a->ustop)
-            json_object_set_new(out, "ci_why", json_string("more than 2,000,000 values: not resampled (the intervals would be narrow)"));
+            json_object_set_new(
+                out, "ci_why",
+                json_string(
+                    "more than 2,000,000 values: not resampled (the intervals would be narrow)"));
         return;
     }
     sp = malloc(sizeof *sp * (size_t)a->nu);
@@ -989,7 +1005,8 @@ static void agreement_intervals(struct qacc *a, enum alpha_level level, const st
     /* Alike items form a group (a resample draws how many of each). */
     qsort(sp, (size_t)ns, sizeof *sp, cmp_ispan);
     for (u = 0; u < ns; u++) {
-        if (ng > 0 && sp[grp_rep[ng - 1]].h == sp[u].h && same_units(a, &sp[grp_rep[ng - 1]], &sp[u])) {
+        if (ng > 0 && sp[grp_rep[ng - 1]].h == sp[u].h &&
+            same_units(a, &sp[grp_rep[ng - 1]], &sp[u])) {
             grp_n[ng - 1]++;
             continue;
         }
@@ -1027,9 +1044,11 @@ static void agreement_intervals(struct qacc *a, enum alpha_level level, const st
     {
         double l, h;
         stats_interval95(al, nal, &l, &h);
-        json_object_set_new(out, "alpha_ci", nal >= AGREE_RESAMPLES / 2 ? interval(l, h) : json_null());
+        json_object_set_new(out, "alpha_ci",
+                            nal >= AGREE_RESAMPLES / 2 ? interval(l, h) : json_null());
         stats_interval95(ka, nka, &l, &h);
-        json_object_set_new(out, "fleiss_kappa_ci", nka >= AGREE_RESAMPLES / 2 ? interval(l, h) : json_null());
+        json_object_set_new(out, "fleiss_kappa_ci",
+                            nka >= AGREE_RESAMPLES / 2 ? interval(l, h) : json_null());
     }
 out:
     free(sp);
@@ -1048,8 +1067,8 @@ static json_t *agreement_json(struct qacc *a, const struct report_opts *o)
     double alpha = NAN, kappa = NAN;
     int has_alpha = stats_agree_alpha(&a->agree, level, &alpha) == 0;
     int has_kappa = stats_agree_fleiss(&a->agree, &kappa) == 0;
-    json_t *out = json_pack("{sosssosososisi}", "alpha", has_alpha ? num(alpha) : json_null(), "level",
-                            names[level], "percent", num(stats_agree_percent(&a->agree)),
+    json_t *out = json_pack("{sosssosososisi}", "alpha", has_alpha ? num(alpha) : json_null(),
+                            "level", names[level], "percent", num(stats_agree_percent(&a->agree)),
                             "fleiss_kappa", has_kappa ? num(kappa) : json_null(), "fleiss_raters",
                             has_kappa ? json_integer(a->agree.raters) : json_null(), "units",
                             a->agree.units, "pairable_values", a->agree.pairable);
@@ -1057,9 +1076,11 @@ static json_t *agreement_json(struct qacc *a, const struct report_opts *o)
      * little to compare, or every value the same (nothing varies, so no
      * disagreement can be expected or observed: perfect agreement). */
     if (out != NULL && !has_alpha)
-        json_object_set_new(out, "alpha_undefined",
-                            json_string(a->agree.pairable > 0 ? "no variation: every labeler gave every unit the same value"
-                                                              : "too few units with two labelers"));
+        json_object_set_new(
+            out, "alpha_undefined",
+            json_string(a->agree.pairable > 0
+                            ? "no variation: every labeler gave every unit the same value"
+                            : "too few units with two labelers"));
     if (out != NULL)
         json_object_set_new(out, "unanimous", json_boolean(!has_alpha && a->agree.pairable > 0));
     if (out != NULL)
@@ -1080,7 +1101,8 @@ static double more_for_power(double p, double n, double deff, double lo, double 
         return 0;
     if (p == from)
         return -1;
-    need = (Z95 + 0.8416212335729143) * (Z95 + 0.8416212335729143) * p * (1 - p) / ((p - from) * (p - from)) * deff;
+    need = (Z95 + 0.8416212335729143) * (Z95 + 0.8416212335729143) * p * (1 - p) /
+           ((p - from) * (p - from)) * deff;
     return need > n ? ceil(need - n) : 1;
 }
 
@@ -1096,7 +1118,8 @@ static json_t *win_row(const char *model, const char *opponent, double ww, doubl
                     num((ww + tt / 2) / n), "ci", interval(l, h), "design_effect", num(deff),
                     "n_effective", num(n / deff));
     if (row != NULL)
-        json_object_set_new(row, "more_for_80_power", more < 0 ? json_null() : json_integer((json_int_t)more));
+        json_object_set_new(row, "more_for_80_power",
+                            more < 0 ? json_null() : json_integer((json_int_t)more));
     if (row != NULL && opponent != NULL)
         json_object_set_new(row, "opponent", json_string(opponent));
     return row;
@@ -1111,12 +1134,16 @@ static int bt_component(struct qacc *a, struct names *models, const struct repor
                         json_t *separated, int *prior_used)
 {
     const int M = REPORT_MODELS_MAX;
-    double *w = calloc((size_t)k * (size_t)k + 1, sizeof *w), *se = calloc((size_t)k * (size_t)k + 1, sizeof *se);
-    double *ne = calloc((size_t)k * (size_t)k + 1, sizeof *ne), *rating = calloc((size_t)k + 1, sizeof *rating);
-    double *draws = NULL, *col = NULL, *lo = calloc((size_t)k + 1, sizeof *lo), *hi = calloc((size_t)k + 1, sizeof *hi);
+    double *w = calloc((size_t)k * (size_t)k + 1, sizeof *w),
+           *se = calloc((size_t)k * (size_t)k + 1, sizeof *se);
+    double *ne = calloc((size_t)k * (size_t)k + 1, sizeof *ne),
+           *rating = calloc((size_t)k + 1, sizeof *rating);
+    double *draws = NULL, *col = NULL, *lo = calloc((size_t)k + 1, sizeof *lo),
+           *hi = calloc((size_t)k + 1, sizeof *hi);
     int *group = calloc((size_t)k + 1, sizeof *group), x, y, it, prior = 0, ng, failed = 0, rc = -1;
     size_t base = json_array_size(bt); /* this set's first row in bt */
-    if (w == NULL || se == NULL || ne == NULL || rating == NULL || lo == NULL || hi == NULL || group == NULL)
+    if (w == NULL || se == NULL || ne == NULL || rating == NULL || lo == NULL || hi == NULL ||
+        group == NULL)
         goto out;
     for (x = 0; x < k; x++)
         for (y = 0; y < k; y++) {
@@ -1131,7 +1158,8 @@ static int bt_component(struct qacc *a, struct names *models, const struct repor
         }
     if (o->davidson) {
         /* Wins alone and ties apart, raw and effective. */
-        double *dw = calloc((size_t)k * (size_t)k + 1, sizeof *dw), *dt = calloc((size_t)k * (size_t)k + 1, sizeof *dt);
+        double *dw = calloc((size_t)k * (size_t)k + 1, sizeof *dw),
+               *dt = calloc((size_t)k * (size_t)k + 1, sizeof *dt);
         double nu = NAN;
         if (dw == NULL || dt == NULL) {
             free(dw);
@@ -1144,9 +1172,9 @@ static int bt_component(struct qacc *a, struct names *models, const struct repor
                 dt[x * k + y] = a->tie[map[x] * M + map[y]];
             }
         it = stats_davidson(k, dw, dt, rating, &nu, &prior);
-        json_array_append_new(fits, json_pack("{sisisbsbssso}", "component", comp, "iterations", it < 0 ? 10000 : it,
-                                              "converged", it > 0, "prior", prior, "tie_model", "davidson", "nu",
-                                              num(nu)));
+        json_array_append_new(fits, json_pack("{sisisbsbssso}", "component", comp, "iterations",
+                                              it < 0 ? 10000 : it, "converged", it > 0, "prior",
+                                              prior, "tie_model", "davidson", "nu", num(nu)));
         if (o->samples > 0) {
             for (x = 0; x < k; x++)
                 for (y = 0; y < k; y++) {
@@ -1156,14 +1184,16 @@ static int bt_component(struct qacc *a, struct names *models, const struct repor
                 }
             draws = malloc(sizeof *draws * (size_t)k * (size_t)o->samples);
             if (draws != NULL)
-                failed = stats_davidson_draws(k, dw, dt, o->samples, o->seed + (uint64_t)comp, draws, NULL);
+                failed = stats_davidson_draws(k, dw, dt, o->samples, o->seed + (uint64_t)comp,
+                                              draws, NULL);
         }
         free(dw);
         free(dt);
     } else {
         it = stats_bt(k, w, rating, &prior);
-        json_array_append_new(fits, json_pack("{sisisbsbss}", "component", comp, "iterations", it < 0 ? 10000 : it,
-                                              "converged", it > 0, "prior", prior, "tie_model", "half"));
+        json_array_append_new(fits, json_pack("{sisisbsbss}", "component", comp, "iterations",
+                                              it < 0 ? 10000 : it, "converged", it > 0, "prior",
+                                              prior, "tie_model", "half"));
     }
     *prior_used |= prior;
     ng = stats_bt_groups(k, w, group);
@@ -1197,11 +1227,10 @@ static int bt_component(struct qacc *a, struct names *models, const struct repor
                             json_integer(failed));
     }
     for (x = 0; x < k; x++)
-        json_array_append_new(bt, json_pack("{sssosososisisi}", "model", models->v[map[x]], "rating",
-                                            num(rating[x]), "ci",
-                                            o->samples > 0 ? interval(lo[x], hi[x]) : json_null(),
-                                            "rank", json_null(), "order", 1, "component", comp,
-                                            "group", group[x]));
+        json_array_append_new(
+            bt, json_pack("{sssosososisisi}", "model", models->v[map[x]], "rating", num(rating[x]),
+                          "ci", o->samples > 0 ? interval(lo[x], hi[x]) : json_null(), "rank",
+                          json_null(), "order", 1, "component", comp, "group", group[x]));
     /* Every pair of the set once: the difference of ratings, with (from the
      * draws) its interval and a two-sided p-value from its mean and
      * spread; Holm adjusts them over the question (comparisons_json). */
@@ -1209,14 +1238,15 @@ static int bt_component(struct qacc *a, struct names *models, const struct repor
         for (y = x + 1; y < k; y++) {
             double mean = 0, var = 0, d, pe, pn, dl, dh;
             int t, below = 0, above = 0, far;
-            json_t *row = json_pack("{sssssisosososososIsI}", "model", models->v[map[x]], "opponent",
-                                    models->v[map[y]], "component", comp, "difference",
-                                    num(rating[x] - rating[y]), "ci", json_null(), "p", json_null(),
-                                    "p_holm", json_null(), "significant", json_null(), "_x",
-                                    (json_int_t)(base + (size_t)x), "_y", (json_int_t)(base + (size_t)y));
+            json_t *row = json_pack(
+                "{sssssisosososososIsI}", "model", models->v[map[x]], "opponent", models->v[map[y]],
+                "component", comp, "difference", num(rating[x] - rating[y]), "ci", json_null(), "p",
+                json_null(), "p_holm", json_null(), "significant", json_null(), "_x",
+                (json_int_t)(base + (size_t)x), "_y", (json_int_t)(base + (size_t)y));
             if (o->samples > 1) {
                 for (t = 0; t < o->samples; t++) {
-                    d = draws[(size_t)t * (size_t)k + (size_t)x] - draws[(size_t)t * (size_t)k + (size_t)y];
+                    d = draws[(size_t)t * (size_t)k + (size_t)x] -
+                        draws[(size_t)t * (size_t)k + (size_t)y];
                     col[t] = d;
                     mean += d;
                     below += d <= 0;
@@ -1264,12 +1294,13 @@ static void bt_ranks(json_t *bt, json_t *diffs, int tested)
     json_t *v, *u;
     if (p == NULL || adj == NULL || rank == NULL)
         goto out;
-    json_array_foreach(diffs, i, v)
-        p[i] = json_number_value(json_object_get(v, "p"));
+    json_array_foreach(diffs, i, v) p[i] = json_number_value(json_object_get(v, "p"));
     if (tested)
         stats_holm(p, (int)n, adj);
-    json_array_foreach(diffs, i, v) {
-        json_int_t x = json_integer_value(json_object_get(v, "_x")), y = json_integer_value(json_object_get(v, "_y"));
+    json_array_foreach(diffs, i, v)
+    {
+        json_int_t x = json_integer_value(json_object_get(v, "_x")),
+                   y = json_integer_value(json_object_get(v, "_y"));
         if (tested) {
             int sig = adj[i] < 0.05;
             json_object_set_new(v, "p_holm", num(adj[i]));
@@ -1282,13 +1313,14 @@ static void bt_ranks(json_t *bt, json_t *diffs, int tested)
         json_object_del(v, "_x");
         json_object_del(v, "_y");
     }
-    json_array_foreach(bt, i, v) {
+    json_array_foreach(bt, i, v)
+    {
         json_int_t comp = json_integer_value(json_object_get(v, "component"));
         int order = 1;
-        json_array_foreach(bt, j, u)
-            if (j != i && json_integer_value(json_object_get(u, "component")) == comp &&
-                json_number_value(json_object_get(u, "rating")) > json_number_value(json_object_get(v, "rating")))
-                order++;
+        json_array_foreach(
+            bt, j, u) if (j != i && json_integer_value(json_object_get(u, "component")) == comp &&
+                          json_number_value(json_object_get(u, "rating")) >
+                              json_number_value(json_object_get(v, "rating"))) order++;
         json_object_set_new(v, "order", json_integer(order));
         json_object_set_new(v, "rank", tested ? json_integer(1 + rank[i]) : json_null());
     }
@@ -1304,8 +1336,12 @@ static void names_text(json_t *names, char *b, size_t n)
     size_t i, len = 0, k = json_array_size(names);
     json_t *v;
     b[0] = '\0';
-    json_array_foreach(names, i, v) {
-        int w = snprintf(b + len, len < n ? n - len : 0, "%s%s", i == 0 ? "" : i + 1 == k ? " and " : ", ",
+    json_array_foreach(names, i, v)
+    {
+        int w = snprintf(b + len, len < n ? n - len : 0, "%s%s",
+                         i == 0       ? ""
+                         : i + 1 == k ? " and "
+                                      : ", ",
                          json_string_value(v));
         if (w < 0 || len + (size_t)w >= n)
             break;
@@ -1323,7 +1359,8 @@ static json_t *bt_notes(json_t *comps, json_t *separated)
     char a[1024], b[1024], sets[1500], line[4096];
     if (json_array_size(comps) > 1) {
         json_t *parts = json_array();
-        json_array_foreach(comps, i, v) {
+        json_array_foreach(comps, i, v)
+        {
             names_text(v, a, sizeof a);
             json_array_append_new(parts, json_string(a));
         }
@@ -1331,21 +1368,26 @@ static json_t *bt_notes(json_t *comps, json_t *separated)
             snprintf(sets + strlen(sets), sizeof sets - strlen(sets), "%s{%s}", i ? ", " : "",
                      json_string_value(json_array_get(parts, i)));
         snprintf(line, sizeof line,
-                 "These sets of models were never compared with each other, directly or through other models: %s. "
-                 "Ratings are on a separate scale in each set (each set's mean is 1000) and models are ranked within "
+                 "These sets of models were never compared with each other, directly or through "
+                 "other models: %s. "
+                 "Ratings are on a separate scale in each set (each set's mean is 1000) and models "
+                 "are ranked within "
                  "their set only.",
                  sets);
         json_array_append_new(notes, json_string(line));
         json_decref(parts);
     }
-    json_array_foreach(separated, i, v) {
+    json_array_foreach(separated, i, v)
+    {
         json_t *gs = json_object_get(v, "groups");
         for (g = 0; g + 1 < json_array_size(gs); g++) {
             names_text(json_array_get(gs, g), a, sizeof a);
             names_text(json_array_get(gs, g + 1), b, sizeof b);
             snprintf(line, sizeof line,
-                     "%s never lost a comparison with %s (nor tied one): how much better cannot be estimated "
-                     "(there is no finite maximum-likelihood rating), so the ratings use a prior of half a win each "
+                     "%s never lost a comparison with %s (nor tied one): how much better cannot be "
+                     "estimated "
+                     "(there is no finite maximum-likelihood rating), so the ratings use a prior "
+                     "of half a win each "
                      "way per pair that met, and their gap says little.",
                      a, b);
             json_array_append_new(notes, json_string(line));
@@ -1357,12 +1399,14 @@ static json_t *bt_notes(json_t *comps, json_t *separated)
 static json_t *comparisons_json(struct qacc *a, struct names *models, const struct report_opts *o)
 {
     const int M = REPORT_MODELS_MAX, m = models->n;
-    json_t *pairs = json_array(), *overall = json_array(), *bt = json_array(), *diffs = json_array();
-    json_t *fits = json_array(), *separated = json_array(), *comps = json_array(), *out = NULL, *notes = NULL;
+    json_t *pairs = json_array(), *overall = json_array(), *bt = json_array(),
+           *diffs = json_array();
+    json_t *fits = json_array(), *separated = json_array(), *comps = json_array(), *out = NULL,
+           *notes = NULL;
     int i, j, prior = 0, ncomp = 0, *active = calloc((size_t)m + 1, sizeof *active);
     int *comp = calloc((size_t)m + 1, sizeof *comp), *map = calloc((size_t)m + 1, sizeof *map);
-    if (active == NULL || comp == NULL || map == NULL || pairs == NULL || overall == NULL || bt == NULL ||
-        diffs == NULL || fits == NULL || separated == NULL || comps == NULL)
+    if (active == NULL || comp == NULL || map == NULL || pairs == NULL || overall == NULL ||
+        bt == NULL || diffs == NULL || fits == NULL || separated == NULL || comps == NULL)
         goto done;
     for (i = 0; i < m; i++)
         for (j = 0; j < m; j++)
@@ -1376,9 +1420,11 @@ static json_t *comparisons_json(struct qacc *a, struct names *models, const stru
             double ww = a->wins[i * M + j], ll = a->wins[j * M + i], tt = a->tie[i * M + j];
             if (j == i || ww + ll + tt == 0)
                 continue;
-            json_array_append_new(pairs, win_row(models->v[i], models->v[j], ww, ll, tt, &a->cl[i * M + j]));
+            json_array_append_new(
+                pairs, win_row(models->v[i], models->v[j], ww, ll, tt, &a->cl[i * M + j]));
             if (a->sw != NULL)
-                json_object_set_new(json_array_get(pairs, json_array_size(pairs) - 1), "strength_weighted_win_rate",
+                json_object_set_new(json_array_get(pairs, json_array_size(pairs) - 1),
+                                    "strength_weighted_win_rate",
                                     num(a->sw[i * M + j] / (ww + ll + tt)));
             wins += ww;
             losses += ll;
@@ -1399,7 +1445,8 @@ static json_t *comparisons_json(struct qacc *a, struct names *models, const stru
         while (head < tail) {
             int x = map[head++];
             for (j = 0; j < m; j++)
-                if (comp[j] < 0 && a->wins[x * M + j] + a->wins[j * M + x] + a->tie[x * M + j] > 0) {
+                if (comp[j] < 0 &&
+                    a->wins[x * M + j] + a->wins[j * M + x] + a->tie[x * M + j] > 0) {
                     comp[j] = ncomp;
                     map[tail++] = j;
                 }
@@ -1420,25 +1467,36 @@ static json_t *comparisons_json(struct qacc *a, struct names *models, const stru
         double l, h;
         stats_wilson((double)a->first_wins, (double)a->decided, Z95, &l, &h);
         double pb = stats_binom_test_half(a->first_wins, a->decided);
-        out = json_pack("{sososos{sIsIsosososssb}sbsos{sosososbsososo}}", "win_rates", pairs, "overall", overall,
-                        "bradley_terry", bt, "position_bias", "first_shown_wins",
-                        (json_int_t)a->first_wins, "decided", (json_int_t)a->decided, "rate",
-                        a->decided > 0 ? num((double)a->first_wins / (double)a->decided) : json_null(),
-                        "ci", a->decided > 0 ? interval(l, h) : json_null(), "p",
-                        a->decided > 0 ? num(pb) : json_null(), "test", "exact binomial, two-sided, against 1/2",
-                        "significant", a->decided > 0 && pb < 0.05, "bt_prior", prior,
-                        "differences", diffs, "bt", "components", comps, "separated", separated,
-                        "fits", fits, "comparable", ncomp <= 1 && json_array_size(separated) == 0, "notes", notes,
-                        "samples", json_integer(o->samples), "methods",
-                        json_pack("{ssssssss}", "win_rate",
-                                  "Wilson 95% on effective counts (comparisons over their cluster-robust design effect, items as clusters), t quantile for items - 1 degrees of freedom",
-                                  "rating",
-                                  o->davidson ? "Davidson's tie model (MLE by fixed point); 95% percentile interval of draws from Dirichlet(wins, losses, ties + 1/2) on effective counts"
-                                              : "Bradley-Terry MLE (MM), a tie half a win each; 95% percentile interval of draws from Jeffreys-smoothed pair shares on effective counts",
-                                  "difference",
-                                  "difference of ratings; 95% percentile interval of the draws; two-sided p: twice the share of draws beyond 0 (+1 over samples + 1), or the normal tail when none is and it is smaller",
-                                  "rank", "1 + the models of the same set significantly better (Holm-adjusted p < 0.05); null without samples"));
-        json_object_set_new(json_object_get(out, "bt"), "tie_model", json_string(o->davidson ? "davidson" : "half"));
+        out = json_pack(
+            "{sososos{sIsIsosososssb}sbsos{sosososbsososo}}", "win_rates", pairs, "overall",
+            overall, "bradley_terry", bt, "position_bias", "first_shown_wins",
+            (json_int_t)a->first_wins, "decided", (json_int_t)a->decided, "rate",
+            a->decided > 0 ? num((double)a->first_wins / (double)a->decided) : json_null(), "ci",
+            a->decided > 0 ? interval(l, h) : json_null(), "p",
+            a->decided > 0 ? num(pb) : json_null(), "test",
+            "exact binomial, two-sided, against 1/2", "significant", a->decided > 0 && pb < 0.05,
+            "bt_prior", prior, "differences", diffs, "bt", "components", comps, "separated",
+            separated, "fits", fits, "comparable", ncomp <= 1 && json_array_size(separated) == 0,
+            "notes", notes, "samples", json_integer(o->samples), "methods",
+            json_pack(
+                "{ssssssss}", "win_rate",
+                "Wilson 95% on effective counts (comparisons over their cluster-robust design "
+                "effect, items as clusters), t quantile for items - 1 degrees of freedom",
+                "rating",
+                o->davidson
+                    ? "Davidson's tie model (MLE by fixed point); 95% percentile interval of draws "
+                      "from Dirichlet(wins, losses, ties + 1/2) on effective counts"
+                    : "Bradley-Terry MLE (MM), a tie half a win each; 95% percentile interval of "
+                      "draws from Jeffreys-smoothed pair shares on effective counts",
+                "difference",
+                "difference of ratings; 95% percentile interval of the draws; two-sided p: twice "
+                "the share of draws beyond 0 (+1 over samples + 1), or the normal tail when none "
+                "is and it is smaller",
+                "rank",
+                "1 + the models of the same set significantly better (Holm-adjusted p < 0.05); "
+                "null without samples"));
+        json_object_set_new(json_object_get(out, "bt"), "tie_model",
+                            json_string(o->davidson ? "davidson" : "half"));
         pairs = overall = bt = diffs = comps = separated = fits = notes = NULL;
     }
 done:
@@ -1500,18 +1558,21 @@ static json_t *ratings_json(struct qacc *a, struct names *models)
         if (q->thumbs) {
             double deff;
             stats_cluster_wilson(&a->rcl[slot], stats_cluster_z95(&a->rcl[slot]), &lo, &hi, &deff);
-            row = json_pack("{sssIsIsososo}", "model", mi == models->n ? "(overall)" : models->v[mi],
-                            "n", (json_int_t)n, "up", (json_int_t)h[1], "thumbs_up_rate",
-                            num((double)h[1] / (double)n), "ci", interval(lo, hi), "design_effect", num(deff));
+            row = json_pack("{sssIsIsososo}", "model",
+                            mi == models->n ? "(overall)" : models->v[mi], "n", (json_int_t)n, "up",
+                            (json_int_t)h[1], "thumbs_up_rate", num((double)h[1] / (double)n), "ci",
+                            interval(lo, hi), "design_effect", num(deff));
         } else {
             /* Student's t on the cluster-robust standard error (items as
              * clusters; never below the plain one), k - 1 degrees of
              * freedom for k items, clipped to the scale. */
             const struct stats_cluster *cl = &a->rcl[slot];
-            double mean = sum / (double)n, var = n > 1 ? (sq - sum * sum / (double)n) / (double)(n - 1) : 0;
+            double mean = sum / (double)n,
+                   var = n > 1 ? (sq - sum * sum / (double)n) / (double)(n - 1) : 0;
             double vplain = var / (double)n, vc = NAN, se, df, half;
             if (cl->k >= 2)
-                vc = cl->k / (cl->k - 1) * (cl->ss - 2 * mean * cl->sn + mean * mean * cl->nn) / (cl->n * cl->n);
+                vc = cl->k / (cl->k - 1) * (cl->ss - 2 * mean * cl->sn + mean * mean * cl->nn) /
+                     (cl->n * cl->n);
             se = isnan(vc) || vc < vplain ? vplain : vc;
             /* Every score alike is no certainty: at least the spread of
              * one score in n being one point off (se 1/n). */
@@ -1520,10 +1581,11 @@ static json_t *ratings_json(struct qacc *a, struct names *models)
             half = n > 1 && df >= 1 ? stats_t_quantile(0.975, df) * se : NAN;
             lo = mean - half < q->min ? q->min : mean - half;
             hi = mean + half > q->max ? q->max : mean + half;
-            row = json_pack("{sssIsosososososo}", "model", mi == models->n ? "(overall)" : models->v[mi],
-                            "n", (json_int_t)n, "mean", num(mean), "median", num(median), "ci",
-                            isnan(half) ? json_null() : interval(lo, hi), "sd", num(sqrt(var)), "items",
-                            json_integer((json_int_t)cl->k), "design_effect",
+            row = json_pack("{sssIsosososososo}", "model",
+                            mi == models->n ? "(overall)" : models->v[mi], "n", (json_int_t)n,
+                            "mean", num(mean), "median", num(median), "ci",
+                            isnan(half) ? json_null() : interval(lo, hi), "sd", num(sqrt(var)),
+                            "items", json_integer((json_int_t)cl->k), "design_effect",
                             num(vplain > 0 && !isnan(vc) && vc > vplain ? vc / vplain : 1));
         }
         json_object_set_new(row, "histogram", hist);
@@ -1560,24 +1622,26 @@ static json_t *paired_json(struct qacc *a, struct names *models)
             for (k = 0; k < dv->n; k++)
                 mean += dv->v[k] / dv->n;
             ok = stats_wilcoxon(dv->v, dv->n, &w, &z, &p, &used) == 0 && used >= 6;
-            row = json_pack("{sssssisosisososososo}", "model", models->v[i], "opponent", models->v[j], "items",
-                            dv->n, "mean_difference", num(mean), "nonzero", used, "w",
-                            ok ? num(w) : json_null(), "z", ok ? num(z) : json_null(), "p",
-                            ok ? num(p) : json_null(), "p_holm", json_null(), "significant", json_null());
+            row = json_pack("{sssssisosisososososo}", "model", models->v[i], "opponent",
+                            models->v[j], "items", dv->n, "mean_difference", num(mean), "nonzero",
+                            used, "w", ok ? num(w) : json_null(), "z", ok ? num(z) : json_null(),
+                            "p", ok ? num(p) : json_null(), "p_holm", json_null(), "significant",
+                            json_null());
             if (!ok)
-                json_object_set_new(row, "why", json_string("fewer than 6 items where the two differ"));
+                json_object_set_new(row, "why",
+                                    json_string("fewer than 6 items where the two differ"));
             else
                 pv[np++] = p;
             json_array_append_new(list, row);
         }
     stats_holm(pv, np, adj);
     np = 0;
-    json_array_foreach(list, x, v)
-        if (json_is_number(json_object_get(v, "p"))) {
-            json_object_set_new(v, "p_holm", num(adj[np]));
-            json_object_set_new(v, "significant", json_boolean(adj[np] < 0.05));
-            np++;
-        }
+    json_array_foreach(list, x, v) if (json_is_number(json_object_get(v, "p")))
+    {
+        json_object_set_new(v, "p_holm", num(adj[np]));
+        json_object_set_new(v, "significant", json_boolean(adj[np] < 0.05));
+        np++;
+    }
     free(pv);
     free(adj);
     return list;
@@ -1596,7 +1660,8 @@ static json_t *dawid_skene_json(struct qacc *a, struct labelers *labs)
     if (units == 0 || (double)units * k > 2e7) {
         json_decref(classes);
         json_decref(rows);
-        return json_pack("{ss}", "why", units == 0 ? "no item has two labels" : "too many items times classes");
+        return json_pack("{ss}", "why",
+                         units == 0 ? "no item has two labels" : "too many items times classes");
     }
     prior = calloc((size_t)k, sizeof *prior);
     conf = calloc((size_t)L * (size_t)k * (size_t)k + 1, sizeof *conf);
@@ -1615,8 +1680,10 @@ static json_t *dawid_skene_json(struct qacc *a, struct labelers *labs)
         said[a->ds_lab[i]]++;
     for (c = 0; c < k; c++)
         json_array_append_new(classes, json_string(q->type == Q_LABELS ? q->options[c]
-                                                   : c == 0 ? "first response" : c == 1 ? "second response"
-                                                   : c == 2 ? "tie" : "both bad"));
+                                                   : c == 0            ? "first response"
+                                                   : c == 1            ? "second response"
+                                                   : c == 2            ? "tie"
+                                                                       : "both bad"));
     for (l = 0; l < L; l++) {
         double acc = 0;
         json_t *m = json_array();
@@ -1628,11 +1695,13 @@ static json_t *dawid_skene_json(struct qacc *a, struct labelers *labs)
             json_t *row = json_array();
             acc += prior[c] * conf[((size_t)l * (size_t)k + (size_t)c) * (size_t)k + (size_t)c];
             for (i = 0; i < k; i++)
-                json_array_append_new(row, num(conf[((size_t)l * (size_t)k + (size_t)c) * (size_t)k + (size_t)i]));
+                json_array_append_new(
+                    row, num(conf[((size_t)l * (size_t)k + (size_t)c) * (size_t)k + (size_t)i]));
             json_array_append_new(m, row);
         }
-        json_array_append_new(rows, json_pack("{sssIsoso}", "labeler", labs->v[l]->name, "labels", (json_int_t)said[l],
-                                              "accuracy", num(acc), "confusion", m));
+        json_array_append_new(rows,
+                              json_pack("{sssIsoso}", "labeler", labs->v[l]->name, "labels",
+                                        (json_int_t)said[l], "accuracy", num(acc), "confusion", m));
     }
     /* The consensus against the plain majority (first of a tie). */
     for (u = 0; u < units; u++) {
@@ -1649,9 +1718,9 @@ static json_t *dawid_skene_json(struct qacc *a, struct labelers *labs)
         json_t *pr = json_array();
         for (c = 0; c < k; c++)
             json_array_append_new(pr, num(prior[c]));
-        out = json_pack("{sisbsosososiso}", "iterations", it < 0 ? 200 : it, "converged", it > 0, "classes", classes,
-                        "prior", pr, "labelers", rows, "units", units, "consensus_differs_from_majority",
-                        num((double)(units - same) / units));
+        out = json_pack("{sisbsosososiso}", "iterations", it < 0 ? 200 : it, "converged", it > 0,
+                        "classes", classes, "prior", pr, "labelers", rows, "units", units,
+                        "consensus_differs_from_majority", num((double)(units - same) / units));
     }
     free(prior);
     free(conf);
@@ -1687,17 +1756,18 @@ static json_t *question_json(struct qacc *a, struct names *models, struct labele
             if (a->rank_n[i] == 0)
                 continue;
             stats_wilson(a->top1[i], (double)a->rank_n[i], Z95, &lo, &hi);
-            json_array_append_new(ranks, json_pack("{sssIsososo}", "model", models->v[i], "n",
-                                                   (json_int_t)a->rank_n[i], "mean_rank",
-                                                   num(a->rank_sum[i] / (double)a->rank_n[i]),
-                                                   "top1_rate", num(a->top1[i] / (double)a->rank_n[i]),
-                                                   "top1_ci", interval(lo, hi)));
+            json_array_append_new(
+                ranks,
+                json_pack("{sssIsososo}", "model", models->v[i], "n", (json_int_t)a->rank_n[i],
+                          "mean_rank", num(a->rank_sum[i] / (double)a->rank_n[i]), "top1_rate",
+                          num(a->top1[i] / (double)a->rank_n[i]), "top1_ci", interval(lo, hi)));
         }
         json_object_set_new(out, "ranks", ranks);
     }
     if (q->type == Q_RATING) {
-        json_object_set_new(out, "scale", q->thumbs ? json_string("thumbs")
-                                                    : json_pack("{sisi}", "min", q->min, "max", q->max));
+        json_object_set_new(out, "scale",
+                            q->thumbs ? json_string("thumbs")
+                                      : json_pack("{sisi}", "min", q->min, "max", q->max));
         json_object_set_new(out, "models", ratings_json(a, models));
         if (q->per_response && !q->thumbs)
             json_object_set_new(out, "paired", paired_json(a, models));
@@ -1705,10 +1775,11 @@ static json_t *question_json(struct qacc *a, struct names *models, struct labele
     if (q->type == Q_LABELS) {
         json_t *labels = json_array();
         for (i = 0; i < q->n_options; i++)
-            json_array_append_new(labels, json_pack("{sssIso}", "label", q->options[i], "count",
-                                                    (json_int_t)a->label_count[i], "rate",
-                                                    a->answers ? num((double)a->label_count[i] / (double)a->answers)
-                                                               : json_null()));
+            json_array_append_new(
+                labels, json_pack("{sssIso}", "label", q->options[i], "count",
+                                  (json_int_t)a->label_count[i], "rate",
+                                  a->answers ? num((double)a->label_count[i] / (double)a->answers)
+                                             : json_null()));
         json_object_set_new(out, "labels", labels);
     }
     if (q->type == Q_TEXT) {
@@ -1716,7 +1787,8 @@ static json_t *question_json(struct qacc *a, struct names *models, struct labele
         json_object_set_new(out, "edited", json_integer(a->edited));
         json_object_set_new(out, "unchanged", json_integer(a->unchanged));
         json_object_set_new(out, "unanswered", json_integer(a->unanswered));
-        json_object_set_new(out, "mean_chars", a->edited ? num(a->chars / (double)a->edited) : json_null());
+        json_object_set_new(out, "mean_chars",
+                            a->edited ? num(a->chars / (double)a->edited) : json_null());
     }
     if (a->points > 0 && a->ref == NULL)
         json_object_set_new(out, "agreement", agreement_json(a, o));
@@ -1753,10 +1825,13 @@ static json_t *judge_vs_people_json(struct qacc *a)
         if (n > 0)
             pe += (rs / n) * (cs / n);
         if (q->type == Q_PAIRWISE)
-            json_array_append_new(classes, json_string(x == 0 ? "first response" : x == 1 ? "second response"
-                                                       : x == 2 ? "tie" : "both bad"));
+            json_array_append_new(classes, json_string(x == 0   ? "first response"
+                                                       : x == 1 ? "second response"
+                                                       : x == 2 ? "tie"
+                                                                : "both bad"));
         else if (q->type == Q_LABELS)
-            json_array_append_new(classes, json_string(q->multiple ? (x ? "chosen" : "not chosen") : q->options[x]));
+            json_array_append_new(
+                classes, json_string(q->multiple ? (x ? "chosen" : "not chosen") : q->options[x]));
         else if (q->type == Q_RATING && q->thumbs)
             json_array_append_new(classes, json_string(x ? "up" : "down"));
         else if (q->type == Q_RATING)
@@ -1767,22 +1842,23 @@ static json_t *judge_vs_people_json(struct qacc *a)
     if (n == 0) {
         json_decref(classes);
         json_decref(counts);
-        return json_pack("{sisnsnsnsnss}", "units", 0, "accuracy", "accuracy_ci", "kappa", "confusion", "why",
+        return json_pack("{sisnsnsnsnss}", "units", 0, "accuracy", "accuracy_ci", "kappa",
+                         "confusion", "why",
                          "no unit has both a consensus of the people and the judge's answer");
     }
     stats_cluster_wilson(&a->kcl, stats_cluster_z95(&a->kcl), &lo, &hi, &deff);
-    return json_pack("{sIsosososos{soso}}", "units", (json_int_t)n, "accuracy", num(diag / n), "accuracy_ci",
-                     interval(lo, hi), "design_effect", num(deff),
+    return json_pack("{sIsosososos{soso}}", "units", (json_int_t)n, "accuracy", num(diag / n),
+                     "accuracy_ci", interval(lo, hi), "design_effect", num(deff),
                      /* All in one class on both sides: no chance to correct for. */
-                     "kappa", pe < 1 ? num((diag / n - pe) / (1 - pe)) : json_null(), "confusion", "classes",
-                     classes, "counts", counts);
+                     "kappa", pe < 1 ? num((diag / n - pe) / (1 - pe)) : json_null(), "confusion",
+                     "classes", classes, "counts", counts);
 }
-
 
 static json_t *labelers_json(struct labelers *t)
 {
     json_t *list = json_array();
-    double *agree = malloc(sizeof *agree * (size_t)(t->n + 1)), *gold = malloc(sizeof *gold * (size_t)(t->n + 1));
+    double *agree = malloc(sizeof *agree * (size_t)(t->n + 1)),
+           *gold = malloc(sizeof *gold * (size_t)(t->n + 1));
     double med_agree, med_gold;
     int i, na = 0, ng = 0;
     if (agree == NULL || gold == NULL) {
@@ -1801,7 +1877,8 @@ static json_t *labelers_json(struct labelers *t)
     /* Position bias per labeler: the exact test of each, Holm-adjusted
      * over the labelers who made comparisons. */
     {
-        double *pv = calloc((size_t)t->n + 1, sizeof *pv), *adj = calloc((size_t)t->n + 1, sizeof *adj);
+        double *pv = calloc((size_t)t->n + 1, sizeof *pv),
+               *adj = calloc((size_t)t->n + 1, sizeof *adj);
         int *at = calloc((size_t)t->n + 1, sizeof *at), np = 0;
         for (i = 0; pv != NULL && adj != NULL && at != NULL && i < t->n; i++)
             if (t->v[i]->decided > 0) {
@@ -1837,12 +1914,12 @@ static json_t *labelers_json(struct labelers *t)
         if (l->decided > 0) {
             double pl, ph;
             stats_wilson((double)l->first_wins, (double)l->decided, Z95, &pl, &ph);
-            json_object_set_new(row, "position_bias",
-                                json_pack("{sIsIsososososb}", "first_shown_wins", (json_int_t)l->first_wins,
-                                          "decided", (json_int_t)l->decided, "rate",
-                                          num((double)l->first_wins / (double)l->decided), "ci",
-                                          interval(pl, ph), "p", num(l->pb_p), "p_holm", num(l->pb_holm),
-                                          "biased", biased));
+            json_object_set_new(
+                row, "position_bias",
+                json_pack("{sIsIsososososb}", "first_shown_wins", (json_int_t)l->first_wins,
+                          "decided", (json_int_t)l->decided, "rate",
+                          num((double)l->first_wins / (double)l->decided), "ci", interval(pl, ph),
+                          "p", num(l->pb_p), "p_holm", num(l->pb_holm), "biased", biased));
         } else {
             json_object_set_new(row, "position_bias", json_null());
         }
@@ -1850,14 +1927,16 @@ static json_t *labelers_json(struct labelers *t)
                             num(l->nact > 0 ? stats_median(l->act, (int)l->nact) : NAN));
         if (low_agree || low_gold || biased) {
             char why[256];
-            snprintf(why, sizeof why, "%s%s%s%s%s",
-                     low_agree && low_gold ? "agreement and gold accuracy far below the other labelers"
-                     : low_agree           ? "agreement far below the other labelers"
-                     : low_gold            ? "gold accuracy far below the other labelers"
-                                           : "",
-                     (low_agree || low_gold) && biased ? "; " : "", biased ? "a position bias: picked the response shown " : "",
-                     biased ? ((double)l->first_wins * 2 > (double)l->decided ? "first" : "second") : "",
-                     biased ? " significantly more often than chance" : "");
+            snprintf(
+                why, sizeof why, "%s%s%s%s%s",
+                low_agree && low_gold ? "agreement and gold accuracy far below the other labelers"
+                : low_agree           ? "agreement far below the other labelers"
+                : low_gold            ? "gold accuracy far below the other labelers"
+                                      : "",
+                (low_agree || low_gold) && biased ? "; " : "",
+                biased ? "a position bias: picked the response shown " : "",
+                biased ? ((double)l->first_wins * 2 > (double)l->decided ? "first" : "second") : "",
+                biased ? " significantly more often than chance" : "");
             json_object_set_new(row, "flag_reason", json_string(why));
         }
         json_array_append_new(list, row);
@@ -1879,16 +1958,16 @@ static json_t *decision_json(json_t *rule, json_t *questions)
     json_t *q = NULL, *v, *checks = json_array();
     size_t i;
     int pass = 1;
-    json_array_foreach(questions, i, v)
-        if (qname != NULL && strcmp(json_string_value(json_object_get(v, "name")), qname) == 0)
-            q = v;
+    json_array_foreach(questions, i,
+                       v) if (qname != NULL && strcmp(json_string_value(json_object_get(v, "name")),
+                                                      qname) == 0) q = v;
     if (cand != NULL && base != NULL) {
         double need = json_number_value(json_object_get(rule, "min_win_rate_lower"));
         json_t *row = NULL, *ci;
-        json_array_foreach(json_object_get(q, "win_rates"), i, v)
-            if (strcmp(json_string_value(json_object_get(v, "model")), cand) == 0 &&
-                strcmp(json_string_value(json_object_get(v, "opponent")), base) == 0)
-                row = v;
+        json_array_foreach(
+            json_object_get(q, "win_rates"), i,
+            v) if (strcmp(json_string_value(json_object_get(v, "model")), cand) == 0 &&
+                   strcmp(json_string_value(json_object_get(v, "opponent")), base) == 0) row = v;
         ci = json_object_get(row, "ci");
         if (row == NULL) {
             pass = 0;
@@ -1898,20 +1977,22 @@ static json_t *decision_json(json_t *rule, json_t *questions)
         } else {
             double lower = json_number_value(json_array_get(ci, 0));
             double p = json_number_value(json_object_get(row, "win_rate"));
-            double more = p > need ? more_for_power(p, json_number_value(json_object_get(row, "n")),
-                                                    json_number_value(json_object_get(row, "design_effect")), lower,
-                                                    1, need)
-                                   : -1;
+            double more =
+                p > need ? more_for_power(p, json_number_value(json_object_get(row, "n")),
+                                          json_number_value(json_object_get(row, "design_effect")),
+                                          lower, 1, need)
+                         : -1;
             int ok = lower >= need;
             pass &= ok;
-            json_array_append_new(checks, json_pack("{sssssssssOsOsOsfsb}", "check", "win_rate_lower",
-                                                    "question", qname, "candidate", cand, "baseline", base,
-                                                    "win_rate", json_object_get(row, "win_rate"), "ci", ci,
-                                                    "n", json_object_get(row, "n"), "threshold", need,
-                                                    "pass", ok));
+            json_array_append_new(
+                checks, json_pack("{sssssssssOsOsOsfsb}", "check", "win_rate_lower", "question",
+                                  qname, "candidate", cand, "baseline", base, "win_rate",
+                                  json_object_get(row, "win_rate"), "ci", ci, "n",
+                                  json_object_get(row, "n"), "threshold", need, "pass", ok));
             /* Enough data? What 80% power to clear the threshold takes,
              * if the observed rate is the truth. */
-            json_object_set_new(json_array_get(checks, json_array_size(checks) - 1), "more_for_80_power",
+            json_object_set_new(json_array_get(checks, json_array_size(checks) - 1),
+                                "more_for_80_power",
                                 more < 0 ? json_null() : json_integer((json_int_t)more));
         }
     }
@@ -1920,11 +2001,12 @@ static json_t *decision_json(json_t *rule, json_t *questions)
         int decided = (int)json_integer_value(json_object_get(pb, "decided"));
         int ok = !json_is_true(json_object_get(pb, "significant"));
         pass &= ok;
-        json_array_append_new(checks, json_pack("{sssssOsOsOsb}", "check", "no_position_bias", "question", qname,
-                                                "rate", pb != NULL ? json_object_get(pb, "rate") : json_null(),
-                                                "p", pb != NULL ? json_object_get(pb, "p") : json_null(),
-                                                "decided", pb != NULL ? json_object_get(pb, "decided") : json_null(),
-                                                "pass", ok));
+        json_array_append_new(
+            checks,
+            json_pack("{sssssOsOsOsb}", "check", "no_position_bias", "question", qname, "rate",
+                      pb != NULL ? json_object_get(pb, "rate") : json_null(), "p",
+                      pb != NULL ? json_object_get(pb, "p") : json_null(), "decided",
+                      pb != NULL ? json_object_get(pb, "decided") : json_null(), "pass", ok));
         if (decided == 0)
             json_object_set_new(json_array_get(checks, json_array_size(checks) - 1), "why",
                                 json_string("no decided comparison to test"));
@@ -1939,10 +2021,12 @@ static json_t *decision_json(json_t *rule, json_t *questions)
                                                 "alpha", alpha != NULL ? alpha : json_null(),
                                                 "threshold", need, "pass", ok));
         if (!json_is_number(alpha))
-            json_object_set_new(json_array_get(checks, json_array_size(checks) - 1), "why",
-                                json_string(unanimous ? "every labeler gave every unit the same value: perfect agreement "
-                                                        "(alpha is undefined when nothing varies), which passes"
-                                                      : "no agreement figure: too few items with two labelers"));
+            json_object_set_new(
+                json_array_get(checks, json_array_size(checks) - 1), "why",
+                json_string(unanimous
+                                ? "every labeler gave every unit the same value: perfect agreement "
+                                  "(alpha is undefined when nothing varies), which passes"
+                                : "no agreement figure: too few items with two labelers"));
     }
     return json_pack("{sOsbso}", "rule", rule, "pass", pass, "checks", checks);
 }
@@ -1990,7 +2074,8 @@ static struct judge *judge_of(struct build *b, const char *name)
     for (qi = 0; qi < b->j->cfg.n_questions; qi++) {
         struct qacc *a = &g->q[qi];
         if (qacc_init(a, &b->j->cfg.questions[qi]) != 0 ||
-            (a->points > 0 && (a->kconf = calloc((size_t)a->points * (size_t)a->points, sizeof *a->kconf)) == NULL))
+            (a->points > 0 &&
+             (a->kconf = calloc((size_t)a->points * (size_t)a->points, sizeof *a->kconf)) == NULL))
             return NULL; /* freed with the build */
         a->ref = &b->q[qi];
     }
@@ -2101,7 +2186,8 @@ static int read_judgments(struct db *db, struct build *b)
     int rc = 0, keep = 1;
     for (;;) {
         struct db_conn *c = db_reader(db);
-        sqlite3_stmt *st = c != NULL ? db_stmt(c, b->has_judges ? SQL_REPORT_PAGE_JUDGES : SQL_REPORT_PAGE) : NULL;
+        sqlite3_stmt *st =
+            c != NULL ? db_stmt(c, b->has_judges ? SQL_REPORT_PAGE_JUDGES : SQL_REPORT_PAGE) : NULL;
         int n = 0, step = SQLITE_DONE;
         int64_t last_whole = after;
         if (st == NULL)
@@ -2157,14 +2243,17 @@ static int read_judgments(struct db *db, struct build *b)
             if (b->cur.nj == ITEM_JUDGMENTS_MAX)
                 continue;
             r = &b->cur.j[b->cur.nj];
-            if ((r->who = labeler_of(&b->labs, sqlite3_column_int64(st, 1))) == NULL || jrec_read(r, st) != 0) {
+            if ((r->who = labeler_of(&b->labs, sqlite3_column_int64(st, 1))) == NULL ||
+                jrec_read(r, st) != 0) {
                 rc = ERR_NOMEM;
                 break;
             }
             b->cur.nj++;
             b->judgments++;
             r->who->judgments++;
-            rc = add_secs(r->who, (double)(sqlite3_column_int64(st, 5) - sqlite3_column_int64(st, 4)) / 1000.0);
+            rc = add_secs(r->who,
+                          (double)(sqlite3_column_int64(st, 5) - sqlite3_column_int64(st, 4)) /
+                              1000.0);
             r->has_act = sqlite3_column_type(st, 6) != SQLITE_NULL;
             if (rc == 0 && r->has_act)
                 rc = push(&r->who->act, &r->who->nact, &r->who->act_cap,
@@ -2243,16 +2332,19 @@ static json_t *judges_json_of(struct build *b)
         if (g->who.decided > 0) {
             double lo, hi, p = stats_binom_test_half(g->who.first_wins, g->who.decided);
             stats_wilson((double)g->who.first_wins, (double)g->who.decided, Z95, &lo, &hi);
-            pb = json_pack("{sIsIsososossso}", "first_shown_wins", (json_int_t)g->who.first_wins, "decided",
-                           (json_int_t)g->who.decided, "rate", num((double)g->who.first_wins / (double)g->who.decided),
-                           "ci", interval(lo, hi), "p", num(p), "test", "exact binomial, two-sided, against 1/2",
-                           "biased", json_boolean(g->who.decided >= 10 && p < 0.05));
+            pb = json_pack("{sIsIsososossso}", "first_shown_wins", (json_int_t)g->who.first_wins,
+                           "decided", (json_int_t)g->who.decided, "rate",
+                           num((double)g->who.first_wins / (double)g->who.decided), "ci",
+                           interval(lo, hi), "p", num(p), "test",
+                           "exact binomial, two-sided, against 1/2", "biased",
+                           json_boolean(g->who.decided >= 10 && p < 0.05));
         } else {
             pb = json_null();
         }
-        json_array_append_new(list, json_pack("{sssIsIsoso}", "judge", g->name, "judgments", (json_int_t)g->judgments,
-                                              "items_with_people", (json_int_t)g->items_with_people,
-                                              "position_bias", pb, "questions", qs));
+        json_array_append_new(list, json_pack("{sssIsIsoso}", "judge", g->name, "judgments",
+                                              (json_int_t)g->judgments, "items_with_people",
+                                              (json_int_t)g->items_with_people, "position_bias", pb,
+                                              "questions", qs));
     }
     return list;
 }
@@ -2306,12 +2398,12 @@ int report_build(struct db *db, const struct job *j, const struct report_opts *o
             json_object_set_new(filters, o->fkey[i], json_string(o->fvalue[i]));
         for (i = 0; i < b->models.n; i++)
             json_array_append_new(models, json_string(b->models.v[i]));
-        *out = json_pack("{s{sIss}sIsoso sIsI s{sIsI}soso}", "job", "id", (json_int_t)j->id, "name",
-                         j->cfg.name, "cursor", (json_int_t)cursor, "filters", filters, "models", models,
-                         "items", (json_int_t)b->items, "judgments", (json_int_t)b->judgments,
-                         "bootstrap", "samples", (json_int_t)o->samples, "seed",
-                         (json_int_t)o->seed, "questions", questions, "labelers",
-                         labelers_json(&b->labs));
+        *out =
+            json_pack("{s{sIss}sIsoso sIsI s{sIsI}soso}", "job", "id", (json_int_t)j->id, "name",
+                      j->cfg.name, "cursor", (json_int_t)cursor, "filters", filters, "models",
+                      models, "items", (json_int_t)b->items, "judgments", (json_int_t)b->judgments,
+                      "bootstrap", "samples", (json_int_t)o->samples, "seed", (json_int_t)o->seed,
+                      "questions", questions, "labelers", labelers_json(&b->labs));
         /* The labeler table shows each labeler's Dawid-Skene accuracy per
          * categorical question. */
         if (*out != NULL) {
@@ -2319,51 +2411,69 @@ int report_build(struct db *db, const struct job *j, const struct report_opts *o
             size_t qi, di, ri;
             json_array_foreach(json_object_get(*out, "labelers"), ri, row)
                 json_object_set_new(row, "competence", json_object());
-            json_array_foreach(json_object_get(*out, "questions"), qi, qv)
-                json_array_foreach(json_object_get(json_object_get(qv, "dawid_skene"), "labelers"), di, dl)
-                    json_array_foreach(json_object_get(*out, "labelers"), ri, row)
-                        if (strcmp(json_string_value(json_object_get(row, "labeler")),
-                                   json_string_value(json_object_get(dl, "labeler"))) == 0)
-                            json_object_set(json_object_get(row, "competence"),
-                                            json_string_value(json_object_get(qv, "name")),
-                                            json_object_get(dl, "accuracy"));
+            json_array_foreach(json_object_get(*out, "questions"), qi, qv) json_array_foreach(
+                json_object_get(json_object_get(qv, "dawid_skene"), "labelers"), di, dl)
+                json_array_foreach(
+                    json_object_get(*out, "labelers"), ri,
+                    row) if (strcmp(json_string_value(json_object_get(row, "labeler")),
+                                    json_string_value(json_object_get(dl, "labeler"))) == 0)
+                    json_object_set(json_object_get(row, "competence"),
+                                    json_string_value(json_object_get(qv, "name")),
+                                    json_object_get(dl, "accuracy"));
         }
         if (*out != NULL)
             /* Every interval's method and level, in one place. */
             json_object_set_new(
                 *out, "intervals",
-                json_pack("{sfssssssssssssssssss}", "level", 0.95, "agreement",
-                          "percentile of 200 resamples of the items (seeded), for alpha and Fleiss' kappa", "win_rate",
-                          "Wilson on effective counts (items as clusters: comparisons over the cluster-robust design effect), t quantile for items - 1 degrees of freedom",
-                          "bt_rating", "percentile of draws from Jeffreys-smoothed pair shares on effective counts, refitted",
-                          "bt_difference", "percentile of the same draws; p from their tail, Holm-adjusted over pairs",
-                          "rating_mean", "Student's t, items - 1 degrees of freedom, cluster-robust standard error, clipped to the scale",
-                          "thumbs_up_rate", "Wilson on effective counts (items as clusters), t quantile for items - 1 degrees of freedom",
-                          "position_bias", "Wilson; exact binomial test against 1/2",
-                          "top1_rate", "Wilson (judgments as independent)",
-                          "rating_paired_test", "Wilcoxon signed-rank, normal approximation with tie and continuity corrections, Holm over pairs"));
+                json_pack(
+                    "{sfssssssssssssssssss}", "level", 0.95, "agreement",
+                    "percentile of 200 resamples of the items (seeded), for alpha and Fleiss' "
+                    "kappa",
+                    "win_rate",
+                    "Wilson on effective counts (items as clusters: comparisons over the "
+                    "cluster-robust design effect), t quantile for items - 1 degrees of freedom",
+                    "bt_rating",
+                    "percentile of draws from Jeffreys-smoothed pair shares on effective counts, "
+                    "refitted",
+                    "bt_difference",
+                    "percentile of the same draws; p from their tail, Holm-adjusted over pairs",
+                    "rating_mean",
+                    "Student's t, items - 1 degrees of freedom, cluster-robust standard error, "
+                    "clipped to the scale",
+                    "thumbs_up_rate",
+                    "Wilson on effective counts (items as clusters), t quantile for items - 1 "
+                    "degrees of freedom",
+                    "position_bias", "Wilson; exact binomial test against 1/2", "top1_rate",
+                    "Wilson (judgments as independent)", "rating_paired_test",
+                    "Wilcoxon signed-rank, normal approximation with tie and continuity "
+                    "corrections, Holm over pairs"));
         if (*out != NULL) {
             json_t *warn = json_array();
             if (!j->cfg.randomize_order)
                 json_array_append_new(
-                    warn, json_string("Responses were shown in a fixed order (randomize_order is off): a preference "
-                                      "for a model cannot be told apart from a preference for a position. Win rates, "
-                                      "ratings and the decision compare positions as much as models."));
+                    warn,
+                    json_string("Responses were shown in a fixed order (randomize_order is off): a "
+                                "preference "
+                                "for a model cannot be told apart from a preference for a "
+                                "position. Win rates, "
+                                "ratings and the decision compare positions as much as models."));
             json_object_set_new(*out, "warnings", warn);
         }
         if (*out != NULL) {
             /* Model judges, apart from every figure above. */
             json_object_set_new(*out, "judges", judges_json_of(b));
             if (b->judges_left_out > 0)
-                json_array_append_new(json_object_get(*out, "warnings"),
-                                      json_string("More than 16 model judges judged this job: the report compares "
-                                                  "the first 16 it met."));
+                json_array_append_new(
+                    json_object_get(*out, "warnings"),
+                    json_string("More than 16 model judges judged this job: the report compares "
+                                "the first 16 it met."));
         }
         if (*out == NULL)
             rc = ERR_NOMEM;
         else if (j->cfg.acceptance != NULL)
-            json_object_set_new(*out, "decision",
-                                decision_json(j->cfg.acceptance, json_object_get(*out, "questions")));
+            json_object_set_new(
+                *out, "decision",
+                decision_json(j->cfg.acceptance, json_object_get(*out, "questions")));
         else
             json_object_set_new(*out, "decision", json_null());
     }
@@ -2437,31 +2547,37 @@ static json_t *figure(const char *fig, const char *q, json_t *obj)
 
 int report_jsonl(json_t *report, char **lines, size_t *len)
 {
-    static const char *const arrays[][2] = {{"win_rates", "win_rate"},     {"overall", "win_rate_overall"},
-                                            {"bradley_terry", "bt_rating"}, {"differences", "bt_difference"},
-                                            {"ranks", "rank"},              {"models", "rating"},
-                                            {"paired", "rating_paired_test"}, {"labels", "label"}};
+    static const char *const arrays[][2] = {{"win_rates", "win_rate"},
+                                            {"overall", "win_rate_overall"},
+                                            {"bradley_terry", "bt_rating"},
+                                            {"differences", "bt_difference"},
+                                            {"ranks", "rank"},
+                                            {"models", "rating"},
+                                            {"paired", "rating_paired_test"},
+                                            {"labels", "label"}};
     size_t cap = 0, i, k;
     json_t *q, *v, *summary;
     int rc;
     *lines = NULL;
     *len = 0;
-    summary = json_pack("{sOsOsOsOsOsOsOsO}", "intervals", json_object_get(report, "intervals"), "job",
-                        json_object_get(report, "job"), "cursor",
-                        json_object_get(report, "cursor"), "items", json_object_get(report, "items"),
-                        "judgments", json_object_get(report, "judgments"), "filters",
-                        json_object_get(report, "filters"), "models", json_object_get(report, "models"),
-                        "bootstrap", json_object_get(report, "bootstrap"));
+    summary = json_pack(
+        "{sOsOsOsOsOsOsOsO}", "intervals", json_object_get(report, "intervals"), "job",
+        json_object_get(report, "job"), "cursor", json_object_get(report, "cursor"), "items",
+        json_object_get(report, "items"), "judgments", json_object_get(report, "judgments"),
+        "filters", json_object_get(report, "filters"), "models", json_object_get(report, "models"),
+        "bootstrap", json_object_get(report, "bootstrap"));
     if ((rc = put_line(lines, len, &cap, figure("summary", NULL, summary))) != 0)
         return rc;
     json_decref(summary);
-    json_array_foreach(json_object_get(report, "questions"), i, q) {
+    json_array_foreach(json_object_get(report, "questions"), i, q)
+    {
         const char *name = json_string_value(json_object_get(q, "name"));
         size_t a;
         for (a = 0; a < sizeof arrays / sizeof arrays[0]; a++)
-            json_array_foreach(json_object_get(q, arrays[a][0]), k, v)
-                if ((rc = put_line(lines, len, &cap, figure(arrays[a][1], name, v))) != 0)
-                    return rc;
+            json_array_foreach(
+                json_object_get(q, arrays[a][0]), k,
+                v) if ((rc = put_line(lines, len, &cap, figure(arrays[a][1], name, v))) !=
+                       0) return rc;
         if ((v = json_object_get(q, "bt")) != NULL) {
             json_t *fit = json_deep_copy(v);
             json_object_set(fit, "bt_prior", json_object_get(q, "bt_prior"));
@@ -2477,19 +2593,21 @@ int report_jsonl(json_t *report, char **lines, size_t *len)
             (rc = put_line(lines, len, &cap, figure("agreement", name, v))) != 0)
             return rc;
     }
-    json_array_foreach(json_object_get(report, "warnings"), k, v) {
+    json_array_foreach(json_object_get(report, "warnings"), k, v)
+    {
         json_t *w = json_pack("{sO}", "text", v);
         rc = put_line(lines, len, &cap, figure("warning", NULL, w));
         json_decref(w);
         if (rc != 0)
             return rc;
     }
-    json_array_foreach(json_object_get(report, "labelers"), k, v)
-        if ((rc = put_line(lines, len, &cap, figure("labeler", NULL, v))) != 0)
-            return rc;
+    json_array_foreach(json_object_get(report, "labelers"), k,
+                       v) if ((rc = put_line(lines, len, &cap, figure("labeler", NULL, v))) !=
+                              0) return rc;
     /* Model judges: a line for each, then its figures named judge_*, each
      * with the judge's name. */
-    json_array_foreach(json_object_get(report, "judges"), i, v) {
+    json_array_foreach(json_object_get(report, "judges"), i, v)
+    {
         static const char *const jarrays[][2] = {{"win_rates", "judge_win_rate"},
                                                  {"bradley_terry", "judge_bt_rating"},
                                                  {"models", "judge_rating"},
@@ -2501,10 +2619,12 @@ int report_jsonl(json_t *report, char **lines, size_t *len)
         json_decref(head);
         if (rc != 0)
             return rc;
-        json_array_foreach(json_object_get(v, "questions"), k, q) {
+        json_array_foreach(json_object_get(v, "questions"), k, q)
+        {
             const char *name = json_string_value(json_object_get(q, "name"));
             for (a = 0; a < sizeof jarrays / sizeof jarrays[0]; a++)
-                json_array_foreach(json_object_get(q, jarrays[a][0]), e, x) {
+                json_array_foreach(json_object_get(q, jarrays[a][0]), e, x)
+                {
                     json_t *row = json_deep_copy(x);
                     json_object_set(row, "judge", jname);
                     rc = put_line(lines, len, &cap, figure(jarrays[a][1], name, row));

@@ -19,11 +19,11 @@
 #define REPORT_MODELS_MAX 256
 
 struct report_opts {
-    int samples;      /* draws for the rating intervals and tests (1000) */
-    uint64_t seed;    /* (1) */
-    int interval;     /* ratings' alpha at the interval level, not ordinal */
-    int davidson;     /* ties by Davidson's model, not as half a win each */
-    int nfilters;     /* items whose metadata[key] equals value */
+    int samples;   /* draws for the rating intervals and tests (1000) */
+    uint64_t seed; /* (1) */
+    int interval;  /* ratings' alpha at the interval level, not ordinal */
+    int davidson;  /* ties by Davidson's model, not as half a win each */
+    int nfilters;  /* items whose metadata[key] equals value */
     const char *fkey[REPORT_FILTERS_MAX], *fvalue[REPORT_FILTERS_MAX];
 };
 

@@ -128,8 +128,8 @@ static int review_write(struct db_conn *c, void *arg)
 /* Whether p may review the judgments of job_id: those who manage it, and
  * to everyone else the job does not exist (ERR_NOT_FOUND). *closed (may be
  * NULL): the job is closed. Reads on c, then leaves the reader idle. */
-static int may_review(struct db *db, struct db_conn *c, int64_t job_id,
-                      const struct principal *p, int *closed)
+static int may_review(struct db *db, struct db_conn *c, int64_t job_id, const struct principal *p,
+                      int *closed)
 {
     struct job j;
     int rc = job_load(c, job_id, &j);
@@ -176,12 +176,12 @@ json_t *review_list(struct db_conn *c, int64_t judgment_id)
     sqlite3_bind_int64(st, 1, judgment_id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *reason = (const char *)sqlite3_column_text(st, 1);
-        json_array_append_new(
-            arr, json_pack("{sssosIsoss}", "decision", (const char *)sqlite3_column_text(st, 0),
-                           "reason", reason != NULL ? json_string(reason) : json_null(),
-                           "revision", (json_int_t)sqlite3_column_int64(st, 2), "at",
-                           util_json_time_ms(sqlite3_column_int64(st, 3)), "reviewer",
-                           (const char *)sqlite3_column_text(st, 4)));
+        json_array_append_new(arr, json_pack("{sssosIsoss}", "decision",
+                                             (const char *)sqlite3_column_text(st, 0), "reason",
+                                             reason != NULL ? json_string(reason) : json_null(),
+                                             "revision", (json_int_t)sqlite3_column_int64(st, 2),
+                                             "at", util_json_time_ms(sqlite3_column_int64(st, 3)),
+                                             "reviewer", (const char *)sqlite3_column_text(st, 4)));
     }
     db_done(st);
     if (rc != SQLITE_DONE) {

@@ -30,9 +30,9 @@ struct route {
     const char *method;
     const char *pattern; /* "{id}" matches a positive integer segment */
     void (*handler)(struct req *r);
-    enum role min_role;  /* ROLE_NONE: anyone */
-    unsigned scopes;     /* token scopes accepted (any of); 0: no tokens */
-    size_t body_limit;   /* bytes; 0 with BODY_NONE */
+    enum role min_role; /* ROLE_NONE: anyone */
+    unsigned scopes;    /* token scopes accepted (any of); 0: no tokens */
+    size_t body_limit;  /* bytes; 0 with BODY_NONE */
     enum body_kind body;
     int flags;
 };
@@ -43,11 +43,14 @@ static void handle_metrics(struct req *r);
 #define KB 1024
 #define ANY_SCOPE SCOPES_ALL
 
+/* clang-format off: one route a line, as a table is read */
 static const struct route routes[] = {
     {"POST", "/api/v1/session", api_session_create, ROLE_NONE, 0, 4 * KB, BODY_JSON, R_LOGIN},
-    {"DELETE", "/api/v1/session", api_session_delete, ROLE_LABELER, 0, 0, BODY_NONE, R_MUST_CHANGE_OK},
+    {"DELETE", "/api/v1/session", api_session_delete, ROLE_LABELER, 0, 0, BODY_NONE,
+     R_MUST_CHANGE_OK},
     {"GET", "/api/v1/me", api_me, ROLE_LABELER, ANY_SCOPE, 0, BODY_NONE, R_MUST_CHANGE_OK},
-    {"POST", "/api/v1/me/password", api_me_password, ROLE_LABELER, 0, 4 * KB, BODY_JSON, R_MUST_CHANGE_OK},
+    {"POST", "/api/v1/me/password", api_me_password, ROLE_LABELER, 0, 4 * KB, BODY_JSON,
+     R_MUST_CHANGE_OK},
     {"GET", "/api/v1/users", api_users_list, ROLE_ADMIN, 0, 0, BODY_NONE, 0},
     {"POST", "/api/v1/users", api_users_create, ROLE_ADMIN, 0, 4 * KB, BODY_JSON, 0},
     {"PATCH", "/api/v1/users/{id}", api_users_update, ROLE_ADMIN, 0, 4 * KB, BODY_JSON, 0},
@@ -58,31 +61,45 @@ static const struct route routes[] = {
     {"POST", "/api/v1/jobs", api_jobs_create, ROLE_LEAD, SCOPE_WRITE, 512 * KB, BODY_JSON, 0},
     {"GET", "/api/v1/jobs/{id}", api_jobs_get, ROLE_LABELER, SCOPE_EXPORT, 0, BODY_NONE, 0},
     {"PATCH", "/api/v1/jobs/{id}", api_jobs_update, ROLE_LEAD, SCOPE_WRITE, 512 * KB, BODY_JSON, 0},
-    {"GET", "/api/v1/jobs/{id}/members", api_jobs_members_get, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
-    {"PUT", "/api/v1/jobs/{id}/members", api_jobs_members_put, ROLE_LEAD, SCOPE_WRITE, 1024 * KB, BODY_JSON, 0},
-    {"POST", "/api/v1/jobs/{id}/labelers/{id}/reject", api_jobs_labeler_reject, ROLE_LABELER, SCOPE_WRITE, 8 * KB, BODY_JSON, 0},
-    {"POST", "/api/v1/jobs/{id}/items", api_items_import, ROLE_LEAD, SCOPE_WRITE, (size_t)1 << 30, BODY_JSONL, 0},
-    {"POST", "/api/v1/jobs/{id}/items/release", api_items_release, ROLE_LEAD, SCOPE_WRITE, 256 * KB, BODY_JSON, 0},
+    {"GET", "/api/v1/jobs/{id}/members", api_jobs_members_get, ROLE_LEAD, SCOPE_EXPORT, 0,
+     BODY_NONE, 0},
+    {"PUT", "/api/v1/jobs/{id}/members", api_jobs_members_put, ROLE_LEAD, SCOPE_WRITE, 1024 * KB,
+     BODY_JSON, 0},
+    {"POST", "/api/v1/jobs/{id}/labelers/{id}/reject", api_jobs_labeler_reject, ROLE_LABELER,
+     SCOPE_WRITE, 8 * KB, BODY_JSON, 0},
+    {"POST", "/api/v1/jobs/{id}/items", api_items_import, ROLE_LEAD, SCOPE_WRITE, (size_t)1 << 30,
+     BODY_JSONL, 0},
+    {"POST", "/api/v1/jobs/{id}/items/release", api_items_release, ROLE_LEAD, SCOPE_WRITE, 256 * KB,
+     BODY_JSON, 0},
     {"GET", "/api/v1/jobs/{id}/items", api_items_list, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
     /* The job's managers only; to labelers the item does not exist (404). */
-    {"GET", "/api/v1/jobs/{id}/items/{key}", api_items_get, ROLE_LABELER, SCOPE_EXPORT, 0, BODY_NONE, 0},
+    {"GET", "/api/v1/jobs/{id}/items/{key}", api_items_get, ROLE_LABELER, SCOPE_EXPORT, 0,
+     BODY_NONE, 0},
     {"GET", "/api/v1/jobs/{id}/stats", api_jobs_stats, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
     {"GET", "/api/v1/jobs/{id}/export", api_jobs_export, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
     {"GET", "/api/v1/jobs/{id}/report", api_jobs_report, ROLE_LEAD, SCOPE_EXPORT, 0, BODY_NONE, 0},
-    {"POST", "/api/v1/jobs/{id}/judge-judgments", api_judges_submit, ROLE_LEAD, SCOPE_JUDGE, 16384 * KB, BODY_JSON, R_WRITES},
-    {"GET", "/api/v1/jobs/{id}/judges", api_judges_list, ROLE_LEAD, SCOPE_JUDGE | SCOPE_EXPORT, 0, BODY_NONE, 0},
+    {"POST", "/api/v1/jobs/{id}/judge-judgments", api_judges_submit, ROLE_LEAD, SCOPE_JUDGE,
+     16384 * KB, BODY_JSON, R_WRITES},
+    {"GET", "/api/v1/jobs/{id}/judges", api_judges_list, ROLE_LEAD, SCOPE_JUDGE | SCOPE_EXPORT, 0,
+     BODY_NONE, 0},
     {"POST", "/api/v1/markdown", api_markdown, ROLE_LEAD, 0, 512 * KB, BODY_JSON, 0},
-    {"POST", "/api/v1/jobs/{id}/tasks/next", api_tasks_next, ROLE_LABELER, 0, 0, BODY_NONE, R_WRITES},
+    {"POST", "/api/v1/jobs/{id}/tasks/next", api_tasks_next, ROLE_LABELER, 0, 0, BODY_NONE,
+     R_WRITES},
     {"GET", "/api/v1/tasks/{id}", api_tasks_get, ROLE_LABELER, 0, 0, BODY_NONE, 0},
-    {"POST", "/api/v1/tasks/{id}/judgment", api_tasks_judgment, ROLE_LABELER, 0, 2048 * KB, BODY_JSON, R_WRITES},
-    {"POST", "/api/v1/tasks/{id}/skip", api_tasks_skip, ROLE_LABELER, 0, 8 * KB, BODY_JSON, R_WRITES},
+    {"POST", "/api/v1/tasks/{id}/judgment", api_tasks_judgment, ROLE_LABELER, 0, 2048 * KB,
+     BODY_JSON, R_WRITES},
+    {"POST", "/api/v1/tasks/{id}/skip", api_tasks_skip, ROLE_LABELER, 0, 8 * KB, BODY_JSON,
+     R_WRITES},
     {"POST", "/api/v1/tasks/{id}/flag", api_tasks_flag, ROLE_LABELER, 0, 8 * KB, BODY_JSON, 0},
-    {"GET", "/api/v1/jobs/{id}/judgments/mine", api_judgments_mine, ROLE_LABELER, 0, 0, BODY_NONE, 0},
+    {"GET", "/api/v1/jobs/{id}/judgments/mine", api_judgments_mine, ROLE_LABELER, 0, 0, BODY_NONE,
+     0},
     {"GET", "/api/v1/judgments/{id}", api_judgments_get, ROLE_LABELER, 0, 0, BODY_NONE, 0},
-    {"PUT", "/api/v1/judgments/{id}", api_judgments_revise, ROLE_LABELER, 0, 2048 * KB, BODY_JSON, R_WRITES},
+    {"PUT", "/api/v1/judgments/{id}", api_judgments_revise, ROLE_LABELER, 0, 2048 * KB, BODY_JSON,
+     R_WRITES},
     /* Leads and admins only, decided by the handler from the job, so that
      * to a labeler the route answers 404 like any judgment not theirs. */
-    {"POST", "/api/v1/judgments/{id}/review", api_judgments_review, ROLE_LABELER, SCOPE_WRITE, 8 * KB, BODY_JSON, 0},
+    {"POST", "/api/v1/judgments/{id}/review", api_judgments_review, ROLE_LABELER, SCOPE_WRITE,
+     8 * KB, BODY_JSON, 0},
     {"GET", "/healthz", handle_healthz, ROLE_NONE, 0, 0, BODY_NONE, 0},
     {"GET", "/metrics", handle_metrics, ROLE_ADMIN, ANY_SCOPE, 0, BODY_NONE, R_TOKEN_ANY_ROLE},
     {"GET", "/", api_page_home, ROLE_LABELER, 0, 0, BODY_NONE, R_PAGE | R_MUST_CHANGE_OK},
@@ -95,6 +112,7 @@ static const struct route routes[] = {
     {"GET", "/tokens", api_page_tokens, ROLE_LEAD, 0, 0, BODY_NONE, R_PAGE},
     {"GET", "/admin/users", api_page_users, ROLE_ADMIN, 0, 0, BODY_NONE, R_PAGE},
 };
+/* clang-format on */
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
 static const char security_headers[] =
@@ -193,7 +211,8 @@ void reply_stream_start(struct req *r, int status, const char *ctype, const char
         return;
     r->status = status;
     r->streaming = 1;
-    buf_printf(&b, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n"
+    buf_printf(&b,
+               "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n"
                "Connection: %s\r\nCache-Control: no-store\r\n",
                status, status_text(status), ctype, keep_alive(r) ? "keep-alive" : "close");
     buf_puts(&b, security_headers);
@@ -299,11 +318,11 @@ void reply_err(struct req *r, int err, const char *message, const char *field)
 {
     int status = server_status_of(err);
     if (message == NULL)
-        message = err == ERR_DB       ? "storage unavailable (disk full or failing); retry later"
-                  : status == 500     ? "internal error"
-                  : status == 503     ? "server busy, retry"
-                  : status == 507     ? "no space left to store the request; retry later"
-                                      : status_text(status);
+        message = err == ERR_DB   ? "storage unavailable (disk full or failing); retry later"
+                  : status == 500 ? "internal error"
+                  : status == 503 ? "server busy, retry"
+                  : status == 507 ? "no space left to store the request; retry later"
+                                  : status_text(status);
     reply_error_h(r, status, NULL, message, field,
                   status == 503 || status == 507 ? "Retry-After: 10\r\n" : NULL);
 }
@@ -464,13 +483,13 @@ static int authenticate(struct req *r)
     if (authz != NULL) {
         if (strncasecmp(authz, "Bearer ", 7) != 0) {
             reply_error_h(r, 401, NULL, "only Bearer tokens are accepted", NULL,
-                                "WWW-Authenticate: Bearer\r\n");
+                          "WWW-Authenticate: Bearer\r\n");
             return -1;
         }
         rc = auth_token_check(r->app->auth, authz + 7, &r->who);
         if (rc == ERR_UNAUTHORIZED) {
             reply_error_h(r, 401, NULL, "invalid, expired or revoked token", NULL,
-                                "WWW-Authenticate: Bearer\r\n");
+                          "WWW-Authenticate: Bearer\r\n");
             return -1;
         }
         if (rc != 0) {
@@ -544,17 +563,17 @@ static int authorize(struct req *r)
     }
     if (r->who.kind == AUTH_TOKEN) {
         if ((rt->scopes & r->who.scopes) == 0) {
-            reply_error(r, 403, "scope", rt->scopes == 0 ? "not available to API tokens"
-                                                        : "the token lacks the scope for this",
+            reply_error(r, 403, "scope",
+                        rt->scopes == 0 ? "not available to API tokens"
+                                        : "the token lacks the scope for this",
                         NULL);
             return -1;
         }
         if (rt->flags & R_TOKEN_ANY_ROLE)
             return 0;
     }
-    if ((rt->flags & R_PAGE) &&
-        (r->who.role < rt->min_role ||
-         (r->who.must_change_password && !(rt->flags & R_MUST_CHANGE_OK)))) {
+    if ((rt->flags & R_PAGE) && (r->who.role < rt->min_role || (r->who.must_change_password &&
+                                                                !(rt->flags & R_MUST_CHANGE_OK)))) {
         /* A page the user may not see (yet): the home page says why, and
          * is where a user with a one-time password chooses their own, so
          * it must itself be allowed (R_MUST_CHANGE_OK), or this loops. */
@@ -572,8 +591,7 @@ static int authorize(struct req *r)
     if (unsafe && r->who.kind == AUTH_SESSION) {
         const char *t = mg_get_header(r->conn, "X-CSRF-Token");
         if (t == NULL || !util_str_eq_ct(t, r->who.csrf) || same_origin(r) != 1) {
-            reply_error(r, 403, "csrf", "missing or wrong X-CSRF-Token or cross-site origin",
-                        NULL);
+            reply_error(r, 403, "csrf", "missing or wrong X-CSRF-Token or cross-site origin", NULL);
             return -1;
         }
     }
@@ -677,8 +695,8 @@ static int read_body(struct req *r)
     buf_free(&b);
     if (r->body == NULL) {
         char msg[256];
-        snprintf(msg, sizeof msg, "malformed JSON at line %d column %d: %s", jerr.line,
-                 jerr.column, jerr.text);
+        snprintf(msg, sizeof msg, "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
+                 jerr.text);
         reply_error(r, 400, "malformed_json", msg, NULL);
         return -1;
     }
@@ -799,7 +817,8 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
         db_write_expected(r.app->db);
     if (__atomic_load_n(&r.app->draining, __ATOMIC_SEQ_CST) && r.status == 0)
         reply_error_h(&r, 503, NULL, "the server is shutting down", NULL, "Retry-After: 5\r\n");
-    if (r.status == 0 && r.route != NULL && authenticate(&r) == 0 && authorize(&r) == 0 && read_body(&r) == 0)
+    if (r.status == 0 && r.route != NULL && authenticate(&r) == 0 && authorize(&r) == 0 &&
+        read_body(&r) == 0)
         r.route->handler(&r);
     if (r.status == 0)
         reply_err(&r, ERR_NOMEM, NULL, NULL); /* a handler that did not answer */
@@ -824,24 +843,37 @@ int server_run(struct app *app, const sigset_t *signals)
 {
     char threads[16], keep[16], reqt[16];
     const char *options[] = {
-        "listening_ports", app->cfg.listen,
-        "num_threads", threads,
-        "enable_keep_alive", "yes",
-        "keep_alive_timeout_ms", keep,
-        "request_timeout_ms", reqt,
+        "listening_ports",
+        app->cfg.listen,
+        "num_threads",
+        threads,
+        "enable_keep_alive",
+        "yes",
+        "keep_alive_timeout_ms",
+        keep,
+        "request_timeout_ms",
+        reqt,
         /* Accepted connections wait here for a free worker; a burst of
          * thousands (labelers arriving at nine) queues, not refused. */
-        "connection_queue", "4096",
-        "listen_backlog", "4096",
-        "tcp_nodelay", "1",
-        "enable_directory_listing", "no",
-        "access_control_allow_origin", "",
-        "cgi_pattern", "",
-        "ssi_pattern", "",
+        "connection_queue",
+        "4096",
+        "listen_backlog",
+        "4096",
+        "tcp_nodelay",
+        "1",
+        "enable_directory_listing",
+        "no",
+        "access_control_allow_origin",
+        "",
+        "cgi_pattern",
+        "",
+        "ssi_pattern",
+        "",
         "additional_header",
         "Content-Security-Policy: default-src 'self'; frame-ancestors 'none'\r\n"
         "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nX-Frame-Options: DENY",
-        NULL, NULL,
+        NULL,
+        NULL,
     };
     struct mg_callbacks cb;
     struct mg_context *ctx;
@@ -873,7 +905,8 @@ int server_run(struct app *app, const sigset_t *signals)
     mg_set_request_handler(ctx, "/", dispatch, app);
     fprintf(stderr, "arbiter: serving on http://%s/\n", app->cfg.listen);
     sigwait(signals, &sig);
-    fprintf(stderr, "arbiter: %s received, finishing requests\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    fprintf(stderr, "arbiter: %s received, finishing requests\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM");
     /* Drain: refuse new requests, let those in flight answer (30 s at most),
      * then stop CivetWeb, which joins its threads. */
     __atomic_store_n(&app->draining, 1, __ATOMIC_SEQ_CST);

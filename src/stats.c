@@ -96,7 +96,8 @@ static int bt_fit(int m, const double *w, double *p)
 int stats_bt_groups(int m, const double *w, int *group)
 {
     unsigned char *reach = calloc((size_t)m * (size_t)m + 1, 1);
-    int *score = calloc((size_t)m + 1, sizeof *score), *order = calloc((size_t)m + 1, sizeof *order);
+    int *score = calloc((size_t)m + 1, sizeof *score),
+        *order = calloc((size_t)m + 1, sizeof *order);
     int i, j, k, n = 0;
     if (reach == NULL || score == NULL || order == NULL) {
         free(reach);
@@ -226,7 +227,8 @@ static double gamma_draw(struct stats_rng *r, double a);
 int stats_davidson(int m, const double *w, const double *t, double *rating, double *nu, int *prior)
 {
     double *p = malloc(sizeof *p * (size_t)m), *next = malloc(sizeof *next * (size_t)m);
-    double *sc = malloc(sizeof *sc * (size_t)m * (size_t)m), *ww = malloc(sizeof *ww * (size_t)m * (size_t)m);
+    double *sc = malloc(sizeof *sc * (size_t)m * (size_t)m),
+           *ww = malloc(sizeof *ww * (size_t)m * (size_t)m);
     double tt = 0, v;
     int i, j, it, needs, done = -1;
     *prior = 0;
@@ -289,12 +291,13 @@ out:
     return done;
 }
 
-int stats_davidson_draws(int m, const double *w, const double *t, int samples, uint64_t seed, double *draws,
-                         double *nus)
+int stats_davidson_draws(int m, const double *w, const double *t, int samples, uint64_t seed,
+                         double *draws, double *nus)
 {
     struct stats_rng r;
     /* Zeroed: the draws fill pairs i != j; the fit reads the diagonal too. */
-    double *dw = calloc((size_t)m * (size_t)m, sizeof *dw), *dt = calloc((size_t)m * (size_t)m, sizeof *dt);
+    double *dw = calloc((size_t)m * (size_t)m, sizeof *dw),
+           *dt = calloc((size_t)m * (size_t)m, sizeof *dt);
     double *rt = malloc(sizeof *rt * (size_t)m), nu;
     int k, i, j, prior, failed = 0;
     if (dw == NULL || dt == NULL || rt == NULL) {
@@ -333,8 +336,8 @@ int stats_davidson_draws(int m, const double *w, const double *t, int samples, u
     return failed;
 }
 
-int stats_dawid_skene(const int *off, const int *lab, const unsigned char *val, int units, int labs, int k,
-                      double *prior, double *conf, double *post)
+int stats_dawid_skene(const int *off, const int *lab, const unsigned char *val, int units, int labs,
+                      int k, double *prior, double *conf, double *post)
 {
     int it, i, u, c, x, done = -1;
     double lp[256];
@@ -362,7 +365,8 @@ int stats_dawid_skene(const int *off, const int *lab, const unsigned char *val, 
         for (u = 0; u < units; u++)
             for (i = off[u]; i < off[u + 1]; i++)
                 for (c = 0; c < k; c++)
-                    conf[((size_t)lab[i] * (size_t)k + (size_t)c) * (size_t)k + val[i]] += post[u * k + c];
+                    conf[((size_t)lab[i] * (size_t)k + (size_t)c) * (size_t)k + val[i]] +=
+                        post[u * k + c];
         for (i = 0; i < labs * k; i++) {
             double sum = 0;
             for (x = 0; x < k; x++)
@@ -377,7 +381,8 @@ int stats_dawid_skene(const int *off, const int *lab, const unsigned char *val, 
                 lp[c] = log(prior[c] > 0 ? prior[c] : 1e-300);
             for (i = off[u]; i < off[u + 1]; i++)
                 for (c = 0; c < k; c++)
-                    lp[c] += log(conf[((size_t)lab[i] * (size_t)k + (size_t)c) * (size_t)k + val[i]]);
+                    lp[c] +=
+                        log(conf[((size_t)lab[i] * (size_t)k + (size_t)c) * (size_t)k + val[i]]);
             top = lp[0];
             for (c = 1; c < k; c++)
                 top = lp[c] > top ? lp[c] : top;
@@ -595,7 +600,8 @@ double stats_ibeta(double a, double b, double x)
     if (x >= 1)
         return 1;
     front = exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log(1 - x));
-    return x < (a + 1) / (a + b + 2) ? front * betacf(a, b, x) / a : 1 - front * betacf(b, a, 1 - x) / b;
+    return x < (a + 1) / (a + b + 2) ? front * betacf(a, b, x) / a
+                                     : 1 - front * betacf(b, a, 1 - x) / b;
 }
 
 double stats_t_sf(double t, double df)

@@ -2,8 +2,8 @@
  * Wilson intervals (on clustered counts too), Bradley-Terry and Davidson
  * ratings on the Elo scale with seeded draws for their intervals, tests
  * (Holm, binomial, Wilcoxon, Student's t), Dawid-Skene, Krippendorff's
- * alpha, Fleiss' kappa, and small helpers. Pure functions of their inputs: no I/O, no globals, so the same
- * data (and seed) always gives the same figures. */
+ * alpha, Fleiss' kappa, and small helpers. Pure functions of their inputs: no I/O, no globals, so
+ * the same data (and seed) always gives the same figures. */
 #ifndef ARBITER_STATS_H
 #define ARBITER_STATS_H
 
@@ -31,8 +31,8 @@ int stats_davidson(int m, const double *w, const double *t, double *rating, doub
 /* Draws for intervals, as stats_bt_draws: each pair's wins, losses and
  * ties (effective counts) redrawn from Dirichlet(w + 1/2, l + 1/2, t + 1/2),
  * refitted; nu of each draw into nus (may be NULL). */
-int stats_davidson_draws(int m, const double *w, const double *t, int samples, uint64_t seed, double *draws,
-                         double *nus);
+int stats_davidson_draws(int m, const double *w, const double *t, int samples, uint64_t seed,
+                         double *draws, double *nus);
 
 /* Dawid and Skene's labeler model by EM over `units` units: unit u's
  * labels are lab[i] (the labeler, 0..labs) and val[i] (the class, 0..k,
@@ -41,8 +41,8 @@ int stats_davidson_draws(int m, const double *w, const double *t, int samples, u
  * sum to 1; smoothed by 0.01 a cell) and each unit's class probabilities
  * post[u * k + c]. Starts from the vote shares. Returns the iterations to
  * converge (a change below 1e-6), -1 when 200 did not, -2 for k > 256. */
-int stats_dawid_skene(const int *off, const int *lab, const unsigned char *val, int units, int labs, int k,
-                      double *prior, double *conf, double *post);
+int stats_dawid_skene(const int *off, const int *lab, const unsigned char *val, int units, int labs,
+                      int k, double *prior, double *conf, double *post);
 
 /* The groups of models by who scored against whom (w as for stats_bt): i
  * and j share a group when each reaches the other by a chain of wins or

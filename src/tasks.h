@@ -23,7 +23,7 @@ struct task {
     int n_shown;
     int64_t leased_at, expires_at, finished_at; /* ms */
     char ext_id[ITEM_ID_BYTES + 1];
-    char *item;      /* owned: the normalised item's JSON text, as stored */
+    char *item; /* owned: the normalised item's JSON text, as stored */
     size_t item_len;
 };
 

@@ -293,7 +293,8 @@ static int passwd_write(struct db_conn *c, void *arg)
 }
 
 int user_change_password(struct auth *a, int64_t id, const char *current, const char *next,
-                         int64_t keep_session_id, const char *addr, const char **why, int64_t *retry_after)
+                         int64_t keep_session_id, const char *addr, const char **why,
+                         int64_t *retry_after)
 {
     struct db_conn *c = db_reader(auth_db(a));
     struct user u;
@@ -312,7 +313,8 @@ int user_change_password(struct auth *a, int64_t id, const char *current, const 
     }
     if ((rc = auth_password_verify(a, u.password_hash, current, &rehash)) != 0) {
         *why = "the current password is wrong";
-        if (rc == ERR_UNAUTHORIZED && auth_guess_failed(a, id, u.name, addr, "password_change") != 0)
+        if (rc == ERR_UNAUTHORIZED &&
+            auth_guess_failed(a, id, u.name, addr, "password_change") != 0)
             return ERR_DB;
         return rc;
     }

@@ -59,6 +59,7 @@ int user_update(struct auth *a, int64_t id, const struct user_patch *patch, int6
  * (audited as a failed login); ERR_THROTTLED (*retry_after) after as many
  * failures as throttle a login; ERR_BUSY when no hash slot came free. */
 int user_change_password(struct auth *a, int64_t id, const char *current, const char *next,
-                         int64_t keep_session_id, const char *addr, const char **why, int64_t *retry_after);
+                         int64_t keep_session_id, const char *addr, const char **why,
+                         int64_t *retry_after);
 
 #endif

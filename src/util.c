@@ -6,9 +6,9 @@
 #include <ctype.h>
 #include <jansson.h>
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdarg.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -341,14 +341,16 @@ int util_query_next(const char **qs, char *name, size_t nn, char *value, size_t 
     a = mg_url_decode(s, (int)((eq != NULL ? eq : amp) - s), name, (int)nn, 1);
     name_ok = a >= 0 && strlen(name) == (size_t)a && utf8_ok(name);
     for (p = s; name_ok && p < (eq != NULL ? eq : amp); p++)
-        if (*p == '%' && (amp - p < 3 || !isxdigit((unsigned char)p[1]) || !isxdigit((unsigned char)p[2])))
+        if (*p == '%' &&
+            (amp - p < 3 || !isxdigit((unsigned char)p[1]) || !isxdigit((unsigned char)p[2])))
             name_ok = 0;
     if (!name_ok) {
         name[0] = '\0';
         return -1;
     }
     for (p = eq != NULL ? eq + 1 : amp; p < amp; p++)
-        if (*p == '%' && (amp - p < 3 || !isxdigit((unsigned char)p[1]) || !isxdigit((unsigned char)p[2])))
+        if (*p == '%' &&
+            (amp - p < 3 || !isxdigit((unsigned char)p[1]) || !isxdigit((unsigned char)p[2])))
             return -1;
     b = eq != NULL ? mg_url_decode(eq + 1, (int)(amp - eq - 1), value, (int)vn, 1) : 0;
     if (b < 0 || strlen(value) != (size_t)b || !utf8_ok(value)) {

@@ -12,18 +12,18 @@
  * server.c maps them to HTTP statuses (server_status_of). */
 enum err {
     ERR_OK = 0,
-    ERR_INVALID = -1,     /* input failed validation (422) */
-    ERR_BAD_REQUEST = -2, /* malformed request (400) */
-    ERR_NOT_FOUND = -3,   /* 404 */
-    ERR_CONFLICT = -4,    /* state forbids it (409) */
-    ERR_FORBIDDEN = -5,   /* 403 */
-    ERR_UNAUTHORIZED = -6,/* 401 */
-    ERR_BUSY = -7,        /* overloaded, retry later (503) */
-    ERR_DB = -8,          /* storage failure: the database cannot be read or written (503) */
-    ERR_NOMEM = -9,       /* 500 */
-    ERR_THROTTLED = -10,  /* too many attempts (429) */
-    ERR_TOO_LARGE = -11,  /* 413 */
-    ERR_NO_SPACE = -12,   /* no room left to stage a request's data (507) */
+    ERR_INVALID = -1,      /* input failed validation (422) */
+    ERR_BAD_REQUEST = -2,  /* malformed request (400) */
+    ERR_NOT_FOUND = -3,    /* 404 */
+    ERR_CONFLICT = -4,     /* state forbids it (409) */
+    ERR_FORBIDDEN = -5,    /* 403 */
+    ERR_UNAUTHORIZED = -6, /* 401 */
+    ERR_BUSY = -7,         /* overloaded, retry later (503) */
+    ERR_DB = -8,           /* storage failure: the database cannot be read or written (503) */
+    ERR_NOMEM = -9,        /* 500 */
+    ERR_THROTTLED = -10,   /* too many attempts (429) */
+    ERR_TOO_LARGE = -11,   /* 413 */
+    ERR_NO_SPACE = -12,    /* no room left to stage a request's data (507) */
 };
 
 /* The deepest nesting of arrays and objects accepted in any JSON we parse

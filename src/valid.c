@@ -13,12 +13,9 @@
 static const struct {
     const char *message, *code;
 } codes[] = {
-    {"is required", "missing_field"},
-    {"unknown field", "unknown_field"},
-    {"must be a string", "wrong_type"},
-    {"must be an integer", "wrong_type"},
-    {"must be true or false", "wrong_type"},
-    {"must be an object", "wrong_type"},
+    {"is required", "missing_field"},        {"unknown field", "unknown_field"},
+    {"must be a string", "wrong_type"},      {"must be an integer", "wrong_type"},
+    {"must be true or false", "wrong_type"}, {"must be an object", "wrong_type"},
 };
 
 const char *problem_code(const char *message)
@@ -41,8 +38,8 @@ void problems_add(struct problems *p, const char *field, const char *fmt, ...)
         p->list = json_array();
     p->count++;
     if (json_array_size(p->list) < 100)
-        json_array_append_new(p->list, json_pack("{ssssss}", "field", field, "message", msg,
-                                                 "code", problem_code(msg)));
+        json_array_append_new(p->list, json_pack("{ssssss}", "field", field, "message", msg, "code",
+                                                 problem_code(msg)));
 }
 
 /* ---- typed reading of a JSON object, collecting problems ---- */
@@ -55,12 +52,12 @@ void valid_path(char *out, size_t n, const char *base, const char *key)
         snprintf(out, n, "%s.%s", base, key);
 }
 
-void valid_keys(json_t *o, const char *base, const char *const *allowed,
-                       struct problems *pr)
+void valid_keys(json_t *o, const char *base, const char *const *allowed, struct problems *pr)
 {
     const char *key;
     json_t *v;
-    json_object_foreach(o, key, v) {
+    json_object_foreach(o, key, v)
+    {
         const char *const *a;
         for (a = allowed; *a != NULL && strcmp(*a, key) != 0; a++)
             ;
@@ -87,7 +84,7 @@ void valid_bool(json_t *o, const char *base, const char *key, int *out, struct p
 }
 
 void valid_int(json_t *o, const char *base, const char *key, int lo, int hi, int *out,
-                    struct problems *pr)
+               struct problems *pr)
 {
     json_t *v = json_object_get(o, key);
     char f[256];
@@ -107,8 +104,8 @@ void valid_int(json_t *o, const char *base, const char *key, int lo, int hi, int
 
 /* A string of at most max code points, or NULL (with a problem when it is
  * required or of the wrong type). Borrowed from o. */
-const char *valid_str(json_t *o, const char *base, const char *key, int required,
-                           size_t max, struct problems *pr)
+const char *valid_str(json_t *o, const char *base, const char *key, int required, size_t max,
+                      struct problems *pr)
 {
     json_t *v = json_object_get(o, key);
     char f[256];
@@ -132,4 +129,3 @@ const char *valid_str(json_t *o, const char *base, const char *key, int required
     }
     return json_string_value(v);
 }
-

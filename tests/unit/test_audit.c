@@ -31,12 +31,14 @@ int main(void)
     sqlite3_stmt *st = NULL;
     snprintf(path, sizeof path, "/tmp/arbiter-test-audit-%d.db", (int)getpid());
     unlink(path);
-    CHECK(db_open(path, &db, err, sizeof err) == 0 && db_migrate(db, &applied, err, sizeof err) == 0);
+    CHECK(db_open(path, &db, err, sizeof err) == 0 &&
+          db_migrate(db, &applied, err, sizeof err) == 0);
     CHECK(db_write(db, add_ok, NULL) == 0);
     CHECK(db_write(db, add_then_fail, NULL) == ERR_CONFLICT);
-    CHECK(sqlite3_prepare_v2(db_reader(db)->h,
-                             "SELECT actor_id, action, subject, client_addr, detail, at FROM audit_log",
-                             -1, &st, NULL) == SQLITE_OK);
+    CHECK(sqlite3_prepare_v2(
+              db_reader(db)->h,
+              "SELECT actor_id, action, subject, client_addr, detail, at FROM audit_log", -1, &st,
+              NULL) == SQLITE_OK);
     CHECK(sqlite3_step(st) == SQLITE_ROW);
     CHECK(sqlite3_column_type(st, 0) == SQLITE_NULL); /* actor 0: anonymous / CLI */
     CHECK_STR((const char *)sqlite3_column_text(st, 1), "login");

@@ -30,7 +30,8 @@ int main(void)
     CHECK(sodium_init() >= 0);
     snprintf(path, sizeof path, "/tmp/arbiter-test-auth-%d.db", (int)getpid());
     unlink(path);
-    CHECK(db_open(path, &db, err, sizeof err) == 0 && db_migrate(db, &applied, err, sizeof err) == 0);
+    CHECK(db_open(path, &db, err, sizeof err) == 0 &&
+          db_migrate(db, &applied, err, sizeof err) == 0);
     auth_config_default(&cfg);
     cfg.pw_opslimit = 1; /* fast hashes for tests; the defaults are checked below */
     cfg.pw_memlimit = 8 << 20;

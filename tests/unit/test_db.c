@@ -9,8 +9,8 @@
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static char path[256];
@@ -168,8 +168,10 @@ int main(void)
         /* Pragmas: WAL, foreign keys, FULL sync, read-only readers. */
         sqlite3_stmt *s = NULL;
         struct db_conn *c = db_reader(db);
-        sqlite3_prepare_v2(c->h, "SELECT * FROM pragma_journal_mode, pragma_foreign_keys,"
-                                 " pragma_synchronous", -1, &s, NULL);
+        sqlite3_prepare_v2(c->h,
+                           "SELECT * FROM pragma_journal_mode, pragma_foreign_keys,"
+                           " pragma_synchronous",
+                           -1, &s, NULL);
         CHECK(sqlite3_step(s) == SQLITE_ROW);
         CHECK_STR((const char *)sqlite3_column_text(s, 0), "wal");
         CHECK(sqlite3_column_int(s, 1) == 1);

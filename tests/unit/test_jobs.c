@@ -28,9 +28,8 @@ static int has_field(const struct problems *pr, const char *field)
 {
     json_t *p;
     size_t i;
-    json_array_foreach(pr->list, i, p)
-        if (strcmp(json_string_value(json_object_get(p, "field")), field) == 0)
-            return 1;
+    json_array_foreach(pr->list, i, p) if (strcmp(json_string_value(json_object_get(p, "field")),
+                                                  field) == 0) return 1;
     return 0;
 }
 
@@ -40,8 +39,10 @@ static const char *JOB =
     "{\"name\": \"order\", \"type\": \"rank\", \"allow_ties\": true},"
     "{\"name\": \"helpful\", \"type\": \"rating\", \"scale\": {\"min\": 1, \"max\": 5}},"
     "{\"name\": \"overall\", \"type\": \"rating\", \"per_response\": false, \"scale\": \"thumbs\"},"
-    "{\"name\": \"edit\", \"type\": \"text\", \"prefill\": \"best\", \"min_chars\": 2, \"required\": false},"
-    "{\"name\": \"flags\", \"type\": \"labels\", \"options\": [\"harmful\", \"wrong\"], \"multiple\": true}]}";
+    "{\"name\": \"edit\", \"type\": \"text\", \"prefill\": \"best\", \"min_chars\": 2, "
+    "\"required\": false},"
+    "{\"name\": \"flags\", \"type\": \"labels\", \"options\": [\"harmful\", \"wrong\"], "
+    "\"multiple\": true}]}";
 
 /* Checks answers (JSON text) against JOB for responses ids; returns the
  * number of problems and whether field was among them. */
@@ -119,22 +120,28 @@ static void test_answers(void)
     full = "{\"better\": {\"winner\": \"a\", \"strength\": 1}, \"order\": [\"b\", \"a\"],"
            " \"helpful\": {\"a\": 1, \"b\": 5}, \"overall\": false, \"flags\": []}";
     CHECK(answers(&cfg, full, AB, 2, NULL) == 0);
-    CHECK(answers(&cfg, "{\"better\": {\"winner\": \"tie\"}, \"order\": [[\"a\", \"b\"]],"
-                        " \"helpful\": {\"a\": 3, \"b\": 3}, \"overall\": true,"
-                        " \"edit\": \"ok\", \"flags\": [\"harmful\", \"wrong\"]}",
+    CHECK(answers(&cfg,
+                  "{\"better\": {\"winner\": \"tie\"}, \"order\": [[\"a\", \"b\"]],"
+                  " \"helpful\": {\"a\": 3, \"b\": 3}, \"overall\": true,"
+                  " \"edit\": \"ok\", \"flags\": [\"harmful\", \"wrong\"]}",
                   AB, 2, NULL) == 0);
     CHECK(answers(&cfg, "{}", AB, 2, "answers.better") == 5); /* every required one */
     CHECK(answers(&cfg, "[]", AB, 2, "answers") == 1);
-    CHECK(answers(&cfg, "{\"better\": {\"winner\": \"both_bad\"}}", AB, 2, "answers.better.winner") > 0);
-    CHECK(answers(&cfg, "{\"better\": {\"winner\": \"a\", \"strength\": 4}}", AB, 2, "answers.better.strength") > 0);
-    CHECK(answers(&cfg, "{\"better\": {\"winner\": \"a\", \"why\": 1}}", AB, 2, "answers.better.why") > 0);
+    CHECK(answers(&cfg, "{\"better\": {\"winner\": \"both_bad\"}}", AB, 2,
+                  "answers.better.winner") > 0);
+    CHECK(answers(&cfg, "{\"better\": {\"winner\": \"a\", \"strength\": 4}}", AB, 2,
+                  "answers.better.strength") > 0);
+    CHECK(answers(&cfg, "{\"better\": {\"winner\": \"a\", \"why\": 1}}", AB, 2,
+                  "answers.better.why") > 0);
     CHECK(answers(&cfg, "{\"order\": [\"a\", \"c\"]}", AB, 2, "answers.order") > 0);
     CHECK(answers(&cfg, "{\"order\": [\"a\", \"b\"]}", ABC, 3, "answers.order") > 0);
-    CHECK(answers(&cfg, "{\"order\": [\"a\", [\"b\"], [\"c\", \"a\"]]}", ABC, 3, "answers.order") > 0);
+    CHECK(answers(&cfg, "{\"order\": [\"a\", [\"b\"], [\"c\", \"a\"]]}", ABC, 3, "answers.order") >
+          0);
     CHECK(answers(&cfg, "{\"order\": [[]]}", AB, 2, "answers.order") > 0);
     CHECK(answers(&cfg, "{\"helpful\": {\"a\": 0, \"b\": 1}}", AB, 2, "answers.helpful.a") > 0);
     CHECK(answers(&cfg, "{\"helpful\": {\"a\": 1.5, \"b\": 1}}", AB, 2, "answers.helpful.a") > 0);
-    CHECK(answers(&cfg, "{\"helpful\": {\"a\": 1, \"b\": 1, \"c\": 1}}", AB, 2, "answers.helpful.c") > 0);
+    CHECK(answers(&cfg, "{\"helpful\": {\"a\": 1, \"b\": 1, \"c\": 1}}", AB, 2,
+                  "answers.helpful.c") > 0);
     CHECK(answers(&cfg, "{\"helpful\": 3}", AB, 2, "answers.helpful") > 0);
     CHECK(answers(&cfg, "{\"overall\": 1}", AB, 2, "answers.overall") > 0);
     CHECK(answers(&cfg, "{\"edit\": \"x\"}", AB, 2, "answers.edit") > 0);

@@ -56,19 +56,16 @@ static void test_handwritten(void)
 /* A random JSON value of bounded depth, with strings full of escapes. */
 static json_t *random_value(int depth)
 {
-    static const char *const pieces[] = {"a", "\"", "\\", "}", "]", ",", ":", "\xc3\xa9", "\n",
-                                         " ", "{", "[", "\x01", "x y"};
+    static const char *const pieces[] = {"a",        "\"", "\\", "}", "]", ",",    ":",
+                                         "\xc3\xa9", "\n", " ",  "{", "[", "\x01", "x y"};
     uint32_t kind = randombytes_uniform(depth > 0 ? 7 : 5);
     char s[64] = "";
     int i, n;
     json_t *v;
     switch (kind) {
-    case 0:
-        return json_integer((json_int_t)randombytes_uniform(2000000) - 1000000);
-    case 1:
-        return json_real((double)randombytes_uniform(100000) / 7.0);
-    case 2:
-        return randombytes_uniform(3) == 0 ? json_null() : json_boolean(randombytes_uniform(2));
+    case 0: return json_integer((json_int_t)randombytes_uniform(2000000) - 1000000);
+    case 1: return json_real((double)randombytes_uniform(100000) / 7.0);
+    case 2: return randombytes_uniform(3) == 0 ? json_null() : json_boolean(randombytes_uniform(2));
     case 3:
     case 4:
         n = (int)randombytes_uniform(6);
@@ -113,7 +110,8 @@ static void test_random_against_jansson(void)
             json_object_set_new(doc, k, random_value(3));
         }
         text = json_dumps(doc, flags);
-        json_object_foreach(doc, key, v) {
+        json_object_foreach(doc, key, v)
+        {
             json_t *back;
             if (jspan_member(span(text), key, &got) != 0) {
                 bad++;
@@ -154,8 +152,8 @@ static json_t *expected_view(const struct task *t, json_t *item)
         json_object_set(view, "prompt", json_object_get(item, "prompt"));
     json_object_set_new(view, "responses", shown);
     return json_pack("{sIsIsssososo}", "id", (json_int_t)t->id, "job_id", (json_int_t)t->job_id,
-                     "state", "leased", "leased_at", util_json_time_ms(t->leased_at),
-                     "expires_at", util_json_time_ms(t->expires_at), "item", view);
+                     "state", "leased", "leased_at", util_json_time_ms(t->leased_at), "expires_at",
+                     util_json_time_ms(t->expires_at), "item", view);
 }
 
 /* Items as import normalises them (prompt or chat, tricky texts, models,
@@ -209,8 +207,8 @@ static void test_task_render(void)
             got = text != NULL ? json_loadb(text, b.len, 0, NULL) : NULL;
             want = expected_view(&t, item);
             CHECK(got != NULL && json_equal(got, want));
-            CHECK(text != NULL && strstr(text, "\"model\"") == NULL && strstr(text, "reference") == NULL &&
-                  strstr(text, "metadata") == NULL);
+            CHECK(text != NULL && strstr(text, "\"model\"") == NULL &&
+                  strstr(text, "reference") == NULL && strstr(text, "metadata") == NULL);
             json_decref(got);
             json_decref(want);
             buf_free(&b);

@@ -20,9 +20,12 @@ int main(void)
         /* {key}: the rest of the path, slashes and all; never empty. */
         const char *key = NULL;
         CHECK(server_match_key("/api/v1/jobs/{id}/items/{key}", "/api/v1/jobs/3/items/a/../b c",
-                               ids, &key) && ids[0] == 3 && strcmp(key, "a/../b c") == 0);
-        CHECK(!server_match_key("/api/v1/jobs/{id}/items/{key}", "/api/v1/jobs/3/items/", ids, &key));
-        CHECK(!server_match_key("/api/v1/jobs/{id}/items/{key}", "/api/v1/jobs/3/items", ids, &key));
+                               ids, &key) &&
+              ids[0] == 3 && strcmp(key, "a/../b c") == 0);
+        CHECK(
+            !server_match_key("/api/v1/jobs/{id}/items/{key}", "/api/v1/jobs/3/items/", ids, &key));
+        CHECK(
+            !server_match_key("/api/v1/jobs/{id}/items/{key}", "/api/v1/jobs/3/items", ids, &key));
         CHECK(!server_match("/api/v1/jobs/{id}/items/{key}", "/api/v1/jobs/3/items/x", ids));
     }
     CHECK(!server_match("/api/v1/users/{id}", "/api/v1/users/4x", ids));

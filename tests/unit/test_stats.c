@@ -12,7 +12,6 @@
 
 #define NEAR(x, want, tol) CHECK(fabs((x) - (want)) <= (tol))
 
-
 /* ---- a simulation of clustered judgments (issue: intervals must hold
  * 93-97% coverage when several labelers judge each item) ----
  * K items, each judged by L labelers; items differ in how clear-cut they
@@ -23,8 +22,8 @@
  * (stats_cluster_wilson), and A's Bradley-Terry rating with the draws of
  * stats_bt_draws on the effective counts. */
 struct sim {
-    double naive, cluster, bt;           /* coverage of p0 (rating of p0) */
-    double pass_naive, pass_cluster;     /* at p0 = 0.5: lower bound above 0.5 */
+    double naive, cluster, bt;       /* coverage of p0 (rating of p0) */
+    double pass_naive, pass_cluster; /* at p0 = 0.5: lower bound above 0.5 */
 };
 
 static void simulate(int reps, int bt_reps, int bt_samples, uint64_t seed, struct sim *out)
@@ -33,7 +32,8 @@ static void simulate(int reps, int bt_reps, int bt_samples, uint64_t seed, struc
     const double kappa = 2;
     struct stats_rng g;
     int rep, k, l, pass;
-    double *draws = malloc(sizeof *draws * 2 * (size_t)bt_samples), *d0 = malloc(sizeof *d0 * (size_t)bt_samples);
+    double *draws = malloc(sizeof *draws * 2 * (size_t)bt_samples),
+           *d0 = malloc(sizeof *d0 * (size_t)bt_samples);
     memset(out, 0, sizeof *out);
     stats_rng_seed(&g, seed);
     for (pass = 0; pass < 2; pass++) {
@@ -60,7 +60,8 @@ static void simulate(int reps, int bt_reps, int bt_samples, uint64_t seed, struc
             else
                 out->pass_cluster += lo > 0.5;
             if (pass == 0 && rep < bt_reps && draws != NULL && d0 != NULL) {
-                double ss[4] = {0, c.s / deff, (c.n - c.s) / deff, 0}, nn[4] = {0, c.n / deff, c.n / deff, 0};
+                double ss[4] = {0, c.s / deff, (c.n - c.s) / deff, 0},
+                       nn[4] = {0, c.n / deff, c.n / deff, 0};
                 double blo, bhi;
                 int x;
                 stats_bt_draws(2, ss, nn, bt_samples, seed + (uint64_t)rep, draws);
@@ -103,12 +104,14 @@ int main(int argc, char **argv)
         struct sim sm;
         int reps = atoi(argv[2]);
         simulate(reps, reps / 4, 1000, 20261201, &sm);
-        printf("clustered judgments (40 items x 3 labelers, intra-item correlation 1/3), %d replicates:\n"
-               "  win-rate 95%% interval coverage: naive %.3f, cluster-adjusted %.3f\n"
-               "  Bradley-Terry 95%% interval coverage (%d replicates): %.3f\n"
-               "  false passes of \"lower bound > 0.5\" at a true 50/50 (nominal 0.025): naive %.3f,"
-               " cluster-adjusted %.3f\n",
-               reps, sm.naive, sm.cluster, reps / 4, sm.bt, sm.pass_naive, sm.pass_cluster);
+        printf(
+            "clustered judgments (40 items x 3 labelers, intra-item correlation 1/3), %d "
+            "replicates:\n"
+            "  win-rate 95%% interval coverage: naive %.3f, cluster-adjusted %.3f\n"
+            "  Bradley-Terry 95%% interval coverage (%d replicates): %.3f\n"
+            "  false passes of \"lower bound > 0.5\" at a true 50/50 (nominal 0.025): naive %.3f,"
+            " cluster-adjusted %.3f\n",
+            reps, sm.naive, sm.cluster, reps / 4, sm.bt, sm.pass_naive, sm.pass_cluster);
         return 0;
     }
 
@@ -123,9 +126,9 @@ int main(int argc, char **argv)
 
     /* Fleiss' kappa: Wikipedia's worked example, 10 items, 14 raters. */
     {
-        static const int counts[] = {0, 0, 0, 0, 14, 0, 2, 6, 4, 2, 0, 0, 3, 5, 6, 0, 3, 9, 2, 0,
-                                     2, 2, 8, 1, 1, 7, 7, 0, 0, 0, 3, 2, 6, 3, 0, 2, 5, 3, 2, 2,
-                                     6, 5, 2, 1, 0, 0, 2, 2, 3, 7};
+        static const int counts[] = {0, 0, 0, 0, 14, 0, 2, 6, 4, 2, 0, 0, 3, 5, 6, 0, 3,
+                                     9, 2, 0, 2, 2,  8, 1, 1, 7, 7, 0, 0, 0, 3, 2, 6, 3,
+                                     0, 2, 5, 3, 2,  2, 6, 5, 2, 1, 0, 0, 2, 2, 3, 7};
         static const int uneven[] = {2, 0, 1, 2};
         CHECK(stats_fleiss(counts, 10, 5, &k) == 0);
         NEAR(k, 0.210, 0.0005);
@@ -173,7 +176,8 @@ int main(int argc, char **argv)
      * systematic disagreement is below 0. */
     {
         const double N = NAN;
-        double same[] = {1, 1, 2, 2, 3, 3}, lone[] = {1, N, N, 2}, flip[] = {1, 2, 2, 1, 1, 2, 2, 1};
+        double same[] = {1, 1, 2, 2, 3, 3}, lone[] = {1, N, N, 2},
+               flip[] = {1, 2, 2, 1, 1, 2, 2, 1};
         CHECK(stats_alpha(same, 3, 2, ALPHA_NOMINAL, &a, &pairable) == 0 && a == 1);
         CHECK(stats_alpha(lone, 2, 2, ALPHA_NOMINAL, &a, &pairable) == -1);
         CHECK(stats_alpha(flip, 4, 2, ALPHA_NOMINAL, &a, &pairable) == 0 && a < 0);
@@ -252,29 +256,32 @@ int main(int argc, char **argv)
         json_t *ref, *v;
         size_t x;
         /* Next to the sources: the binary is build/tests/test_stats. */
-        snprintf(path, sizeof path, "%.*s%stests/reference/stats.json", slash ? (int)(slash - argv[0] + 1) : 0,
-                 argv[0], slash ? "../../" : "");
+        snprintf(path, sizeof path, "%.*s%stests/reference/stats.json",
+                 slash ? (int)(slash - argv[0] + 1) : 0, argv[0], slash ? "../../" : "");
         ref = json_load_file(path, 0, &err);
         CHECK(ref != NULL);
-        json_array_foreach(json_object_get(ref, "wilson"), x, v) {
-            stats_wilson(json_number_value(json_array_get(v, 0)), json_number_value(json_array_get(v, 1)),
-                         1.959963984540054, &lo, &hi);
+        json_array_foreach(json_object_get(ref, "wilson"), x, v)
+        {
+            stats_wilson(json_number_value(json_array_get(v, 0)),
+                         json_number_value(json_array_get(v, 1)), 1.959963984540054, &lo, &hi);
             NEAR(lo, json_number_value(json_array_get(v, 2)), 1e-9);
             NEAR(hi, json_number_value(json_array_get(v, 3)), 1e-9);
         }
         json_array_foreach(json_object_get(ref, "t_quantile"), x, v)
-            NEAR(stats_t_quantile(json_number_value(json_array_get(v, 1)), json_number_value(json_array_get(v, 0))),
+            NEAR(stats_t_quantile(json_number_value(json_array_get(v, 1)),
+                                  json_number_value(json_array_get(v, 0))),
                  json_number_value(json_array_get(v, 2)), 1e-7);
         json_array_foreach(json_object_get(ref, "binom_test"), x, v)
-            NEAR(stats_binom_test_half(json_integer_value(json_array_get(v, 0)), json_integer_value(json_array_get(v, 1))),
+            NEAR(stats_binom_test_half(json_integer_value(json_array_get(v, 0)),
+                                       json_integer_value(json_array_get(v, 1))),
                  json_number_value(json_array_get(v, 2)), 1e-9);
-        json_array_foreach(json_object_get(ref, "wilcoxon"), x, v) {
+        json_array_foreach(json_object_get(ref, "wilcoxon"), x, v)
+        {
             json_t *d = json_object_get(v, "d"), *e;
             double dv[64], w, z, p;
             size_t y;
             int used;
-            json_array_foreach(d, y, e)
-                dv[y] = json_number_value(e);
+            json_array_foreach(d, y, e) dv[y] = json_number_value(e);
             CHECK(stats_wilcoxon(dv, (int)json_array_size(d), &w, &z, &p, &used) == 0);
             NEAR(w, json_number_value(json_object_get(v, "w_plus")), 1e-9);
             NEAR(p, json_number_value(json_object_get(v, "p")), 1e-9);
@@ -284,23 +291,30 @@ int main(int argc, char **argv)
             double w[16], rr[4];
             for (i = 0; i < 4; i++)
                 for (j = 0; j < 4; j++)
-                    w[i * 4 + j] = json_number_value(json_array_get(json_array_get(json_object_get(bt, "wins"), (size_t)i), (size_t)j));
+                    w[i * 4 + j] = json_number_value(json_array_get(
+                        json_array_get(json_object_get(bt, "wins"), (size_t)i), (size_t)j));
             CHECK(stats_bt(4, w, rr, &prior) > 0 && prior == 0);
             for (i = 0; i < 4; i++)
-                NEAR(rr[i], json_number_value(json_array_get(json_object_get(bt, "elo"), (size_t)i)), 1e-4);
+                NEAR(rr[i],
+                     json_number_value(json_array_get(json_object_get(bt, "elo"), (size_t)i)),
+                     1e-4);
         }
         {
             json_t *dv = json_object_get(ref, "davidson");
             double w[9], t[9], rr[3], nu;
             for (i = 0; i < 3; i++)
                 for (j = 0; j < 3; j++) {
-                    w[i * 3 + j] = json_number_value(json_array_get(json_array_get(json_object_get(dv, "wins"), (size_t)i), (size_t)j));
-                    t[i * 3 + j] = json_number_value(json_array_get(json_array_get(json_object_get(dv, "ties"), (size_t)i), (size_t)j));
+                    w[i * 3 + j] = json_number_value(json_array_get(
+                        json_array_get(json_object_get(dv, "wins"), (size_t)i), (size_t)j));
+                    t[i * 3 + j] = json_number_value(json_array_get(
+                        json_array_get(json_object_get(dv, "ties"), (size_t)i), (size_t)j));
                 }
             CHECK(stats_davidson(3, w, t, rr, &nu, &prior) > 0 && prior == 0);
             NEAR(nu, json_number_value(json_object_get(dv, "nu")), 1e-5);
             for (i = 0; i < 3; i++)
-                NEAR(rr[i], json_number_value(json_array_get(json_object_get(dv, "elo"), (size_t)i)), 1e-3);
+                NEAR(rr[i],
+                     json_number_value(json_array_get(json_object_get(dv, "elo"), (size_t)i)),
+                     1e-3);
             /* Without ties Davidson is Bradley-Terry. */
             for (i = 0; i < 9; i++)
                 t[i] = 0;
@@ -336,7 +350,8 @@ int main(int argc, char **argv)
     }
     /* The draws: seeded, never of zero width, and 10-0 or 2 ties too. */
     {
-        double ss[4] = {0, 10, 0, 0}, nn[4] = {0, 10, 10, 0}, dr[2000], again[2000], d0[1000], dlo, dhi;
+        double ss[4] = {0, 10, 0, 0}, nn[4] = {0, 10, 10, 0}, dr[2000], again[2000], d0[1000], dlo,
+               dhi;
         CHECK(stats_bt_draws(2, ss, nn, 1000, 3, dr) == 0);
         CHECK(stats_bt_draws(2, ss, nn, 1000, 3, again) == 0);
         CHECK(memcmp(dr, again, sizeof dr) == 0);
@@ -387,7 +402,8 @@ int main(int argc, char **argv)
     {
         struct sim sm;
         simulate(2000, 300, 400, 20261201, &sm);
-        printf("simulation: coverage naive %.3f, adjusted %.3f, bt %.3f; false passes naive %.3f, adjusted %.3f\n",
+        printf("simulation: coverage naive %.3f, adjusted %.3f, bt %.3f; false passes naive %.3f, "
+               "adjusted %.3f\n",
                sm.naive, sm.cluster, sm.bt, sm.pass_naive, sm.pass_cluster);
         CHECK(sm.naive < 0.91);
         CHECK(sm.cluster >= 0.93 && sm.cluster <= 0.97);

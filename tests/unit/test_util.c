@@ -82,7 +82,7 @@ int main(void)
     }
 
     util_b64url((const uint8_t *)"\xfb\xff\xfe", 3, s, sizeof s);
-    CHECK_STR(s, "-__-"); /* url-safe alphabet, no padding */
+    CHECK_STR(s, "-__-");          /* url-safe alphabet, no padding */
     CHECK(util_b64_len(32) == 44); /* 43 characters and the NUL */
 
     CHECK(util_str_eq_ct("abc", "abc"));
