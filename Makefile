@@ -22,6 +22,8 @@ DEB_TEST  := python3 sqlite3 curl
 DEB_BENCH := wrk python3 sqlite3 curl
 DEB_BROWSER := chromium firefox-esr
 DEB_FUZZ  := clang libclang-rt-14-dev
+DEB_LINT  := clang clang-format clang-tools cppcheck python3
+FORMATTED := src/*.c src/*.h tests/unit/*.c tests/unit/*.h fuzz/*.c fuzz/*.h bench/bare.c
 
 SRC     := $(filter-out src/embed.c,$(wildcard src/*.c))
 OBJ     := $(patsubst src/%.c,build/%.o,$(SRC)) build/assets_data.o
@@ -44,7 +46,7 @@ FUZZ_SMOKE  ?= 3
 .SECONDARY: $(FUZZ_OBJ)
 
 .PHONY: all run check deps deps-test deps-browser deps-bench deps-fuzz unit asan bench clean format reference \
-        fuzz fuzz-smoke
+        fuzz fuzz-smoke lint deps-lint
 all: arbiter
 
 # Install missing Debian packages (we are root on a fresh Debian machine;
@@ -78,6 +80,26 @@ deps-bench: deps
 
 deps-fuzz: deps
 	$(call need_pkgs,$(DEB_FUZZ))
+
+deps-lint: deps
+	$(call need_pkgs,$(DEB_LINT))
+
+# Static checks: the committed .clang-format (check mode), cppcheck, and
+# the clang static analyzer through scan-build, which fails on findings
+# not in lint/scan-build.known (each read and judged a false positive).
+lint: deps-lint build/assets_data.c
+	clang-format --dry-run --Werror $(FORMATTED)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr --std=c11 -Isrc \
+	  -D_GNU_SOURCE --library=lint/jansson.cfg --suppress=missingIncludeSystem src/*.c fuzz/*.c
+	rm -rf build/scan build/scan-obj && mkdir -p build/scan-obj
+	scan-build -plist -o build/scan $(MAKE) --no-print-directory -s -j2 lint-objects >build/scan-obj/log 2>&1
+	python3 lint/scan_baseline.py build/scan lint/scan-build.known
+
+# What scan-build compiles (objects only, apart from the real build's).
+lint-objects: $(patsubst src/%.c,build/scan-obj/%.o,$(SRC))
+
+build/scan-obj/%.o: src/%.c src/*.h
+	$(CC) -std=c11 -D_GNU_SOURCE -Isrc -Ibuild -c -o $@ $<
 
 build build/asan build/tests:
 	mkdir -p $@
@@ -140,8 +162,8 @@ asan: build/asan/arbiter $(addprefix build/tests/asan_,$(UNIT))
 
 # Unit tests and HTTP tests against the real binary, then all again under
 # ASan+UBSan; tests/run.py prints the summary line.
-check: deps-test deps-browser deps-fuzz
-	$(MAKE) --no-print-directory unit asan fuzz-smoke
+check: deps-test deps-browser deps-fuzz deps-lint
+	$(MAKE) --no-print-directory lint unit asan fuzz-smoke
 	python3 tests/run.py --unit build/tests --binary ./arbiter --asan-binary build/asan/arbiter --browser
 
 build/bare: bench/bare.c | build

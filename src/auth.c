@@ -365,7 +365,7 @@ limit:
 static void subject_of(const char *name, char subject[AUTH_NAME_MAX + 1])
 {
     int i;
-    for (i = 0; name[i] != '\0' && i < AUTH_NAME_MAX; i++)
+    for (i = 0; i < AUTH_NAME_MAX && name[i] != '\0'; i++)
         subject[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
     subject[i] = '\0';
 }

@@ -939,6 +939,7 @@ static int cmd_export(struct app *app, struct cli *c)
         rc = ERR_INVALID;
     } else {
         rc = export_run(app->db, &j, &o, cursor, key, file_sink, out, &rows);
+        /* cppcheck-suppress useClosedFile ; out is open: fclose or fflush, once */
         if ((out != stdout ? fclose(out) : fflush(out)) != 0 && rc == 0)
             rc = -1;
         if (rc == 0)

@@ -223,7 +223,7 @@ static void parse_question(json_t *o, int idx, struct question *q, struct proble
                 problems_add(pr, g, "must be a label of 1 to 64 characters");
                 continue;
             }
-            for (j = 0; j < (size_t)q->n_options; j++)
+            for (j = 0; q->options != NULL && j < (size_t)q->n_options; j++)
                 if (strcmp(q->options[j], json_string_value(v)) == 0)
                     break;
             if (j < (size_t)q->n_options)

@@ -661,6 +661,7 @@ static void add_item(struct qacc *a, struct cur *c)
         break;
     case Q_RANK: {
         int place[ITEM_JUDGMENTS_MAX][MAX_RESP];
+        memset(place, 0, sizeof place[0] * (size_t)c->nj);
         for (k = 0; k < c->nj; k++) {
             struct jspan ans;
             if (ans_span(&c->j[k], q->name, &ans) != 0 || places(c, ans, place[k]) != 0) {
@@ -706,6 +707,8 @@ static void add_item(struct qacc *a, struct cur *c)
     }
     case Q_RATING: {
         double rmean[MAX_RESP];
+        for (r = 0; r < MAX_RESP; r++)
+            rmean[r] = NAN; /* an overall rating has one slot */
         for (r = 0; r < (q->per_response ? c->n : 1); r++) {
             double ysum = 0, yn = 0;
             int slot = -1;

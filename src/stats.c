@@ -232,6 +232,7 @@ int stats_davidson(int m, const double *w, const double *t, double *rating, doub
     double tt = 0, v;
     int i, j, it, needs, done = -1;
     *prior = 0;
+    *nu = NAN; /* also when the fit cannot start */
     if (p == NULL || next == NULL || sc == NULL || ww == NULL)
         goto out;
     for (i = 0; i < m * m; i++) {
@@ -341,7 +342,7 @@ int stats_dawid_skene(const int *off, const int *lab, const unsigned char *val, 
 {
     int it, i, u, c, x, done = -1;
     double lp[256];
-    if (k > 256)
+    if (k < 1 || k > 256)
         return -2;
     /* Start from the vote shares of each unit. */
     for (u = 0; u < units; u++) {
