@@ -46,7 +46,7 @@ FUZZ_SMOKE  ?= 3
 .SECONDARY: $(FUZZ_OBJ)
 
 .PHONY: all run check deps deps-test deps-browser deps-bench deps-fuzz unit asan bench clean format reference \
-        fuzz fuzz-smoke lint deps-lint
+        fuzz fuzz-smoke lint deps-lint soak
 all: arbiter
 
 # Install missing Debian packages (we are root on a fresh Debian machine;
@@ -181,6 +181,10 @@ bench: deps-bench
 	python3 bench/items.py --binary ./arbiter; c=$$?; \
 	build/tests/test_stats --simulate 20000; d=$$?; \
 	python3 bench/connected.py --binary ./arbiter; e=$$?; exit $$((a || b || c || d || e))
+
+# 30 minutes of mixed load on one node (not part of check): bench/soak.py.
+soak: deps-bench arbiter
+	python3 bench/soak.py --binary ./arbiter --minutes $${SOAK_MINUTES:-30}
 
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h
