@@ -400,12 +400,9 @@ struct db_conn *db_reader(struct db *db)
 void db_reader_release(struct db *db)
 {
     struct db_conn *c = pthread_getspecific(db->reader_key);
-    int i;
     if (c == NULL)
         return;
-    for (i = 0; i < SQL__COUNT; i++)
-        if (c->stmt[i] != NULL)
-            sqlite3_reset(c->stmt[i]);
+    db_reader_idle(db);
     pthread_setspecific(db->reader_key, NULL);
     pthread_mutex_lock(&db->pool_mu);
     db->pool[db->pool_idle++] = c;
