@@ -82,6 +82,13 @@ int api_query_params(struct req *r, char names[16][64], char values[16][256]);
 struct job;
 int api_job_load(struct req *r, struct db_conn *c, int manage, struct job *j);
 
+struct problems;
+/* Answers a write that failed: 422 with every problem (the first in the
+ * message and field) when rc is ERR_INVALID with problems, else rc's status
+ * with not_found (ERR_NOT_FOUND) or why. Takes pr's list. */
+void api_reply_problems(struct req *r, int rc, struct problems *pr, const char *why,
+                        const char *not_found);
+
 /* JSON for a user (new reference); shared by the session and users APIs. */
 json_t *api_user_json(int64_t id, const char *name, enum role role, int disabled,
                       int must_change_password, int64_t created_at);

@@ -3,7 +3,6 @@
 
 #include "judges.h"
 
-#include <stdio.h>
 #include <string.h>
 
 /* POST /api/v1/jobs/{id}/judge-judgments: a batch of one judge's
@@ -17,16 +16,8 @@ void api_judges_submit(struct req *r)
     if (api_job_load(r, c, 1, &j) != 0)
         return;
     rc = judge_submit(r->app->db, &j, r->body, &r->who, r->addr, &pr, counts);
-    if (rc == ERR_INVALID && pr.count > 0) {
-        char msg[160];
-        json_t *first = json_array_get(pr.list, 0);
-        snprintf(msg, sizeof msg, "%s: %s", json_string_value(json_object_get(first, "field")),
-                 json_string_value(json_object_get(first, "message")));
-        reply_error_with(r, 422, "invalid", msg, json_string_value(json_object_get(first, "field")),
-                         "problems", pr.list);
-        pr.list = NULL;
-    } else if (rc != 0) {
-        reply_err(r, rc, NULL, NULL);
+    if (rc != 0) {
+        api_reply_problems(r, rc, &pr, NULL, NULL);
     } else {
         reply_json(r, counts[0] > 0 ? 201 : 200,
                    json_pack("{sssisisi}", "judge",

@@ -124,9 +124,8 @@ static void reply_judgment(struct req *r, int status, int64_t id)
         reply_json(r, status, json_pack("{so}", "judgment", o));
 }
 
-/* Sends the answer of a submit or revision that failed. */
-static void reply_judgment_error(struct req *r, int rc, struct problems *pr, const char *why,
-                                 const char *not_found)
+void api_reply_problems(struct req *r, int rc, struct problems *pr, const char *why,
+                        const char *not_found)
 {
     if (rc == ERR_INVALID && pr->count > 0) {
         char msg[160];
@@ -216,7 +215,7 @@ void api_tasks_judgment(struct req *r)
     rc = judgment_submit(r->app->db, r->id[0], &r->who, answers, timed ? &timing : NULL, comment,
                          &g, &pr, &why, &created);
     if (rc != 0) {
-        reply_judgment_error(r, rc, &pr, why, "no such task");
+        api_reply_problems(r, rc, &pr, why, "no such task");
     } else if (!created) {
         /* A retry: the judgment as stored (its comment is the first's). */
         json_int_t id = json_integer_value(json_object_get(g, "id"));
@@ -266,7 +265,7 @@ void api_judgments_revise(struct req *r)
     }
     rc = judgment_revise(r->app->db, r->id[0], &r->who, answers, comment, &pr, &why);
     if (rc != 0)
-        reply_judgment_error(r, rc, &pr, why, "no such judgment");
+        api_reply_problems(r, rc, &pr, why, "no such judgment");
     else
         reply_judgment(r, 200, r->id[0]);
     json_decref(pr.list);
