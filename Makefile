@@ -173,14 +173,17 @@ build/bare: bench/bare.c | build
 # export of 1,000,000 judgments against the sqlite3 shell (bench/export.py),
 # and the items list of a 1,000,000-item job against /healthz
 # (bench/items.py), each measured in one run; and the report's interval
-# coverage under clustered judgments, simulated at 20,000 replicates.
+# coverage under clustered judgments, simulated at 20,000 replicates;
+# 2,000 connected labelers (bench/connected.py); labelers' worst wait during
+# a 1,000,000-item import, and its items/s (bench/import_wait.py).
 bench: deps-bench
 	$(MAKE) --no-print-directory arbiter build/bare build/tests/test_stats
 	python3 bench/run.py --binary ./arbiter --bare build/bare; a=$$?; \
 	python3 bench/export.py --binary ./arbiter; b=$$?; \
 	python3 bench/items.py --binary ./arbiter; c=$$?; \
 	build/tests/test_stats --simulate 20000; d=$$?; \
-	python3 bench/connected.py --binary ./arbiter; e=$$?; exit $$((a || b || c || d || e))
+	python3 bench/connected.py --binary ./arbiter; e=$$?; \
+	python3 bench/import_wait.py --binary ./arbiter; f=$$?; exit $$((a || b || c || d || e || f))
 
 # 30 minutes of mixed load on one node (not part of check): bench/soak.py.
 soak: deps-bench arbiter

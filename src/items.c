@@ -5,9 +5,12 @@
  * time as they arrive and their normalised form goes to an anonymous
  * temporary file. What stays in memory is a hash set of the ids seen (to
  * refuse duplicates) and the first ITEM_ERRORS_MAX errors. Only when every
- * line is good does one writer transaction insert the file's items, so a
- * failed import changes nothing and never blocks the writer while the body
- * is still arriving over the network. */
+ * line is good are the file's items inserted, so a bad line changes nothing
+ * and the writer is never held while the body is still arriving over the
+ * network. They go in a step of a few thousand per write (step_write), so
+ * labelers' writes go on between the steps, behind a gate that hides them
+ * until the last step commits (010_import_gate.sql): a failed or killed
+ * import leaves nothing visible, and its items are then deleted. */
 #include "items.h"
 
 #include "judges.h"
@@ -19,10 +22,12 @@
 #include "valid.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* ---- one line ---- */
@@ -405,6 +410,24 @@ struct import {
     struct buf norm, ids;
     int64_t actor;
     const char *addr;
+    /* The inserter (insert_steps): on a thread of its own once a step's
+     * worth of good lines is staged, so the steps go in while the body is
+     * still being read. Under mu: */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int64_t ready_lines; /* staged, flushed and all good so far: the inserter's to take */
+    off_t ready_bytes;
+    int staging_done;   /* every line is staged, and good */
+    int staging_failed; /* a bad line or a failure: insert no more, remove the steps */
+    int insert_over, insert_rc;
+    const char *insert_why; /* the inserter's ERR_CONFLICT or ERR_DB, static text */
+    pthread_t inserter;
+    int inserter_started;
+    /* The inserter's own: where it reads the staged file, and how far. */
+    struct buf rd;
+    size_t rd_pos;
+    off_t rd_off;
+    int64_t taken_lines;
 };
 
 static void line_error(struct import *im, int64_t lineno, struct problems *pr)
@@ -517,41 +540,167 @@ static int one_line(struct import *im, struct db_conn *c, char *line, size_t len
     return rc == ERR_NOMEM || rc == ERR_NO_SPACE || rc == ERR_DB ? rc : 0;
 }
 
-struct insert_op {
+/* ---- inserting, in steps ---- */
+
+/* A step inserts at most this many items, or this many bytes of them, in
+ * one write: a few milliseconds of the writer, so a labeler's write waits
+ * for one step, never for a whole import (010_import_gate.sql). */
+#define IMPORT_STEP_ITEMS 2000
+#define IMPORT_STEP_BYTES (4 << 20)
+/* How many of an abandoned import's items one write deletes. */
+#define DISCARD_STEP 5000
+
+/* The jobs this process is inserting into. A second import into one of
+ * them waits for the first (it may then find its ids taken); the gate of
+ * a job held by another process refuses the import instead. */
+static pthread_mutex_t inserting_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t inserting_cv = PTHREAD_COND_INITIALIZER;
+#define INSERTING_MAX 64
+static int64_t inserting[INSERTING_MAX];
+static int n_inserting;
+
+static int inserting_at(int64_t job_id)
+{
+    int i;
+    for (i = 0; i < n_inserting; i++)
+        if (inserting[i] == job_id)
+            return i;
+    return -1;
+}
+
+static void inserting_enter(int64_t job_id)
+{
+    pthread_mutex_lock(&inserting_mu);
+    while (inserting_at(job_id) >= 0 || n_inserting == INSERTING_MAX)
+        pthread_cond_wait(&inserting_cv, &inserting_mu);
+    inserting[n_inserting++] = job_id;
+    pthread_mutex_unlock(&inserting_mu);
+}
+
+static void inserting_leave(int64_t job_id)
+{
+    int i;
+    pthread_mutex_lock(&inserting_mu);
+    if ((i = inserting_at(job_id)) >= 0)
+        inserting[i] = inserting[--n_inserting];
+    pthread_cond_broadcast(&inserting_cv);
+    pthread_mutex_unlock(&inserting_mu);
+}
+
+static int64_t gate_of(struct db_conn *c, int64_t job_id)
+{
+    sqlite3_stmt *st = db_stmt(c, SQL_IMPORT_GATE);
+    int64_t g = -1;
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, job_id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        g = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 0);
+    db_done(st);
+    return g;
+}
+
+struct step_op {
     struct import *im;
+    int64_t gate;  /* the import's first item id; 0 before its first step */
+    int64_t limit; /* lines this step may take, all ready */
+    off_t ready;   /* the bytes they end within */
+    int last;      /* they are the import's last */
+    int64_t taken; /* lines this step inserted */
+    int done;      /* this step committed the import */
 };
 
-static int insert_write(struct db_conn *c, void *arg)
+/* The next staged line, its '\n' included, read at the inserter's own
+ * offset and never past ready bytes: its length, or -1 when no whole line
+ * is there, on a read error or out of memory. */
+static ssize_t staged_line(struct import *im, char **line, off_t ready)
 {
-    struct import *im = ((struct insert_op *)arg)->im;
+    struct buf *b = &im->rd;
+    if (b->data == NULL && buf_reserve(b, 65536) != 0)
+        return -1;
+    for (;;) {
+        char *start = b->data + im->rd_pos;
+        char *nl = memchr(start, '\n', b->len - im->rd_pos);
+        size_t want;
+        ssize_t got;
+        if (nl != NULL) {
+            *line = start;
+            im->rd_pos += (size_t)(nl - start) + 1;
+            return nl - start + 1;
+        }
+        if (im->rd_pos > 0) {
+            memmove(b->data, start, b->len - im->rd_pos);
+            b->len -= im->rd_pos;
+            im->rd_pos = 0;
+        }
+        if (im->rd_off >= ready)
+            return -1;
+        want = ready - im->rd_off < 65536 ? (size_t)(ready - im->rd_off) : 65536;
+        if (buf_reserve(b, want) != 0)
+            return -1;
+        got = pread(fileno(im->staged), b->data + b->len, want, im->rd_off);
+        if (got <= 0)
+            return -1;
+        b->len += (size_t)got;
+        im->rd_off += got;
+    }
+}
+
+/* One step: checks the job and the gate (opening it on the first step),
+ * inserts the step's staged items, and on the last closes the gate with
+ * the audit entry, so the items appear together. */
+static int step_write(struct db_conn *c, void *arg)
+{
+    struct step_op *op = arg;
+    struct import *im = op->im;
     struct job now;
-    char *line = NULL, subject[32];
-    size_t cap = 0;
-    ssize_t len;
+    size_t bytes = 0;
     int64_t t = util_now();
     int rc = job_load(c, im->job_id, &now);
-    json_t *detail;
+    op->taken = 0;
     if (rc != 0)
         return rc;
     if (now.status == JOB_CLOSED || now.questions_rev != im->questions_rev) {
-        im->res->why = now.status == JOB_CLOSED ? "the job is closed"
-                                                : "the job's questions changed during the import";
+        im->insert_why = now.status == JOB_CLOSED ? "the job is closed"
+                                                  : "the job's questions changed during the import";
         job_free_fields(&now);
         return ERR_CONFLICT;
     }
     job_free_fields(&now);
-    rewind(im->staged);
-    errno = 0;
-    while ((len = getline(&line, &cap, im->staged)) > 0) {
-        char *tab1 = strchr(line, '\t'), *tab2 = tab1 != NULL ? strchr(tab1 + 1, '\t') : NULL;
-        char *tab3 = tab2 != NULL ? strchr(tab2 + 1, '\t') : NULL;
+    if (op->gate == 0) {
+        sqlite3_stmt *st = db_stmt(c, SQL_IMPORT_BEGIN);
+        if (st == NULL)
+            return ERR_DB;
+        sqlite3_bind_int64(st, 1, im->job_id);
+        if ((rc = db_step_done(st)) != 0)
+            return rc;
+        if (sqlite3_changes(c->h) != 1) {
+            im->insert_why = "another process is importing into this job";
+            return ERR_CONFLICT;
+        }
+        if ((op->gate = gate_of(c, im->job_id)) <= 0)
+            return ERR_DB;
+    } else if (gate_of(c, im->job_id) != op->gate) {
+        im->insert_why = "the import was interrupted (the server restarted meanwhile)";
+        return ERR_CONFLICT;
+    }
+    while (op->taken < op->limit && bytes < IMPORT_STEP_BYTES) {
+        char *line = NULL, *tab1, *tab2, *tab3;
+        ssize_t len = staged_line(im, &line, op->ready);
         sqlite3_stmt *st = db_stmt(c, SQL_ITEM_INSERT);
         int step;
-        if (tab3 == NULL || st == NULL || line[len - 1] != '\n') {
-            rc = ERR_DB; /* a staged line cut short: nothing is imported */
-            break;
+        if (len <= 0 || st == NULL) {
+            im->insert_why = "the staged import could not be read back; nothing was imported";
+            return ERR_DB;
         }
         line[len - 1] = '\0';
+        tab1 = strchr(line, '\t');
+        tab2 = tab1 != NULL ? strchr(tab1 + 1, '\t') : NULL;
+        tab3 = tab2 != NULL ? strchr(tab2 + 1, '\t') : NULL;
+        if (tab3 == NULL) {
+            im->insert_why = "the staged import could not be read back; nothing was imported";
+            return ERR_DB;
+        }
         *tab1 = *tab2 = *tab3 = '\0';
         sqlite3_bind_int64(st, 1, im->job_id);
         sqlite3_bind_text(st, 2, tab1 + 1, -1, SQLITE_STATIC);
@@ -562,30 +711,306 @@ static int insert_write(struct db_conn *c, void *arg)
         step = sqlite3_step(st);
         db_done(st);
         if (step == SQLITE_CONSTRAINT) {
-            im->res->why = "another import added one of these ids meanwhile";
-            rc = ERR_CONFLICT;
-            break;
+            im->insert_why = "another import added one of these ids meanwhile";
+            return ERR_CONFLICT;
         }
-        if (step != SQLITE_DONE) {
+        if (step != SQLITE_DONE)
+            return ERR_DB;
+        op->taken++;
+        bytes += (size_t)len;
+    }
+    if (!op->last || op->taken < op->limit)
+        return 0;
+    if (im->taken_lines + op->taken != im->staged_lines) {
+        im->insert_why = "the staged import could not be read back; nothing was imported";
+        return ERR_DB;
+    }
+    {
+        sqlite3_stmt *st = db_stmt(c, SQL_IMPORT_END);
+        char subject[32];
+        json_t *detail;
+        if (st == NULL)
+            return ERR_DB;
+        sqlite3_bind_int64(st, 1, im->job_id);
+        sqlite3_bind_int64(st, 2, op->gate);
+        if ((rc = db_step_done(st)) != 0)
+            return rc;
+        snprintf(subject, sizeof subject, "job:%lld", (long long)im->job_id);
+        detail = json_pack("{sI}", "items", (json_int_t)(im->taken_lines + op->taken));
+        rc = audit_add(c, im->actor, "items_import", subject, im->addr, detail);
+        json_decref(detail);
+    }
+    if (rc == 0)
+        op->done = 1;
+    return rc;
+}
+
+struct discard_op {
+    int64_t job_id, gate, deleted;
+    int left; /* items may remain: another step is needed */
+};
+
+/* Deletes a step of an unfinished import's items; the step that finds
+ * none left closes its gate. */
+static int discard_write(struct db_conn *c, void *arg)
+{
+    struct discard_op *op = arg;
+    sqlite3_stmt *st;
+    int rc, n;
+    if (gate_of(c, op->job_id) != op->gate) {
+        op->left = 0; /* not this import's gate any more */
+        return 0;
+    }
+    if ((st = db_stmt(c, SQL_IMPORT_DISCARD)) == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, op->job_id);
+    sqlite3_bind_int64(st, 2, op->gate);
+    sqlite3_bind_int(st, 3, DISCARD_STEP);
+    if ((rc = db_step_done(st)) != 0)
+        return rc;
+    n = sqlite3_changes(c->h);
+    op->deleted += n;
+    op->left = n > 0;
+    if (op->left)
+        return 0;
+    if ((st = db_stmt(c, SQL_IMPORT_END)) == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, op->job_id);
+    sqlite3_bind_int64(st, 2, op->gate);
+    return db_step_done(st);
+}
+
+/* Removes what an unfinished import inserted, a step at a time (its items
+ * are invisible meanwhile). The number deleted, or < 0 when a write
+ * failed: the items stay hidden, and serve's start-up finishes the work. */
+static int64_t discard(struct db *db, int64_t job_id, int64_t gate)
+{
+    struct discard_op op = {job_id, gate, 0, 1};
+    while (op.left)
+        if (db_write(db, discard_write, &op) != 0)
+            return -1;
+    return op.deleted;
+}
+
+int items_import_recover(struct db *db, FILE *log)
+{
+    struct db_conn *c = db_reader(db);
+    sqlite3_stmt *st;
+    int64_t *jobs = NULL, *gates = NULL;
+    int n, i, rc = 0;
+    if (c == NULL || (st = db_stmt(c, SQL_IMPORT_UNFINISHED)) == NULL)
+        return ERR_DB;
+    n = db_int64_rows(st, &jobs, &gates);
+    db_reader_idle(db);
+    if (n < 0)
+        return ERR_DB;
+    for (i = 0; i < n; i++) {
+        int64_t gone = discard(db, jobs[i], gates[i]);
+        if (gone < 0) {
             rc = ERR_DB;
             break;
         }
-        im->res->imported++;
+        if (log != NULL)
+            fprintf(log, "arbiter: job %lld: an interrupted import's %lld items were discarded\n",
+                    (long long)jobs[i], (long long)gone);
     }
-    free(line);
-    if (rc == 0 && (ferror(im->staged) || im->res->imported != im->staged_lines)) {
-        im->res->why = "the staged import could not be read back; nothing was imported";
-        rc = ERR_DB;
-    }
-    if (rc != 0) {
-        im->res->imported = 0;
-        return rc;
-    }
-    snprintf(subject, sizeof subject, "job:%lld", (long long)im->job_id);
-    detail = json_pack("{sI}", "items", (json_int_t)im->res->imported);
-    rc = audit_add(c, im->actor, "items_import", subject, im->addr, detail);
-    json_decref(detail);
+    free(jobs);
+    free(gates);
     return rc;
+}
+
+/* The inserter stopped because the staging failed. */
+#define INSERT_CANCELLED 1
+
+/* Inserts the staged lines a step per write as they are made ready, until
+ * the staging is done (the last step shows them) or failed; on any failure
+ * removes the steps already committed. Its result is in im->insert_rc. */
+static void insert_steps(struct import *im)
+{
+    struct step_op op = {im, 0, 0, 0, 0, 0, 0};
+    int rc = 0;
+    inserting_enter(im->job_id);
+    for (;;) {
+        int64_t avail;
+        pthread_mutex_lock(&im->mu);
+        while (!im->staging_failed && !im->staging_done &&
+               im->ready_lines - im->taken_lines < IMPORT_STEP_ITEMS)
+            pthread_cond_wait(&im->cv, &im->mu);
+        avail = im->ready_lines - im->taken_lines;
+        op.ready = im->ready_bytes;
+        op.last = im->staging_done && avail <= IMPORT_STEP_ITEMS;
+        rc = im->staging_failed ? INSERT_CANCELLED : 0;
+        pthread_mutex_unlock(&im->mu);
+        if (rc != 0)
+            break;
+        op.limit = avail < IMPORT_STEP_ITEMS ? avail : IMPORT_STEP_ITEMS;
+        if ((rc = db_write(im->db, step_write, &op)) != 0)
+            break;
+        im->taken_lines += op.taken;
+        if (op.done) {
+            im->res->imported = im->taken_lines;
+            break;
+        }
+    }
+    if (rc != 0 && op.gate > 0 && discard(im->db, im->job_id, op.gate) < 0)
+        fprintf(stderr,
+                "arbiter: job %lld: a failed import's items could not be removed yet; they "
+                "stay hidden and the next start removes them\n",
+                (long long)im->job_id);
+    inserting_leave(im->job_id);
+    pthread_mutex_lock(&im->mu);
+    im->insert_rc = rc;
+    im->insert_over = 1;
+    pthread_mutex_unlock(&im->mu);
+}
+
+static void *insert_thread(void *arg)
+{
+    insert_steps(arg);
+    return NULL;
+}
+
+/* Makes the lines staged so far the inserter's (flushed first), and done
+ * says they are all, at once; the first call before the end starts the
+ * inserter. 0, or the staging's failure. */
+static int stage_ready(struct import *im, int done)
+{
+    off_t at;
+    if (fflush(im->staged) != 0 || ferror(im->staged) || (at = ftello(im->staged)) < 0)
+        return stage_failed(im);
+    pthread_mutex_lock(&im->mu);
+    im->ready_lines = im->staged_lines;
+    im->ready_bytes = at;
+    im->staging_done = done;
+    pthread_cond_signal(&im->cv);
+    pthread_mutex_unlock(&im->mu);
+    if (!im->inserter_started && !done &&
+        pthread_create(&im->inserter, NULL, insert_thread, im) == 0)
+        im->inserter_started = 1; /* else the steps go in after the staging, on this thread */
+    return 0;
+}
+
+/* Tells the inserter to stop and remove what it inserted. */
+static void stage_abandon(struct import *im)
+{
+    pthread_mutex_lock(&im->mu);
+    im->staging_failed = 1;
+    pthread_cond_signal(&im->cv);
+    pthread_mutex_unlock(&im->mu);
+}
+
+/* The inserter's failure, when it stopped early: its result, else 0. */
+static int insert_failed(struct import *im)
+{
+    int rc;
+    pthread_mutex_lock(&im->mu);
+    rc = im->insert_over ? im->insert_rc : 0;
+    pthread_mutex_unlock(&im->mu);
+    return rc;
+}
+
+/* Reads, checks and stages the body (from the line to the staging's end,
+ * where stage_ready hands the last lines over), on the caller's reader. */
+static int stage_body(struct import *im, item_read_fn rd, void *ctx)
+{
+    struct import_result *res = im->res;
+    struct db_conn *c = db_reader(im->db);
+    struct buf line = {0};
+    char *chunk = malloc(65536);
+    int64_t lineno = 0;
+    int rc = 0, skipping = 0;
+    long n;
+    if (c == NULL || chunk == NULL) {
+        free(chunk);
+        return c == NULL ? ERR_DB : ERR_NOMEM;
+    }
+    while ((n = rd(ctx, chunk, 65536)) > 0) {
+        char *p = chunk, *end = chunk + n;
+        while (p < end) {
+            char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t take = (size_t)((nl != NULL ? nl : end) - p);
+            if (!skipping && line.len + take > ITEM_LINE_MAX) {
+                struct problems pr = {0};
+                problems_add(&pr, "", "the line is longer than %d bytes", ITEM_LINE_MAX);
+                res->lines++;
+                line_error(im, lineno + 1, &pr);
+                json_decref(pr.list);
+                skipping = 1;
+                line.len = 0;
+            }
+            if (!skipping && buf_append(&line, p, take) != 0) {
+                rc = ERR_NOMEM;
+                goto out;
+            }
+            p += take;
+            if (nl != NULL) {
+                lineno++;
+                p++;
+                if (!skipping && (rc = one_line(im, c, line.data != NULL ? line.data : "", line.len,
+                                                lineno)) != 0)
+                    goto out;
+                skipping = 0;
+                line.len = 0;
+                if (res->bad_lines == 0 &&
+                    im->staged_lines - im->ready_lines >= IMPORT_STEP_ITEMS &&
+                    (rc = stage_ready(im, 0)) != 0)
+                    goto out;
+            }
+        }
+        db_reader_idle(im->db);
+        if (res->bad_lines > 0 && im->inserter_started && !im->staging_failed)
+            stage_abandon(im); /* nothing will be imported: stop inserting now */
+        if ((rc = insert_failed(im)) != 0) {
+            res->why = im->insert_why; /* the job closed meanwhile, say: stop reading */
+            goto out;
+        }
+    }
+    if (n < 0) {
+        res->why = "the request body could not be read";
+        rc = ERR_BAD_REQUEST;
+        goto out;
+    }
+    if (!skipping && line.len > 0 && (rc = one_line(im, c, line.data, line.len, ++lineno)) != 0)
+        goto out;
+    if (res->bad_lines > 0) {
+        rc = ERR_INVALID;
+        goto out;
+    }
+    if (res->lines == 0) {
+        struct problems pr = {0};
+        problems_add(&pr, "", "the file has no items");
+        line_error(im, 0, &pr);
+        json_decref(pr.list);
+        rc = ERR_INVALID;
+        goto out;
+    }
+    rc = stage_ready(im, 1);
+out:
+    db_reader_idle(im->db);
+    free(chunk);
+    buf_free(&line);
+    return rc;
+}
+
+struct stager {
+    struct import *im;
+    item_read_fn rd;
+    void *ctx;
+    int rc;
+};
+
+/* The staging on a thread of its own at a lower priority: parsing a big
+ * body is bulk work, and on a busy machine labelers' requests go first.
+ * (A thread may lower its own priority, but raising it back needs a
+ * privilege, so a pooled request thread is not used for it.) */
+static void *stager_main(void *arg)
+{
+    struct stager *sg = arg;
+    setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
+    pthread_setname_np(pthread_self(), "arbiter-import");
+    sg->rc = stage_body(sg->im, sg->rd, sg->ctx);
+    db_reader_release(sg->im->db);
+    return NULL;
 }
 
 int items_import(struct db *db, int64_t job_id, item_read_fn rd, void *ctx, int64_t actor_id,
@@ -593,11 +1018,9 @@ int items_import(struct db *db, int64_t job_id, item_read_fn rd, void *ctx, int6
 {
     struct import im;
     struct db_conn *c = db_reader(db);
-    struct buf line = {0};
-    char *chunk = NULL;
-    int64_t lineno = 0;
-    int rc, skipping = 0;
-    long n;
+    struct stager sg = {&im, rd, ctx, 0};
+    pthread_t stager;
+    int rc;
     memset(res, 0, sizeof *res);
     memset(&im, 0, sizeof im);
     im.db = db;
@@ -612,14 +1035,11 @@ int items_import(struct db *db, int64_t job_id, item_read_fn rd, void *ctx, int6
         return rc;
     db_reader_idle(db);
     im.questions_rev = im.job.questions_rev;
+    pthread_mutex_init(&im.mu, NULL);
+    pthread_cond_init(&im.cv, NULL);
     if (im.job.status == JOB_CLOSED) {
         res->why = "the job is closed";
         rc = ERR_CONFLICT;
-        goto out;
-    }
-    chunk = malloc(65536);
-    if (chunk == NULL) {
-        rc = ERR_NOMEM;
         goto out;
     }
     if ((im.staged = stage_open(db, staging_dir)) == NULL) {
@@ -628,70 +1048,34 @@ int items_import(struct db *db, int64_t job_id, item_read_fn rd, void *ctx, int6
             res->why = "cannot create the import's staging file (check --staging-dir)";
         goto out;
     }
-    while ((n = rd(ctx, chunk, 65536)) > 0) {
-        char *p = chunk, *end = chunk + n;
-        while (p < end) {
-            char *nl = memchr(p, '\n', (size_t)(end - p));
-            size_t take = (size_t)((nl != NULL ? nl : end) - p);
-            if (!skipping && line.len + take > ITEM_LINE_MAX) {
-                struct problems pr = {0};
-                problems_add(&pr, "", "the line is longer than %d bytes", ITEM_LINE_MAX);
-                res->lines++;
-                line_error(&im, lineno + 1, &pr);
-                json_decref(pr.list);
-                skipping = 1;
-                line.len = 0;
-            }
-            if (!skipping && buf_append(&line, p, take) != 0) {
-                rc = ERR_NOMEM;
-                goto out;
-            }
-            p += take;
-            if (nl != NULL) {
-                lineno++;
-                p++;
-                if (!skipping && (rc = one_line(&im, c, line.data != NULL ? line.data : "",
-                                                line.len, lineno)) != 0)
-                    goto out;
-                skipping = 0;
-                line.len = 0;
-            }
-        }
-        db_reader_idle(db);
+    if (pthread_create(&stager, NULL, stager_main, &sg) == 0) {
+        pthread_join(stager, NULL);
+        rc = sg.rc;
+    } else {
+        rc = stage_body(&im, rd, ctx);
     }
-    if (n < 0) {
-        res->why = "the request body could not be read";
-        rc = ERR_BAD_REQUEST;
+    if (rc != 0)
         goto out;
+    if (im.inserter_started) {
+        pthread_join(im.inserter, NULL);
+        im.inserter_started = 0;
+    } else {
+        insert_steps(&im); /* a small import: its one step, on this thread */
     }
-    if (!skipping && line.len > 0 && (rc = one_line(&im, c, line.data, line.len, ++lineno)) != 0)
-        goto out;
-    db_reader_idle(db);
-    if (res->bad_lines > 0) {
-        rc = ERR_INVALID;
-        goto out;
-    }
-    if (res->lines == 0) {
-        struct problems pr = {0};
-        problems_add(&pr, "", "the file has no items");
-        line_error(&im, 0, &pr);
-        json_decref(pr.list);
-        rc = ERR_INVALID;
-        goto out;
-    }
-    if (fflush(im.staged) != 0 || ferror(im.staged)) {
-        rc = stage_failed(&im);
-        goto out;
-    }
-    {
-        struct insert_op op = {&im};
-        rc = db_write(db, insert_write, &op);
-    }
+    if ((rc = im.insert_rc) != 0)
+        res->why = im.insert_why;
 out:
+    if (im.inserter_started) {
+        stage_abandon(&im);
+        pthread_join(im.inserter, NULL);
+    }
+    if (rc != 0)
+        res->imported = 0;
+    pthread_mutex_destroy(&im.mu);
+    pthread_cond_destroy(&im.cv);
     if (im.staged != NULL)
         fclose(im.staged);
-    free(chunk);
-    buf_free(&line);
+    buf_free(&im.rd);
     buf_free(&im.norm);
     buf_free(&im.ids);
     idset_free(&im.seen);

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* An item id is 1 to ITEM_ID_MAX Unicode characters (code points, as every
  * limit in the API is counted); in UTF-8 that is at most ITEM_ID_BYTES. */
@@ -55,6 +56,11 @@ struct import_result {
  * Free res->errors with json_decref. */
 int items_import(struct db *db, int64_t job_id, item_read_fn rd, void *ctx, int64_t actor_id,
                  const char *addr, const char *staging_dir, struct import_result *res);
+
+/* Removes what imports a kill or crash interrupted (their items, hidden
+ * behind the job's gate), naming each on log. serve calls it at start-up,
+ * before it takes requests. 0 or ERR_DB. */
+int items_import_recover(struct db *db, FILE *log);
 
 /* A stored item. */
 struct item {

@@ -491,7 +491,8 @@ static int cmd_serve(struct app *app)
         rc = -1;
         goto out;
     }
-    if ((rc = first_admin(app)) != 0 || (rc = db_writer_start(app->db)) != 0)
+    if ((rc = first_admin(app)) != 0 || (rc = db_writer_start(app->db)) != 0 ||
+        (rc = items_import_recover(app->db, stderr)) != 0)
         goto out;
     printf("  Arbiter is at http://%s/\n", app->cfg.listen);
     fflush(stdout);

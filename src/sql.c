@@ -61,6 +61,12 @@
     " g.created_at, g.active_ms" more "FROM judgments g JOIN tasks t ON t.id = g.task_id"          \
     " WHERE g.job_id = ?1 AND g.item_id > ?2 AND g.review IS NOT 'rejected'"
 
+/* Only the items of job ?1 an import has finished: an import under way
+ * inserts its items at ids from jobs.import_from on (010_import_gate.sql).
+ * An uncorrelated subquery, so it is evaluated once per statement. */
+#define SHOWN(id)                                                                                  \
+    " AND " id " < coalesce((SELECT import_from FROM jobs WHERE id = ?1), 9223372036854775807)"
+
 /* clang-format off: the statements as written, one table */
 static const char *const text[SQL__COUNT] = {
     /* The writer's transaction control, prepared once like the rest. */
@@ -129,7 +135,7 @@ static const char *const text[SQL__COUNT] = {
     [SQL_JOB_ITEM_COUNTS] =
         "SELECT count(*), coalesce(sum(judged >= ?2), 0),"
         " coalesce(sum(judged + rejected), 0), coalesce(sum(min(judged, ?2)), 0)"
-        " FROM items WHERE job_id = ?1",
+        " FROM items WHERE job_id = ?1" SHOWN("id"),
     [SQL_JOB_JUDGMENT_COUNT] = "SELECT EXISTS (SELECT 1 FROM judgments WHERE job_id = ?1)",
     [SQL_JOB_MY_COUNT] = "SELECT count(*) FROM tasks WHERE job_id = ?1 AND labeler_id = ?2"
                          " AND state = 'judged'",
@@ -146,11 +152,12 @@ static const char *const text[SQL__COUNT] = {
         " AND t.state = 'judged' AND t.id < ?3 ORDER BY t.id DESC LIMIT ?4",
     [SQL_JUDGMENT_ANSWERS] = "SELECT answers, revision, created_at, updated_at, shown_at, active_ms"
                              " FROM judgments WHERE id = ?1",
-    [SQL_JOB_ITEMS_MISFIT] = "SELECT ext_id FROM items WHERE job_id = ?1"
-                             " AND (n_responses < ?2 OR n_responses > ?3) LIMIT 1",
-    [SQL_JOB_ITEMS_WITHOUT_RESPONSE] = "SELECT ext_id FROM items WHERE job_id = ?1 AND NOT EXISTS"
-                                       " (SELECT 1 FROM json_each(data, '$.responses') r"
-                                       " WHERE json_extract(r.value, '$.id') = ?2) LIMIT 1",
+    [SQL_JOB_ITEMS_MISFIT] = "SELECT ext_id FROM items WHERE job_id = ?1" SHOWN(
+        "id") " AND (n_responses < ?2 OR n_responses > ?3) LIMIT 1",
+    [SQL_JOB_ITEMS_WITHOUT_RESPONSE] = "SELECT ext_id FROM items WHERE job_id = ?1" SHOWN(
+        "id") " AND NOT EXISTS"
+              " (SELECT 1 FROM json_each(data, '$.responses') r"
+              " WHERE json_extract(r.value, '$.id') = ?2) LIMIT 1",
     [SQL_MEMBER_IS] = "SELECT 1 FROM job_members WHERE job_id = ?1 AND user_id = ?2",
     [SQL_MEMBER_DELETE_ALL] = "DELETE FROM job_members WHERE job_id = ?1",
     [SQL_MEMBER_INSERT] =
@@ -158,14 +165,14 @@ static const char *const text[SQL__COUNT] = {
     [SQL_MEMBER_LIST] =
         "SELECT u.id, u.name, u.role FROM job_members m JOIN users u ON u.id = m.user_id"
         " WHERE m.job_id = ?1 ORDER BY u.name",
-    [SQL_ITEM_EXISTS] = "SELECT 1 FROM items WHERE job_id = ?1 AND ext_id = ?2",
+    [SQL_ITEM_EXISTS] = "SELECT 1 FROM items WHERE job_id = ?1 AND ext_id = ?2" SHOWN("id"),
     [SQL_ITEM_INSERT] =
         "INSERT INTO items (job_id, ext_id, data, n_responses, response_ids, created_at)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [SQL_ITEM_BY_ID] =
         "SELECT id, job_id, ext_id, data, n_responses, claims, judged FROM items WHERE id = ?1",
     [SQL_ITEM_PAGE] = "SELECT id, job_id, ext_id, data, n_responses, claims, judged FROM items"
-                      " WHERE job_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+                      " WHERE job_id = ?1 AND id > ?2" SHOWN("id") " ORDER BY id LIMIT ?3",
     [SQL_JOB_LEASE_INFO] = "SELECT status, overlap, lease_seconds, randomize_order, questions_rev"
                            " FROM jobs WHERE id = ?1",
     [SQL_TASK_STATE] =
@@ -179,10 +186,10 @@ static const char *const text[SQL__COUNT] = {
     /* The pool, closest to completion first; never an item this labeler
      * judged, skipped or holds. Walks items_pool from claims = overlap-1. */
     [SQL_TASK_PICK] =
-        "SELECT i.id, i.n_responses FROM items i WHERE i.job_id = ?1 AND i.claims < ?2"
-        " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.item_id = i.id"
-        " AND t.labeler_id = ?3 AND t.state != 'expired')"
-        " ORDER BY i.claims DESC, i.id LIMIT 1",
+        "SELECT i.id, i.n_responses FROM items i WHERE i.job_id = ?1 AND i.claims < ?2" SHOWN(
+            "i.id") " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.item_id = i.id"
+                    " AND t.labeler_id = ?3 AND t.state != 'expired')"
+                    " ORDER BY i.claims DESC, i.id LIMIT 1",
     [SQL_TASK_INSERT] = "INSERT INTO tasks (job_id, item_id, labeler_id, state, shown, leased_at,"
                         " expires_at) VALUES (?1, ?2, ?3, 'leased', ?4, ?5, ?6)",
     [SQL_TASK_BY_ID] =
@@ -225,7 +232,7 @@ static const char *const text[SQL__COUNT] = {
                         " AND state = 'leased' AND expires_at > ?3)"
                         " SELECT count(*), coalesce(sum(judged >= ?2), 0),"
                         " coalesce(sum(judged < ?2 AND (judged > 0 OR id IN live)), 0)"
-                        " FROM items WHERE job_id = ?1",
+                        " FROM items WHERE job_id = ?1" SHOWN("id"),
     [SQL_STATS_TASKS] =
         "SELECT coalesce(sum(state = 'judged'), 0), coalesce(sum(state = 'skipped'), 0),"
         " coalesce(sum(state = 'leased' AND expires_at > ?2), 0)"
@@ -283,7 +290,7 @@ static const char *const text[SQL__COUNT] = {
     /* One item, for its page: by its imported id, with its judgments,
      * skips (and their reasons) and live leases. */
     [SQL_ITEM_BY_EXT] = "SELECT id, job_id, ext_id, data, n_responses, claims, judged FROM items"
-                        " WHERE job_id = ?1 AND ext_id = ?2",
+                        " WHERE job_id = ?1 AND ext_id = ?2" SHOWN("id"),
     [SQL_ITEM_JUDGMENTS] = "SELECT id FROM judgments WHERE item_id = ?1 ORDER BY id",
     [SQL_ITEM_SKIPS] =
         "SELECT t.id, u.name, t.skip_reason, t.finished_at, t.state = 'expired'"
@@ -316,19 +323,16 @@ static const char *const text[SQL__COUNT] = {
         " last_at = max(coalesce(last_at, 0), ?2) WHERE id = ?1",
     /* Items whose disagreement is still to be computed (008_browse.sql). */
     [SQL_ITEM_STALE] = "SELECT id FROM items WHERE disagreement < 0 LIMIT 1000",
-    [SQL_ITEM_BROWSE_ID] =
-        BROWSE_ROW "(SELECT id FROM items WHERE job_id = ?1 AND id > ?3"
-                   " ORDER BY id LIMIT ?4) w JOIN items i ON i.id = w.id) x ORDER BY x.id",
-    [SQL_ITEM_BROWSE_DISAGREEMENT] =
-        BROWSE_ROW "(SELECT id FROM items WHERE job_id = ?1"
-                   " AND disagreement IS NOT NULL AND (disagreement, id) < (?2, ?3)"
-                   " ORDER BY disagreement DESC, id DESC LIMIT ?4) w"
-                   " JOIN items i ON i.id = w.id) x ORDER BY x.disagreement DESC, x.id DESC",
-    [SQL_ITEM_BROWSE_ACTIVITY] =
-        BROWSE_ROW "(SELECT id FROM items WHERE job_id = ?1"
-                   " AND last_at IS NOT NULL AND (last_at, id) < (?2, ?3)"
-                   " ORDER BY last_at DESC, id DESC LIMIT ?4) w"
-                   " JOIN items i ON i.id = w.id) x ORDER BY x.last_at DESC, x.id DESC",
+    [SQL_ITEM_BROWSE_ID] = BROWSE_ROW "(SELECT id FROM items WHERE job_id = ?1 AND id > ?3" SHOWN(
+        "id") " ORDER BY id LIMIT ?4) w JOIN items i ON i.id = w.id) x ORDER BY x.id",
+    [SQL_ITEM_BROWSE_DISAGREEMENT] = BROWSE_ROW "(SELECT id FROM items WHERE job_id = ?1" SHOWN(
+        "id") " AND disagreement IS NOT NULL AND (disagreement, id) < (?2, ?3)"
+              " ORDER BY disagreement DESC, id DESC LIMIT ?4) w"
+              " JOIN items i ON i.id = w.id) x ORDER BY x.disagreement DESC, x.id DESC",
+    [SQL_ITEM_BROWSE_ACTIVITY] = BROWSE_ROW "(SELECT id FROM items WHERE job_id = ?1" SHOWN(
+        "id") " AND last_at IS NOT NULL AND (last_at, id) < (?2, ?3)"
+              " ORDER BY last_at DESC, id DESC LIMIT ?4) w"
+              " JOIN items i ON i.id = w.id) x ORDER BY x.last_at DESC, x.id DESC",
     /* Members who can still take item ?2: no judgment, skip or lease of it. */
     [SQL_ITEM_CANDIDATES] =
         "SELECT count(*) FROM job_members m WHERE m.job_id = ?1 AND NOT EXISTS"
@@ -339,7 +343,7 @@ static const char *const text[SQL__COUNT] = {
     [SQL_ITEM_RELEASE_SKIPS] =
         "UPDATE tasks SET state = 'expired', skip_reason = coalesce(skip_reason, '')"
         " WHERE item_id = ?1 AND state = 'skipped'",
-    [SQL_ITEM_ID_BY_EXT] = "SELECT id FROM items WHERE job_id = ?1 AND ext_id = ?2",
+    [SQL_ITEM_ID_BY_EXT] = "SELECT id FROM items WHERE job_id = ?1 AND ext_id = ?2" SHOWN("id"),
     [SQL_MEMBER_COUNT] = "SELECT count(*) FROM job_members WHERE job_id = ?1",
     /* Model judges (009_judges.sql). */
     [SQL_JUDGE_FIND] = "SELECT id, shown, answers FROM judge_judgments"
@@ -362,6 +366,16 @@ static const char *const text[SQL__COUNT] = {
         REPORT_PEOPLE(", NULL ") " UNION ALL SELECT x.item_id, 0, x.answers, x.shown, x.updated_at,"
                                  " x.updated_at, NULL, x.judge FROM judge_judgments x"
                                  " WHERE x.job_id = ?1 AND x.item_id > ?2 ORDER BY 1 LIMIT ?3",
+    /* Imports in steps (010_import_gate.sql). The gate opens at the next
+     * id an insert takes; held by another import, it changes no row. */
+    [SQL_IMPORT_BEGIN] =
+        "UPDATE jobs SET import_from = (SELECT coalesce(max(id), 0) + 1 FROM items)"
+        " WHERE id = ?1 AND import_from IS NULL",
+    [SQL_IMPORT_GATE] = "SELECT import_from FROM jobs WHERE id = ?1",
+    [SQL_IMPORT_END] = "UPDATE jobs SET import_from = NULL WHERE id = ?1 AND import_from = ?2",
+    [SQL_IMPORT_DISCARD] = "DELETE FROM items WHERE id IN (SELECT id FROM items"
+                           " WHERE job_id = ?1 AND id >= ?2 ORDER BY id LIMIT ?3)",
+    [SQL_IMPORT_UNFINISHED] = "SELECT id, import_from FROM jobs WHERE import_from IS NOT NULL",
 };
 /* clang-format on */
 

@@ -176,6 +176,22 @@ const char *util_json_unknown_key(json_t *obj, const char *const *allowed)
     return NULL;
 }
 
+int buf_reserve(struct buf *b, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        char *d;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        d = realloc(b->data, cap);
+        if (d == NULL)
+            return ERR_NOMEM;
+        b->data = d;
+        b->cap = cap;
+    }
+    return 0;
+}
+
 int buf_append(struct buf *b, const void *p, size_t n)
 {
     if (b->len + n + 1 > b->cap) {

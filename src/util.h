@@ -96,6 +96,8 @@ struct buf {
     size_t len, cap;
 };
 int buf_append(struct buf *b, const void *p, size_t n);
+/* Room for n more bytes (and the terminating NUL) after len. */
+int buf_reserve(struct buf *b, size_t n);
 int buf_puts(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_free(struct buf *b);

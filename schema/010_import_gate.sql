@@ -1,0 +1,12 @@
+-- Imports in steps (src/items.c, items_import): a big import is inserted a
+-- few thousand items per write, so labelers' writes go on between its
+-- steps, and its items stay invisible until its last step commits.
+--   import_from  while an import into the job is under way: the id of its
+--                first item. Every statement that reads a job's items takes
+--                only ids below it (sql.c, SHOWN), and every item the import
+--                inserts has an id at or above it (ids grow: rowid = max + 1).
+--                The last step sets it back to NULL in the same transaction
+--                as the audit entry; a failed import deletes its items and
+--                clears it, and serve does both at start-up for an import
+--                that a kill or crash interrupted. NULL: no import.
+ALTER TABLE jobs ADD COLUMN import_from INTEGER;
