@@ -194,17 +194,8 @@ int buf_reserve(struct buf *b, size_t n)
 
 int buf_append(struct buf *b, const void *p, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        char *d;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        d = realloc(b->data, cap);
-        if (d == NULL)
-            return ERR_NOMEM;
-        b->data = d;
-        b->cap = cap;
-    }
+    if (buf_reserve(b, n) != 0)
+        return ERR_NOMEM;
     memcpy(b->data + b->len, p, n);
     b->len += n;
     b->data[b->len] = '\0';

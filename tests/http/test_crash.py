@@ -77,9 +77,9 @@ class Round:
     def importing(self):
         c = self.s.client("lead")
         for n in range(10_000):
-            # Every third import takes three steps (IMPORT_STEP_ITEMS), so
+            # Every third import takes two steps (IMPORT_STEP_ITEMS), so
             # some kills land between the steps of one.
-            ids = [f"r{self.r}-{n}-{i}" for i in range(4500 if n % 3 == 2 else 10)]
+            ids = [f"r{self.r}-{n}-{i}" for i in range(2500 if n % 3 == 2 else 10)]
             entry = [ids, False]
             with self.lock:
                 self.imports.append(entry)
