@@ -61,3 +61,9 @@ def stop(procs):
             p.wait(timeout=30)
         except subprocess.TimeoutExpired:
             p.kill()
+
+
+def pct(v, p):
+    """The p-quantile of durations v (seconds), in milliseconds."""
+    v = sorted(v)
+    return v[min(len(v) - 1, int(p * len(v)))] * 1000 if v else float("nan")

@@ -15,7 +15,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import cli, serve, stop  # noqa: E402
+from common import cli, pct, serve, stop  # noqa: E402
 
 THINK = 2.0
 TIMEOUT = 5.0
@@ -86,11 +86,6 @@ async def run(port, path, token, n, seconds):
     until = time.monotonic() + seconds
     await asyncio.gather(*(labeler(port, path, token, until, lat, state, k) for k in range(n)))
     return lat, state
-
-
-def pct(v, p):
-    v = sorted(v)
-    return v[min(len(v) - 1, int(p * len(v)))] * 1000 if v else float("nan")
 
 
 def measure(binary, db, token, jid, n, seconds, args):

@@ -21,7 +21,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import cli, serve, stop  # noqa: E402
+from common import cli, pct, serve, stop  # noqa: E402
 
 PASSWORD = "bench password 1"
 LABELERS = 16
@@ -107,11 +107,6 @@ class Labeler(threading.Thread):
             if st != 201:
                 self.errors += 1
             time.sleep(THINK)
-
-
-def pct(v, p):
-    v = sorted(v)
-    return v[min(len(v) - 1, int(p * len(v)))] * 1000 if v else float("nan")
 
 
 def main():

@@ -547,6 +547,8 @@ static int one_line(struct import *im, struct db_conn *c, char *line, size_t len
  * for one step, never for a whole import (010_import_gate.sql). */
 #define IMPORT_STEP_ITEMS 2000
 #define IMPORT_STEP_BYTES (4 << 20)
+/* Why an import whose staged lines cannot be read back fails. */
+#define READ_BACK "the staged import could not be read back; nothing was imported"
 /* How many of an abandoned import's items one write deletes. */
 #define DISCARD_STEP 5000
 
@@ -598,6 +600,18 @@ static int64_t gate_of(struct db_conn *c, int64_t job_id)
         g = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 0);
     db_done(st);
     return g;
+}
+
+/* Clears job_id's gate, if it is still gate: the import's items show, or
+ * (after a discard) the job takes imports again. */
+static int gate_close(struct db_conn *c, int64_t job_id, int64_t gate)
+{
+    sqlite3_stmt *st = db_stmt(c, SQL_IMPORT_END);
+    if (st == NULL)
+        return ERR_DB;
+    sqlite3_bind_int64(st, 1, job_id);
+    sqlite3_bind_int64(st, 2, gate);
+    return db_step_done(st);
 }
 
 struct step_op {
@@ -690,7 +704,7 @@ static int step_write(struct db_conn *c, void *arg)
         sqlite3_stmt *st = db_stmt(c, SQL_ITEM_INSERT);
         int step;
         if (len <= 0 || st == NULL) {
-            im->insert_why = "the staged import could not be read back; nothing was imported";
+            im->insert_why = READ_BACK;
             return ERR_DB;
         }
         line[len - 1] = '\0';
@@ -698,7 +712,7 @@ static int step_write(struct db_conn *c, void *arg)
         tab2 = tab1 != NULL ? strchr(tab1 + 1, '\t') : NULL;
         tab3 = tab2 != NULL ? strchr(tab2 + 1, '\t') : NULL;
         if (tab3 == NULL) {
-            im->insert_why = "the staged import could not be read back; nothing was imported";
+            im->insert_why = READ_BACK;
             return ERR_DB;
         }
         *tab1 = *tab2 = *tab3 = '\0';
@@ -722,18 +736,13 @@ static int step_write(struct db_conn *c, void *arg)
     if (!op->last || op->taken < op->limit)
         return 0;
     if (im->taken_lines + op->taken != im->staged_lines) {
-        im->insert_why = "the staged import could not be read back; nothing was imported";
+        im->insert_why = READ_BACK;
         return ERR_DB;
     }
     {
-        sqlite3_stmt *st = db_stmt(c, SQL_IMPORT_END);
         char subject[32];
         json_t *detail;
-        if (st == NULL)
-            return ERR_DB;
-        sqlite3_bind_int64(st, 1, im->job_id);
-        sqlite3_bind_int64(st, 2, op->gate);
-        if ((rc = db_step_done(st)) != 0)
+        if ((rc = gate_close(c, im->job_id, op->gate)) != 0)
             return rc;
         snprintf(subject, sizeof subject, "job:%lld", (long long)im->job_id);
         detail = json_pack("{sI}", "items", (json_int_t)(im->taken_lines + op->taken));
@@ -771,13 +780,7 @@ static int discard_write(struct db_conn *c, void *arg)
     n = sqlite3_changes(c->h);
     op->deleted += n;
     op->left = n > 0;
-    if (op->left)
-        return 0;
-    if ((st = db_stmt(c, SQL_IMPORT_END)) == NULL)
-        return ERR_DB;
-    sqlite3_bind_int64(st, 1, op->job_id);
-    sqlite3_bind_int64(st, 2, op->gate);
-    return db_step_done(st);
+    return op->left ? 0 : gate_close(c, op->job_id, op->gate);
 }
 
 /* Removes what an unfinished import inserted, a step at a time (its items
