@@ -669,7 +669,7 @@ static int step_write(struct db_conn *c, void *arg)
     struct import *im = op->im;
     struct job now;
     size_t bytes = 0;
-    int64_t t = util_now();
+    int64_t t = util_now(), g;
     int rc = job_load(c, im->job_id, &now);
     op->taken = 0;
     if (rc != 0)
@@ -694,7 +694,9 @@ static int step_write(struct db_conn *c, void *arg)
         }
         if ((op->gate = gate_of(c, im->job_id)) <= 0)
             return ERR_DB;
-    } else if (gate_of(c, im->job_id) != op->gate) {
+    } else if ((g = gate_of(c, im->job_id)) != op->gate) {
+        if (g < 0)
+            return ERR_DB;
         im->insert_why = "the import was interrupted (the server restarted meanwhile)";
         return ERR_CONFLICT;
     }
@@ -765,8 +767,11 @@ static int discard_write(struct db_conn *c, void *arg)
 {
     struct discard_op *op = arg;
     sqlite3_stmt *st;
+    int64_t g = gate_of(c, op->job_id);
     int rc, n;
-    if (gate_of(c, op->job_id) != op->gate) {
+    if (g < 0)
+        return ERR_DB; /* the items stay hidden; the caller says so */
+    if (g != op->gate) {
         op->left = 0; /* not this import's gate any more */
         return 0;
     }
