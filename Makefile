@@ -28,8 +28,8 @@ FORMATTED := src/*.c src/*.h tests/unit/*.c tests/unit/*.h fuzz/*.c fuzz/*.h ben
 SRC     := $(filter-out src/embed.c,$(wildcard src/*.c))
 OBJ     := $(patsubst src/%.c,build/%.o,$(SRC)) build/assets_data.o
 ASAN_OBJ:= $(patsubst src/%.c,build/asan/%.o,$(SRC)) build/asan/assets_data.o
-LIB_OBJ := $(filter-out build/main.o,$(OBJ))
-ASAN_LIB:= $(filter-out build/asan/main.o,$(ASAN_OBJ))
+LIB_OBJ := $(filter-out build/main.o build/conncap.o,$(OBJ))
+ASAN_LIB:= $(filter-out build/asan/main.o build/asan/conncap.o,$(ASAN_OBJ))
 ASSETS  := $(sort $(shell find web templates static schema -type f ! -name '.*' 2>/dev/null))
 UNIT    := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
@@ -39,7 +39,7 @@ UNIT    := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZ_CC     := clang
 FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -Ibuild -Ifuzz -fsanitize=address,undefined \
                -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_OBJ    := $(patsubst src/%.c,build/fuzz/%.o,$(filter-out src/main.c,$(SRC))) build/fuzz/assets_data.o
+FUZZ_OBJ    := $(patsubst src/%.c,build/fuzz/%.o,$(filter-out src/main.c src/conncap.c,$(SRC))) build/fuzz/assets_data.o
 FUZZ        := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE  ?= 3

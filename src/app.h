@@ -18,6 +18,7 @@ struct app_config {
     int secure_cookies;        /* add Secure to the session cookie */
     const char *origin;        /* public origin for CSRF checks; NULL: from Host */
     const char *trusted_proxy; /* peer whose X-Forwarded-For is believed */
+    int max_conns_per_addr;    /* open connections per client address; 0: no cap */
     struct auth_config auth;
 };
 
@@ -33,6 +34,7 @@ struct app {
      * finish. Both are accessed with __atomic builtins only. */
     int draining;
     int inflight;
+    uint64_t conns_refused; /* over --max-conns-per-addr (__atomic) */
 };
 
 #endif

@@ -6,6 +6,7 @@
 #include "auth.h"
 #include "backup.h"
 #include "browse.h"
+#include "conncap.h"
 #include "db.h"
 #include "export.h"
 #include "items.h"
@@ -97,6 +98,10 @@ static const char usage[] =
     "  --secure-cookies           mark the session cookie Secure (behind a TLS proxy)\n"
     "  --origin URL               the public origin, e.g. https://arbiter.example.com\n"
     "  --trusted-proxy ADDR       believe X-Forwarded-For from this peer address\n"
+    "  --max-conns-per-addr N     connections one client address may hold open at once;\n"
+    "                             more are answered 503 at accept (default: half the\n"
+    "                             threads; 0: no cap; the trusted proxy is never capped;\n"
+    "                             IPv6 counts by /64)\n"
     "  --session-idle SECONDS     idle session timeout (default 1800)\n"
     "  --session-max SECONDS      absolute session lifetime (default 43200)\n"
     "  --pwhash-ops N             Argon2id passes (default 2)\n"
@@ -127,6 +132,7 @@ enum {
     OPT_SECURE,
     OPT_ORIGIN,
     OPT_PROXY,
+    OPT_CONNCAP,
     OPT_IDLE,
     OPT_MAX,
     OPT_OPS,
@@ -179,6 +185,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
         {"secure-cookies", no_argument, 0, OPT_SECURE},
         {"origin", required_argument, 0, OPT_ORIGIN},
         {"trusted-proxy", required_argument, 0, OPT_PROXY},
+        {"max-conns-per-addr", required_argument, 0, OPT_CONNCAP},
         {"session-idle", required_argument, 0, OPT_IDLE},
         {"session-max", required_argument, 0, OPT_MAX},
         {"pwhash-ops", required_argument, 0, OPT_OPS},
@@ -252,6 +259,12 @@ static int parse_args(int argc, char **argv, struct cli *c)
         case OPT_SECURE: c->cfg.secure_cookies = 1; break;
         case OPT_ORIGIN: c->cfg.origin = optarg; break;
         case OPT_PROXY: c->cfg.trusted_proxy = optarg; break;
+        case OPT_CONNCAP:
+            if (parse_long(optarg, 0, 1000000, &v) == 0)
+                c->cfg.max_conns_per_addr = (int)v;
+            else
+                bad = "--max-conns-per-addr";
+            break;
         case OPT_IDLE:
             if (parse_long(optarg, 1, 365L * 86400, &v) == 0)
                 c->cfg.auth.idle_timeout = v;
@@ -483,6 +496,16 @@ static int cmd_serve(struct app *app)
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* No one address may hold more than half the workers, so slow clients
+     * from one host (slowloris) cannot take them all. */
+    if (app->cfg.max_conns_per_addr < 0)
+        app->cfg.max_conns_per_addr = app->cfg.threads > 1 ? app->cfg.threads / 2 : 1;
+    if (conncap_start(app->cfg.max_conns_per_addr, app->cfg.trusted_proxy, &app->conns_refused) !=
+        0) {
+        fprintf(stderr, "arbiter: --trusted-proxy %s is not an IP address\n",
+                app->cfg.trusted_proxy);
+        return -1;
+    }
     if ((rc = open_all(app, 0)) != 0)
         goto out;
     /* One server per database file; restore waits for none. */
@@ -1067,6 +1090,7 @@ int main(int argc, char **argv)
     c.cfg.db_readers = DB_READERS_DEFAULT;
     c.cfg.keep_alive_ms = 200;
     c.cfg.request_timeout_ms = 10000;
+    c.cfg.max_conns_per_addr = -1; /* half the threads, once they are known */
     auth_config_default(&c.cfg.auth);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage, stdout);

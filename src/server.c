@@ -405,7 +405,14 @@ static void handle_metrics(struct req *r)
     struct buf b = {0};
     struct db_stats st;
     db_stats_get(r->app->db, &st);
-    if (metrics_render(r->app->metrics, &st, &b) != 0) {
+    if (metrics_render(r->app->metrics, &st, &b) != 0 ||
+        buf_printf(&b,
+                   "# HELP arbiter_connections_refused_total Connections refused at accept: "
+                   "their address held --max-conns-per-addr.\n"
+                   "# TYPE arbiter_connections_refused_total counter\n"
+                   "arbiter_connections_refused_total %llu\n",
+                   (unsigned long long)__atomic_load_n(&r->app->conns_refused, __ATOMIC_RELAXED)) !=
+            0) {
         buf_free(&b);
         reply_err(r, ERR_NOMEM, NULL, NULL);
         return;

@@ -78,8 +78,10 @@ class Server:
         with open(self.log.name) as f:
             return f.read()
 
-    def client(self, user=None, login=True):
-        c = Client(self)
+    def client(self, user=None, login=True, source=None):
+        """source: the loopback address it connects from (127.0.0.x), as
+        labelers on machines of their own do."""
+        c = Client(self, source)
         if user and login:
             st, _, body = c.login(user)
             assert st == 200, (st, body)
@@ -150,8 +152,9 @@ def stop_all():
 class Client:
     """One keep-alive connection with a cookie jar of one cookie."""
 
-    def __init__(self, server):
+    def __init__(self, server, source=None):
         self.server = server
+        self.source = (source, 0) if source else None
         self.cookie = None
         self.csrf = None
         self.token = None
@@ -172,7 +175,8 @@ class Client:
         hdrs = {k: v for k, v in hdrs.items() if v is not None}
         for attempt in range(2):
             if self.conn is None:
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=60)
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=60,
+                                                       source_address=self.source)
             try:
                 self.conn.request(method, path, body=body, headers=hdrs)
                 r = self.conn.getresponse()

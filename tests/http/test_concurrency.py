@@ -16,7 +16,9 @@ def test_32_labelers_at_once():
     s = Server(args=("--threads", "48"), users=("admin", "lead") + tuple(names))
     lead = s.client("lead")
     jid = make_job(s, lead, items=ITEMS, overlap=OVERLAP, members=names)
-    clients = [s.client(n) for n in names]
+    # Each from an address of its own, as labelers are: one address may
+    # hold only half the workers (--max-conns-per-addr).
+    clients = [s.client(n, source=f"127.0.0.{10 + k}") for k, n in enumerate(names)]
     created, replayed, errors = [], [], []
     barrier = threading.Barrier(N)
 
@@ -72,7 +74,12 @@ def test_more_connected_clients_than_threads_are_all_served():
     st, _, body = lead.post("/api/v1/tokens", {"name": "t", "scopes": ["export"]})
     token = body["secret"]
     req = f"GET /api/v1/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
-    socks = [socket.create_connection(("127.0.0.1", s.port), timeout=60) for _ in range(300)]
+    # 300 machines' browsers: one address may hold only half the workers.
+    def source(k):
+        return (f"127.0.{1 + k // 200}.{10 + k % 200}", 0)
+
+    socks = [socket.create_connection(("127.0.0.1", s.port), timeout=60, source_address=source(k))
+             for k in range(300)]
     answers = [0] * len(socks)
 
     def ask(k):
@@ -95,7 +102,8 @@ def test_more_connected_clients_than_threads_are_all_served():
             except (ConnectionError, OSError):
                 # Closed while idle: reconnect, as a browser does.
                 socks[k].close()
-                socks[k] = socket.create_connection(("127.0.0.1", s.port), timeout=60)
+                socks[k] = socket.create_connection(("127.0.0.1", s.port), timeout=60,
+                                                    source_address=source(k))
         raise AssertionError(f"client {k} not served")
 
     for _ in range(3):  # three rounds: every client asks, then all think
