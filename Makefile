@@ -175,7 +175,9 @@ build/bare: bench/bare.c | build
 # (bench/items.py), each measured in one run; and the report's interval
 # coverage under clustered judgments, simulated at 20,000 replicates;
 # 2,000 connected labelers (bench/connected.py); labelers' worst wait during
-# a 1,000,000-item import, and its items/s (bench/import_wait.py).
+# a 1,000,000-item import, and its items/s (bench/import_wait.py); healthz
+# and labelers during slowloris, a login flood and a tasks/next flood
+# (bench/abuse.py).
 bench: deps-bench
 	$(MAKE) --no-print-directory arbiter build/bare build/tests/test_stats
 	python3 bench/run.py --binary ./arbiter --bare build/bare; a=$$?; \
@@ -183,7 +185,8 @@ bench: deps-bench
 	python3 bench/items.py --binary ./arbiter; c=$$?; \
 	build/tests/test_stats --simulate 20000; d=$$?; \
 	python3 bench/connected.py --binary ./arbiter; e=$$?; \
-	python3 bench/import_wait.py --binary ./arbiter; f=$$?; exit $$((a || b || c || d || e || f))
+	python3 bench/import_wait.py --binary ./arbiter; f=$$?; \
+	python3 bench/abuse.py --binary ./arbiter; g=$$?; exit $$((a || b || c || d || e || f || g))
 
 # 30 minutes of mixed load on one node (not part of check): bench/soak.py.
 soak: deps-bench arbiter

@@ -56,8 +56,9 @@ def import_http(port, token, jid, path):
 
 
 class Labeler(threading.Thread):
-    def __init__(self, port, name, jid, stop_at, out):
+    def __init__(self, port, name, jid, stop_at, out, think=THINK):
         super().__init__(daemon=True)
+        self.think = think
         self.port, self.name, self.jid, self.out = port, name, jid, out
         self.stop_at = stop_at
         self.errors = 0
@@ -106,7 +107,7 @@ class Labeler(threading.Thread):
                               {"answers": {"better": {"winner": "a"}}})
             if st != 201:
                 self.errors += 1
-            time.sleep(THINK)
+            time.sleep(self.think)
 
 
 def main():
