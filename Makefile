@@ -163,7 +163,8 @@ asan: build/asan/arbiter $(addprefix build/tests/asan_,$(UNIT))
 # Unit tests and HTTP tests against the real binary, then all again under
 # ASan+UBSan; tests/run.py prints the summary line.
 check: deps-test deps-browser deps-fuzz deps-lint
-	$(MAKE) --no-print-directory lint unit asan fuzz-smoke
+	$(MAKE) --no-print-directory -j$$(nproc) unit asan $(addprefix build/fuzz/,$(FUZZ))
+	$(MAKE) --no-print-directory lint fuzz-smoke
 	python3 tests/run.py --unit build/tests --binary ./arbiter --asan-binary build/asan/arbiter --browser
 
 build/bare: bench/bare.c | build

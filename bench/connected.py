@@ -40,7 +40,9 @@ async def labeler(port, path, token, until, lat, state, k):
         try:
             for attempt in range(2):
                 if writer is None:
-                    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), TIMEOUT)
+                    # Each from an address of its own, as labelers' machines are.
+                    reader, writer = await asyncio.wait_for(asyncio.open_connection(
+                        "127.0.0.1", port, local_addr=(f"127.0.{1 + k // 200}.{10 + k % 200}", 0)), TIMEOUT)
                 try:
                     writer.write(req)
                     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)

@@ -10,11 +10,16 @@
 #include "api.h"
 #include "metrics.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 enum body_kind { BODY_NONE, BODY_JSON, BODY_JSONL };
 
@@ -846,6 +851,61 @@ static int log_message(const struct mg_connection *conn, const char *message)
     return 1;
 }
 
+struct stopper {
+    struct mg_context *ctx;
+    int done; /* __atomic */
+};
+
+static void *stop_thread(void *arg)
+{
+    struct stopper *s = arg;
+    mg_stop(s->ctx);
+    __atomic_store_n(&s->done, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+/* Stops CivetWeb without its acceptor's wait: the acceptor polls the
+ * listening socket 2 s at a time and looks at the stop flag only between
+ * polls, so mg_stop alone takes up to 2 s. While mg_stop runs in a thread
+ * of its own, a connection to the listening address every 10 ms wakes the
+ * poll; once the flag is set, the acceptor leaves without accepting it.
+ * listen is "HOST:PORT"; an unspecified host is reached on loopback. */
+static void stop_civetweb(struct mg_context *ctx, const char *listen)
+{
+    struct stopper s = {ctx, 0};
+    struct sockaddr_in to;
+    struct mg_server_port ports[1];
+    const char *colon = strrchr(listen, ':');
+    char host[64] = "";
+    pthread_t t;
+    memset(&to, 0, sizeof to);
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (colon != NULL && (size_t)(colon - listen) < sizeof host) {
+        struct in_addr a;
+        memcpy(host, listen, (size_t)(colon - listen));
+        host[colon - listen] = '\0';
+        if (inet_pton(AF_INET, host, &a) == 1 && a.s_addr != htonl(INADDR_ANY))
+            to.sin_addr = a;
+    }
+    if (mg_get_server_ports(ctx, 1, ports) != 1 || (ports[0].protocol & 1) == 0 ||
+        pthread_create(&t, NULL, stop_thread, &s) != 0) {
+        mg_stop(ctx);
+        return;
+    }
+    to.sin_port = htons((uint16_t)ports[0].port);
+    while (!__atomic_load_n(&s.done, __ATOMIC_SEQ_CST)) {
+        struct timespec ms10 = {0, 10 * 1000 * 1000};
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0) {
+            (void)!connect(fd, (struct sockaddr *)&to, sizeof to);
+            close(fd);
+        }
+        nanosleep(&ms10, NULL);
+    }
+    pthread_join(t, NULL);
+}
+
 int server_run(struct app *app, const sigset_t *signals)
 {
     char threads[16], keep[16], reqt[16];
@@ -921,7 +981,7 @@ int server_run(struct app *app, const sigset_t *signals)
         struct timespec ms10 = {0, 10 * 1000 * 1000};
         nanosleep(&ms10, NULL);
     }
-    mg_stop(ctx);
+    stop_civetweb(ctx, app->cfg.listen);
     metrics_free(app->metrics);
     app->metrics = NULL;
     return 0;
