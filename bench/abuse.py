@@ -36,7 +36,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import free_port, pct, stop, wait_port  # noqa: E402
+from common import free_port, login, pct, stop, wait_port  # noqa: E402
 from import_wait import PASSWORD, Labeler, write_items  # noqa: E402
 
 LABELERS = 4
@@ -161,17 +161,6 @@ class Probe(threading.Thread):
             time.sleep(0.02)
 
 
-def login(port, name):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    c.request("POST", "/api/v1/session", json.dumps({"name": name, "password": PASSWORD}),
-              {"Content-Type": "application/json", "Origin": f"http://127.0.0.1:{port}"})
-    r = c.getresponse()
-    body = json.loads(r.read())
-    if r.status != 200:
-        sys.exit(f"bench: login of {name}: {r.status} {body}")
-    return r.getheader("Set-Cookie").split(";", 1)[0], body["csrf_token"]
-
-
 def phases(a, tmp, db, jid, conncap, names, attacks):
     port = free_port()
     srv = subprocess.Popen([a.binary, "serve", "--db", db, "--listen", f"127.0.0.1:{port}"]
@@ -195,7 +184,7 @@ def phases(a, tmp, db, jid, conncap, names, attacks):
             if name == "quiet":
                 time.sleep(a.seconds)
             elif name == "next flood":
-                cookie, csrf = login(port, names[LABELERS])
+                cookie, csrf = login(port, names[LABELERS], PASSWORD)
                 c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
                 c.request("POST", f"/api/v1/jobs/{jid}/tasks/next", headers={
                     "Cookie": cookie, "X-CSRF-Token": csrf, "Origin": f"http://127.0.0.1:{port}"})

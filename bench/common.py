@@ -2,6 +2,8 @@
 port, the CLI with cheap password hashing (benchmarks measure the loop and
 the exports, not logins), starting and waiting for a server, an export
 token, and stopping servers."""
+import http.client
+import json
 import signal
 import socket
 import subprocess
@@ -67,3 +69,17 @@ def pct(v, p):
     """The p-quantile of durations v (seconds), in milliseconds."""
     v = sorted(v)
     return v[min(len(v) - 1, int(p * len(v)))] * 1000 if v else float("nan")
+
+
+def login(port, name, password):
+    """A session of name: (its cookie, as "arbiter_session=...", and its
+    CSRF token)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request("POST", "/api/v1/session", json.dumps({"name": name, "password": password}),
+              {"Content-Type": "application/json", "Origin": f"http://127.0.0.1:{port}"})
+    r = c.getresponse()
+    body = json.loads(r.read())
+    c.close()
+    if r.status != 200:
+        sys.exit(f"bench: login of {name}: {r.status} {body}")
+    return r.getheader("Set-Cookie").split(";", 1)[0], body["csrf_token"]

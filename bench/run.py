@@ -25,23 +25,16 @@ import sys
 import tempfile
 import time
 
-from common import cli, free_port, stop, wait_port
+from common import cli, free_port, login, stop, wait_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PASSWORD = "bench password 1"
 
 
-def login(port, name):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    c.request("POST", "/api/v1/session", json.dumps({"name": name, "password": PASSWORD}),
-              {"Content-Type": "application/json", "Origin": f"http://127.0.0.1:{port}"})
-    r = c.getresponse()
-    body = json.loads(r.read())
-    if r.status != 200:
-        sys.exit(f"bench: login {name}: {r.status} {body}")
-    cookie = r.getheader("Set-Cookie").split(";", 1)[0].split("=", 1)[1]
-    return {"cookie": cookie, "csrf": body["csrf_token"]}
+def session(port, name):
+    cookie, csrf = login(port, name, PASSWORD)
+    return {"cookie": cookie.split("=", 1)[1], "csrf": csrf}
 
 
 def cpu_seconds(pid):
@@ -127,7 +120,7 @@ def main():
         wait_port(bare_port, bare)
         wait_port(durable_port, durable)
         wait_port(port, srv)
-        creds = [login(port, n) for n in names]
+        creds = [session(port, n) for n in names]
         script = os.path.join(tmp, "loop.lua")
         with open(os.path.join(HERE, "loop.lua")) as f:
             lua = f.read()
