@@ -11,8 +11,10 @@
 #include "metrics.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -971,7 +973,19 @@ int server_run(struct app *app, const sigset_t *signals)
     }
     mg_set_request_handler(ctx, "/", dispatch, app);
     fprintf(stderr, "arbiter: serving on http://%s/\n", app->cfg.listen);
-    sigwait(signals, &sig);
+    /* The main thread only waits for a stop signal; meanwhile, every 10 s
+     * it gives freed memory back to the system. The trim thresholds set at
+     * start (main.c) keep glibc from returning memory on every free, which
+     * under load cost more than the work; without this, each of its
+     * arenas would keep up to that much, and RSS would climb for as long
+     * as the server runs. */
+    for (;;) {
+        struct timespec every = {10, 0};
+        sig = sigtimedwait(signals, NULL, &every);
+        if (sig > 0)
+            break;
+        malloc_trim(0);
+    }
     fprintf(stderr, "arbiter: %s received, finishing requests\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     /* Drain: refuse new requests, let those in flight answer (30 s at most),
