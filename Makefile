@@ -151,6 +151,14 @@ build/asan/arbiter: $(ASAN_OBJ)
 build/tests/%: tests/unit/%.c tests/unit/unit.h $(LIB_OBJ) | build/tests
 	$(CC) $(CFLAGS) $(HARDEN) $(HARDEN_LD) -Itests/unit -o $@ $< $(LIB_OBJ) $(LDLIBS)
 
+# The connection cap's test links conncap.o alone: its accept() and close()
+# are then the interposed ones.
+build/tests/test_conncap: tests/unit/test_conncap.c tests/unit/unit.h build/conncap.o | build/tests
+	$(CC) $(CFLAGS) $(HARDEN) $(HARDEN_LD) -Itests/unit -o $@ $< build/conncap.o -lpthread
+
+build/tests/asan_test_conncap: tests/unit/test_conncap.c tests/unit/unit.h build/asan/conncap.o | build/tests
+	$(CC) $(CFLAGS) -O1 $(SAN) -Itests/unit -o $@ $< build/asan/conncap.o -lpthread
+
 build/tests/asan_%: tests/unit/%.c tests/unit/unit.h $(ASAN_LIB) | build/tests
 	$(CC) $(CFLAGS) -O1 $(SAN) -Itests/unit -o $@ $< $(ASAN_LIB) $(LDLIBS)
 

@@ -86,6 +86,12 @@ static int key_of(const struct sockaddr_storage *ss, struct key *k)
     return 0; /* a Unix socket: not capped */
 }
 
+int conncap_same_client(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    struct key ka, kb;
+    return key_of(a, &ka) && key_of(b, &kb) && ka.family == kb.family && ka.addr == kb.addr;
+}
+
 int conncap_start(int max, const char *exempt_addr, uint64_t *refused)
 {
     memset(&exempt, 0, sizeof exempt);

@@ -4,6 +4,7 @@
 #define ARBITER_CONNCAP_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 
 /* From now on, a connection from an address that already holds max open
  * ones is answered 503 and closed as it is accepted. IPv6 addresses count
@@ -12,5 +13,10 @@
  * *refused counts the refusals (__atomic). max 0: no cap. Returns 0, or -1
  * when exempt is not an address. Call before the server starts. */
 int conncap_start(int max, const char *exempt, uint64_t *refused);
+
+/* 1 when a and b count as the same client: the same IPv4 address (an
+ * IPv4-mapped IPv6 one included), or IPv6 addresses in the same /64.
+ * Unix sockets are never counted: 0. */
+int conncap_same_client(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 
 #endif
