@@ -63,9 +63,13 @@
 
 /* Only the items of job ?1 an import has finished: an import under way
  * inserts its items at ids from jobs.import_from on (010_import_gate.sql).
- * An uncorrelated subquery, so it is evaluated once per statement. */
+ * An uncorrelated subquery, so it is evaluated once per statement. The
+ * unary + keeps the bound a filter only: as an index range it would lead
+ * the planner to items_job(job_id, id) away from the covering index a
+ * statement is written for (the job's counts took 283 ms instead of
+ * 116 ms on a 1,000,000-item job). */
 #define SHOWN(id)                                                                                  \
-    " AND " id " < coalesce((SELECT import_from FROM jobs WHERE id = ?1), 9223372036854775807)"
+    " AND +" id " < coalesce((SELECT import_from FROM jobs WHERE id = ?1), 9223372036854775807)"
 
 /* clang-format off: the statements as written, one table */
 static const char *const text[SQL__COUNT] = {
