@@ -36,18 +36,11 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import free_port, login, pct, stop, wait_port  # noqa: E402
+from common import cli, login, pct, serve, stop  # noqa: E402
 from import_wait import PASSWORD, Labeler, write_items  # noqa: E402
 
 LABELERS = 4
 TARGET_MS = 100.0
-
-
-def cli(binary, args, db, stdin=None):
-    p = subprocess.run([binary] + args + ["--db", db], input=stdin, capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"bench: {' '.join(args)} failed: {p.stderr}")
-    return p.stdout
 
 
 # ---- attackers (each `abuse.py --attack NAME` in a process of its own) ----
@@ -162,11 +155,9 @@ class Probe(threading.Thread):
 
 
 def phases(a, tmp, db, jid, conncap, names, attacks):
-    port = free_port()
-    srv = subprocess.Popen([a.binary, "serve", "--db", db, "--listen", f"127.0.0.1:{port}"]
-                           + (["--max-conns-per-addr", "0"] if not conncap else []),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(port, srv)
+    # Argon2id at its default cost: the login flood is to cost what it would.
+    srv, port = serve(a.binary, db, [] if conncap else ["--max-conns-per-addr", "0"],
+                      cheap_hashing=False)
     health, lat, stop_at = [], [], threading.Event()
     probe = Probe(port, stop_at, health)
     # Thinking longer than the keep-alive, as people do: each lease and
@@ -216,11 +207,11 @@ def phases(a, tmp, db, jid, conncap, names, attacks):
 
 
 def show(label, results, errors):
+    """Prints one server's phases; True when every phase met the target."""
     ok = errors == 0
     print(f"{label} ({errors} errors of the probe and the labelers):")
     for name, h, l2, got in results:
-        good = h and l2 and pct(h, 0.99) < TARGET_MS and pct(l2, 0.99) < TARGET_MS
-        ok = ok and (good or name == "slowloris, no cap")
+        ok = ok and bool(h and l2) and pct(h, 0.99) < TARGET_MS and pct(l2, 0.99) < TARGET_MS
         print(f"  {name:12s} healthz {len(h):5d}: p50 {pct(h, 0.5):6.1f} p99 {pct(h, 0.99):7.1f} "
               f"worst {max(h, default=0) * 1000:7.1f} ms | next+submit {len(l2):5d}: "
               f"p50 {pct(l2, 0.5):6.1f} p99 {pct(l2, 0.99):7.1f} worst {max(l2, default=0) * 1000:7.1f} ms"
@@ -256,8 +247,7 @@ def main():
         r1, e1 = phases(a, tmp, db, jid, True, names, ["quiet", "slowloris", "login flood", "next flood"])
         ok = show("defaults: a cap of 256 connections per address", r1, e1)
         r2, e2 = phases(a, tmp, db, jid, False, names, ["quiet", "slowloris"])
-        r2 = [(n + (", no cap" if n == "slowloris" else ""), h, l2, g) for n, h, l2, g in r2]
-        show("for comparison, --max-conns-per-addr 0", r2, e2)
+        show("for comparison, --max-conns-per-addr 0", r2, e2)  # not a target
         print(f"  target: healthz and next+submit p99 under {TARGET_MS:.0f} ms during each attack, "
               f"with the defaults: {'ok' if ok else 'MISSED'}")
     finally:

@@ -40,12 +40,13 @@ def wait_port(port, proc):
     sys.exit("bench: a server did not start")
 
 
-def serve(binary, db, args=()):
-    """`arbiter serve` on db at a free loopback port, with cheap hashing:
-    (process, port) once it accepts connections."""
+def serve(binary, db, args=(), cheap_hashing=True):
+    """`arbiter serve` on db at a free loopback port, with cheap hashing
+    unless told otherwise: (process, port) once it accepts connections."""
     port = free_port()
-    srv = subprocess.Popen([binary, "serve", "--db", db, "--listen", f"127.0.0.1:{port}",
-                            "--pwhash-mem", "8", "--pwhash-ops", "1"] + list(args),
+    cheap = ["--pwhash-mem", "8", "--pwhash-ops", "1"] if cheap_hashing else []
+    srv = subprocess.Popen([binary, "serve", "--db", db, "--listen", f"127.0.0.1:{port}"]
+                           + cheap + list(args),
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_port(port, srv)
     return srv, port
