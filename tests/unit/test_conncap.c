@@ -8,19 +8,25 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* text as a socket address, parsed by getaddrinfo (not by conncap's own
+ * parsing, which this tests). */
 static struct sockaddr_storage addr(const char *text)
 {
     struct sockaddr_storage ss;
+    struct addrinfo hints, *ai = NULL;
     memset(&ss, 0, sizeof ss);
-    if (inet_pton(AF_INET, text, &((struct sockaddr_in *)&ss)->sin_addr) == 1)
-        ss.ss_family = AF_INET;
-    else if (inet_pton(AF_INET6, text, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
-        ss.ss_family = AF_INET6;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_flags = AI_NUMERICHOST;
+    if (getaddrinfo(text, NULL, &hints, &ai) == 0 && ai->ai_addrlen <= sizeof ss)
+        memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+    if (ai != NULL)
+        freeaddrinfo(ai);
     return ss;
 }
 
